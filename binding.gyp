@@ -1,0 +1,30 @@
+{
+  # Two products: the N-API module loaded by the CLI (small helpers Node lacks) and
+  # berth-init, a static executable that does all namespace and mount work. Node is
+  # multithreaded, so nothing that enters namespaces ever runs inside it.
+  "targets": [
+    {
+      "target_name": "berth",
+      "sources": ["addon/napi/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "addon"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "berth-init",
+      "type": "executable",
+      "sources": [
+        "addon/helper/main.cc",
+        "addon/helper/plan.cc",
+        "addon/helper/sync.cc",
+        "addon/helper/mounts.cc",
+        "addon/helper/devices.cc",
+        "addon/helper/process.cc",
+        "addon/helper/util.cc"
+      ],
+      "include_dirs": ["addon"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],
+      "ldflags": ["-static", "-Wl,--gc-sections", "-s"]
+    }
+  ]
+}

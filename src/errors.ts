@@ -1,0 +1,42 @@
+// One error type for everything berth reports. The message is the single line a
+// user (or an engine reading our log) sees: the step that failed, the config field
+// involved and the cause.
+export class BerthError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'BerthError';
+  }
+}
+
+/** Text for an errno code such as 'ENOENT', the way strerror(3) says it. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && ERRNO_TEXT[e.code]) return ERRNO_TEXT[e.code];
+  return e?.message ?? String(err);
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ESRCH: 'no such process',
+  EINTR: 'interrupted system call',
+  EIO: 'input/output error',
+  EBADF: 'bad file descriptor',
+  EAGAIN: 'resource temporarily unavailable',
+  ENOMEM: 'cannot allocate memory',
+  EACCES: 'permission denied',
+  EBUSY: 'device or resource busy',
+  EEXIST: 'file exists',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EINVAL: 'invalid argument',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  ENOSYS: 'function not implemented',
+  ENOTEMPTY: 'directory not empty',
+  ELOOP: 'too many levels of symbolic links',
+  EXDEV: 'invalid cross-device link',
+};

@@ -1,0 +1,51 @@
+// Logging as runc does it: with --log FILE, lines go to that file in text
+// (`time="..." level=error msg="..."`) or json (`{"level":"error","msg":"...","time":"..."}`)
+// form, which containerd's shim reads back; errors are also printed on stderr, which
+// conmon and podman read.
+import { appendFileSync } from 'node:fs';
+
+type Level = 'debug' | 'info' | 'warning' | 'error';
+interface LogSetup { file?: string; format: 'text' | 'json'; debug: boolean }
+
+let setup: LogSetup = { format: 'text', debug: false };
+
+export function setupLog(s: LogSetup): void {
+  setup = s;
+}
+
+export function formatLine(level: Level, msg: string, format: 'text' | 'json', now = new Date()): string {
+  const time = now.toISOString();
+  if (format === 'json') return JSON.stringify({ level, msg, time }) + '\n';
+  return `time="${time}" level=${level} msg=${quote(msg)}\n`;
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+function write(level: Level, msg: string): void {
+  if (setup.file) {
+    try {
+      appendFileSync(setup.file, formatLine(level, msg, setup.format));
+    } catch {
+      // The log is best effort; stderr below still carries errors.
+    }
+  } else if (level !== 'error') {
+    process.stderr.write(formatLine(level, msg, setup.format));
+  }
+}
+
+export function logDebug(msg: string): void {
+  if (setup.debug) write('debug', msg);
+}
+export function logInfo(msg: string): void {
+  write('info', msg);
+}
+export function logWarn(msg: string): void {
+  write('warning', msg);
+}
+/** An error ends the command: one line on stderr, and one in the log file if any. */
+export function logError(msg: string): void {
+  write('error', msg);
+  process.stderr.write(`berth: ${msg}\n`);
+}
