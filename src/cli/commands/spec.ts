@@ -1,12 +1,39 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../main';
-import { BerthError } from '../../errors';
 
-const command: CommandModule<GlobalOptions, GlobalOptions> = {
+interface Args extends GlobalOptions {
+  bundle?: string;
+  rootless: boolean;
+}
+
+const command: CommandModule<GlobalOptions, Args> = {
   command: 'spec',
-  describe: 'spec (not yet implemented)',
-  handler: () => {
-    throw new BerthError('spec: not implemented yet');
+  describe: 'create a new specification file (config.json) for a bundle',
+  builder: (y) =>
+    y
+      .option('bundle', { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory (default: current directory)' })
+      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' })
+      .strict() as never,
+  handler: (a) => {
+    const { writeFileSync, statSync } = require('node:fs') as typeof import('node:fs');
+    const { join, resolve } = require('node:path') as typeof import('node:path');
+    const { BerthError, errnoText } = require('../../errors') as typeof import('../../errors');
+    const { defaultSpec, formatSpec } = require('../../spec/defaults') as typeof import('../../spec/defaults');
+
+    const dir = resolve(a.bundle ?? '.');
+    try {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+    } catch (e) {
+      throw new BerthError(`spec: bundle ${dir}: ${errnoText(e)}`);
+    }
+    const data = formatSpec(defaultSpec({ rootless: a.rootless }));
+    try {
+      // 'wx' refuses an existing file (or a symlink there) atomically.
+      writeFileSync(join(dir, 'config.json'), data, { flag: 'wx', mode: 0o666 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BerthError('File config.json exists. Remove it first');
+      throw new BerthError(`spec: write ${join(dir, 'config.json')}: ${errnoText(e)}`);
+    }
   },
 };
 export default command;
