@@ -1,0 +1,49 @@
+// Run the test suite: bundle every test/**/*.test.ts with esbuild into
+// build/test/ (same relative paths, .js) and hand them to `node --test`, one file
+// at a time since many tests create containers and share the host.
+//   node scripts/run-tests.mjs                 all tests
+//   node scripts/run-tests.mjs unit signals    only files whose path contains a word
+//   node scripts/run-tests.mjs --test-name-pattern=rootless   flags go to node
+import { spawnSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const testDir = join(root, 'test');
+const outDir = join(root, 'build/test');
+
+const nodeFlags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+const sources = readdirSync(testDir, { recursive: true, withFileTypes: true })
+  .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+  .map((e) => join(e.parentPath ?? e.path, e.name))
+  .filter((f) => filters.length === 0 || filters.some((w) => relative(testDir, f).includes(w)))
+  .sort();
+if (sources.length === 0) {
+  process.stderr.write(`run-tests: no test files${filters.length ? ` matching ${filters.join(', ')}` : ''}\n`);
+  process.exit(1);
+}
+
+const esbuild = await import('esbuild');
+rmSync(outDir, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: sources,
+  outbase: testDir,
+  outdir: outDir,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+});
+
+const files = sources.map((f) => join(outDir, relative(testDir, f)).replace(/\.ts$/, '.js'));
+const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(r.status ?? 1);
