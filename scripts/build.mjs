@@ -38,7 +38,10 @@ function buildNative() {
   const stale = products.some((p) => !existsSync(join(root, p)) || statSync(join(root, p)).mtimeMs < newest);
   if (!stale) return;
   log('compiling addon and berth-init (node-gyp)');
-  execFileSync(process.execPath, [gypBin(), 'rebuild'], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+  // Build against this Node's own headers; node-gyp must not try to download them.
+  const nodedir = join(dirname(process.execPath), '..');
+  const args = existsSync(join(nodedir, 'include/node/node.h')) ? [`--nodedir=${nodedir}`] : [];
+  execFileSync(process.execPath, [gypBin(), 'rebuild', ...args], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
 }
 function gypBin() {
   // npm ships node-gyp; prefer the project's own when present.

@@ -1,4 +1,172 @@
-// placeholder, replaced below
-export function loadContainer(_root: string, _id: string): { publicState(): object } {
-  throw new Error('todo');
+// The container store under --root: one directory per container holding state.json
+// (written atomically: temp file, fsync, rename) and, between create and start, the
+// exec fifo. Status is never stored: it is derived from the live init process.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as C } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, errnoText } from '../errors';
+import { isAlive } from './proc';
+
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface HookSpec { path: string; args?: string[]; env?: string[]; timeout?: number }
+
+/** What berth keeps about a container (state.json in its directory). */
+export interface Saved {
+  ociVersion: string;
+  id: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** 'creating' until the init is set up and committed; then 'created'. */
+  phase: 'creating' | 'created';
+  pid: number;
+  pidStartTime: string;
+  /** Cgroup directories holding the container, and those berth made (removed on delete). */
+  cgroups: { dirs: string[]; made: string[]; freezer?: string; unified?: string };
+  hooks: { poststart?: HookSpec[]; poststop?: HookSpec[] };
+  /** The init has its own pid namespace: killing it ends every process. */
+  ownPidNs: boolean;
+}
+
+const ID_RE = /^[\w+\-.]+$/;
+
+export function checkId(id: string): void {
+  if (!ID_RE.test(id) || id === '.' || id === '..' || id.length > 1024)
+    throw new BerthError(`invalid container id ${JSON.stringify(id)}: use letters, digits, '_', '+', '-' and '.'`);
+}
+
+export function containerDir(root: string, id: string): string {
+  checkId(id);
+  return join(root, id);
+}
+
+export class Container {
+  constructor(
+    readonly dir: string,
+    public saved: Saved,
+  ) {}
+
+  get id(): string {
+    return this.saved.id;
+  }
+  get fifo(): string {
+    return join(this.dir, 'exec.fifo');
+  }
+
+  status(): Status {
+    const s = this.saved;
+    if (s.phase === 'creating') return isAlive(s.pid, s.pidStartTime) || s.pid === 0 ? 'creating' : 'stopped';
+    if (!isAlive(s.pid, s.pidStartTime)) return 'stopped';
+    if (existsSync(this.fifo)) return 'created';
+    if (this.frozen()) return 'paused';
+    return 'running';
+  }
+
+  private frozen(): boolean {
+    const { freezer, unified } = this.saved.cgroups;
+    try {
+      if (freezer) return readFileSync(join(freezer, 'freezer.state'), 'latin1').trim() === 'FROZEN';
+      if (unified) return /^frozen 1$/m.test(readFileSync(join(unified, 'cgroup.events'), 'latin1'));
+    } catch {
+      // no freezer: cannot be paused
+    }
+    return false;
+  }
+
+  /** The state as `berth state` prints it: the OCI fields plus runc's extras. */
+  publicState(): Record<string, unknown> {
+    const s = this.saved;
+    const status = this.status();
+    const out: Record<string, unknown> = {
+      ociVersion: s.ociVersion,
+      id: s.id,
+      pid: status === 'stopped' ? 0 : s.pid,
+      status,
+      bundle: s.bundle,
+      rootfs: s.rootfs,
+      created: s.created,
+      owner: s.owner,
+    };
+    if (s.annotations && Object.keys(s.annotations).length) out.annotations = s.annotations;
+    return out;
+  }
+
+  save(): void {
+    writeAtomic(join(this.dir, 'state.json'), JSON.stringify(this.saved));
+  }
+
+  /** Holds an flock on the container directory until release() (blocks if taken). */
+  lock(): () => void {
+    const fd = openSync(this.dir, C.O_RDONLY | C.O_DIRECTORY);
+    try {
+      (require('../native/addon') as typeof import('../native/addon')).native().flock(fd, true, true);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return () => closeSync(fd);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function loadContainer(root: string, id: string): Container {
+  const dir = containerDir(root, id);
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'state.json'), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError(`container ${id} does not exist`);
+    throw new BerthError(`reading the state of container ${id}: ${errnoText(e)}`);
+  }
+  return new Container(dir, JSON.parse(text) as Saved);
+}
+
+/** Claims the id: mkdir is atomic, so two creates of one id cannot both win. */
+export function claimContainer(root: string, saved: Saved): Container {
+  const dir = containerDir(root, saved.id);
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BerthError(`container with id ${saved.id} already exists`);
+    throw new BerthError(`creating the state directory ${dir}: ${errnoText(e)}`);
+  }
+  const c = new Container(dir, saved);
+  c.save();
+  return c;
+}
+
+export function listContainers(root: string): Container[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: Container[] = [];
+  for (const n of names) {
+    try {
+      out.push(loadContainer(root, n));
+    } catch {
+      // a directory being created or removed right now
+    }
+  }
+  return out;
 }

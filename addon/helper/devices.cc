@@ -1,0 +1,79 @@
+// Device nodes, directories and symlinks inside the rootfs (before pivot_root).
+// Where mknod is not allowed (user namespaces) the host's node is bind-mounted
+// instead; a bound host node is never chown'ed or chmod'ed, so the host's /dev is
+// left exactly as it was.
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static void bind_host_node(int dir, const char* leaf, const char* path, const char* field) {
+  int f = openat(dir, leaf, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
+  if (f < 0) fail("creating the device mount point", field, errno, path);
+  close(f);
+  int tgt = openat(dir, leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tgt < 0 || tree < 0 ||
+      move_mount(tree, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail("bind-mounting the host device", field, errno, path);
+  close(tree), close(tgt);
+}
+
+static void make_device(const Record& r) {
+  Reader rd = r.reader();
+  const char* path = rd.str();
+  mode_t type = (mode_t)rd.u64();
+  unsigned major = (unsigned)rd.u64(), minor = (unsigned)rd.u64();
+  mode_t mode = (mode_t)rd.u64() & 07777;
+  uid_t uid = (uid_t)rd.u64();
+  gid_t gid = (gid_t)rd.u64();
+  const char* field = rd.str();
+  if (!rd.ok) fail("reading the plan", "linux.devices", EINVAL, "malformed device record");
+
+  const char* leaf;
+  int dir = open_parent_in_root(rootfs_fd(), path, true, &leaf);
+  if (dir < 0) fail("creating the device's directory", field, -dir, path);
+  struct stat st;
+  if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    // An existing node of the same kind stays (it may be a bind from the config).
+    if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(major, minor)) return (void)close(dir);
+    if (S_ISDIR(st.st_mode) || unlinkat(dir, leaf, 0) < 0) fail("replacing an existing file with the device", field, errno ? errno : EEXIST, path);
+  }
+  if (mknodat(dir, leaf, type | mode, makedev(major, minor)) < 0) {
+    if (errno != EPERM) fail("creating the device node", field, errno, path);
+    bind_host_node(dir, leaf, path, field);
+  } else {
+    if (fchownat(dir, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) fail("setting the device owner", field, errno, path);
+    if (fchmodat(dir, leaf, mode, 0) < 0) fail("setting the device mode", field, errno, path);
+  }
+  close(dir);
+}
+
+void setup_devices(const plan::Plan& p) {
+  p.each(plan::REC_MKDIR, [](const Record& r) {
+    Reader rd = r.reader();
+    const char* path = rd.str();
+    int fd = open_in_root(rootfs_fd(), path, O_PATH | O_DIRECTORY, true, false);
+    if (fd < 0) fail("creating directory", "mounts", -fd, path);
+    close(fd);
+  });
+  p.each(plan::REC_DEVICE, make_device);
+  p.each(plan::REC_SYMLINK, [](const Record& r) {
+    Reader rd = r.reader();
+    const char* target = rd.str();
+    const char* path = rd.str();
+    const char* leaf;
+    int dir = open_parent_in_root(rootfs_fd(), path, true, &leaf);
+    if (dir < 0) fail("creating symlink", "linux.devices", -dir, path);
+    if (symlinkat(target, dir, leaf) < 0 && errno != EEXIST) fail("creating symlink", "linux.devices", errno, path);
+    close(dir);
+  });
+}

@@ -1,0 +1,52 @@
+// berth-init: the process that builds a container. It is exec'd by the berth CLI
+// (never forked from Node), reads a plan from the sync socket and applies it with
+// raw syscalls. The container init it clones stays small while it waits in the
+// "created" state. Errors go back to berth as MSG_ERROR naming the step, the config
+// field and errno.
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "helper/plan.h"
+
+// ---- sync.cc: messages to and from berth ----
+extern int g_sync;  // the sync socket, -1 once closed
+bool send_msg(uint32_t type, const uint8_t* payload, uint32_t len);
+bool send_pid(pid_t pid);
+bool send_empty(uint32_t type);
+// Waits for a message of `type`; its payload (items) is returned through *out.
+bool recv_msg(uint32_t type, plan::Reader* out);
+[[noreturn]] void fail(const char* step, const char* field, int err, const char* detail = "");
+
+// ---- util.cc ----
+int write_all(int fd, const void* buf, size_t len);
+int read_all(int fd, void* buf, size_t len);  // 0 ok, -1 error or EOF
+// Writes the whole string to path (O_WRONLY|O_CLOEXEC). Returns 0 or errno.
+int write_file(const char* path, const char* s);
+int write_file_at(int dirfd, const char* path, const char* s);
+// Opens path inside the tree at root_fd, never leaving it (openat2 RESOLVE_IN_ROOT,
+// no magic links). With create, missing directories are made (0755) and a missing
+// last component is made as a directory or, with as_file, an empty file.
+int open_in_root(int root_fd, const char* path, int flags, bool create, bool as_file);
+// Splits "a/b/c" into the fd of dir "a/b" (created if asked) and leaf "c".
+int open_parent_in_root(int root_fd, const char* path, bool create, const char** leaf);
+// "/proc/self/fd/N" for the fd, in a static buffer per slot (0 or 1).
+const char* fd_path(int fd, int slot = 0);
+void fmt_u64(char* out, uint64_t v);
+void close_from(unsigned first);
+
+// ---- mounts.cc ----
+void setup_rootfs(const plan::Plan& p);      // before pivot_root: binds, mounts
+void enter_rootfs(const plan::Plan& p);      // pivot_root (or move + chroot)
+void finish_rootfs(const plan::Plan& p);     // after pivot: masks, readonly, sysctl
+int rootfs_fd();
+
+// ---- devices.cc ----
+void setup_devices(const plan::Plan& p);
+
+// ---- process.cc ----
+void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);
+void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score
+void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
+void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
+[[noreturn]] void exec_process(const plan::Plan& p);

@@ -1,0 +1,209 @@
+// berth-init create <sync-fd> <berth-pid>
+//
+// Stage 1 (this process, in berth's namespaces): read the plan, make the exec
+// fifo, join namespaces given by path, clone the container init with the new
+// namespaces (CLONE_PARENT: berth, not us, is its parent), write its id maps,
+// report its pid, release it and exit.
+// Stage 2 (the init): mounts, devices, hooks, pivot_root, identity; tell berth it
+// is ready, wait on the exec fifo for `berth start`, exec the user process.
+// Both stages die with berth until it has saved the state (PR_SET_PDEATHSIG), so a
+// killed `create` leaves no process behind.
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static uint8_t g_plan_buf[plan::MAX_BYTES];
+static pid_t g_berth;
+static int g_fifo = -1;
+
+static void die_with_berth() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() != g_berth) _exit(1);  // berth is already gone
+}
+
+static void read_plan(plan::Plan* p) {
+  if (read_all(g_sync, g_plan_buf, plan::HEADER_BYTES) != 0) _exit(1);
+  uint32_t total;
+  memcpy(&total, g_plan_buf + 8, 4);
+  if (total < plan::HEADER_BYTES || total > plan::MAX_BYTES) fail("reading the plan", "", EMSGSIZE);
+  if (read_all(g_sync, g_plan_buf + plan::HEADER_BYTES, total - plan::HEADER_BYTES) != 0) _exit(1);
+  const char* why = "";
+  if (!p->parse(g_plan_buf, total, &why)) fail("reading the plan", "", EINVAL, why);
+}
+
+static const char* str_of(const plan::Plan& p, uint16_t type) {
+  Record r;
+  if (!p.first(type, &r)) return nullptr;
+  Reader rd = r.reader();
+  const char* s = rd.str();
+  return rd.ok ? s : nullptr;
+}
+
+static void join_namespaces(const plan::Plan& p) {
+  // Open every path first: joining the mount namespace changes what paths mean.
+  struct Join { int fd; int type; const char* field; } joins[16];
+  int n = 0;
+  p.each(plan::REC_NS_JOIN, [&](const Record& r) {
+    Reader rd = r.reader();
+    int type = (int)rd.u64();
+    const char* path = rd.str();
+    const char* field = rd.str();
+    if (!rd.ok || n >= 16) fail("reading the plan", "linux.namespaces", EINVAL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("opening namespace path", field, errno, path);
+    joins[n++] = {fd, type, field};
+  });
+  // The user namespace first, so the others are joined with its privileges.
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < n; i++) {
+      if ((joins[i].type == CLONE_NEWUSER) != (pass == 0)) continue;
+      if (setns(joins[i].fd, joins[i].type) < 0) fail("joining namespace", joins[i].field, errno);
+      close(joins[i].fd);
+    }
+}
+
+[[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags);
+
+int main(int argc, char** argv) {
+  if (argc != 4 || strcmp(argv[1], "create") != 0) {
+    static const char usage[] = "berth-init is run by berth; it is not a command\n";
+    write_all(2, usage, sizeof usage - 1);
+    return 2;
+  }
+  g_sync = atoi(argv[2]);
+  g_berth = (pid_t)atoi(argv[3]);
+  die_with_berth();
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  signal(SIGPIPE, SIG_IGN);
+
+  static plan::Plan p;
+  read_plan(&p);
+
+  if (const char* fifo = str_of(p, plan::REC_EXEC_FIFO)) {
+    if (mkfifo(fifo, 0600) < 0) fail("creating the exec fifo", "", errno, fifo);
+    // Read-write, so the init's read blocks until start writes and never sees EOF.
+    g_fifo = open(fifo, O_RDWR | O_CLOEXEC);
+    if (g_fifo < 0) fail("opening the exec fifo", "", errno, fifo);
+  }
+  join_namespaces(p);
+
+  Record r;
+  uint64_t flags = 0;
+  if (p.first(plan::REC_NS_CLONE, &r)) {
+    Reader rd = r.reader();
+    flags = rd.u64();
+  }
+  if (flags & CLONE_NEWTIME) {
+    // clone(2) cannot make a time namespace; unshare makes it for our children.
+    if (unshare(CLONE_NEWTIME) < 0) fail("creating the time namespace", "linux.namespaces", errno);
+    if (const char* offsets = str_of(p, plan::REC_TIME_OFFSETS)) {
+      int e = write_file("/proc/self/timens_offsets", offsets);
+      if (e) fail("setting time offsets", "linux.timeOffsets", e);
+    }
+  }
+
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) fail("creating a socket pair", "", errno);
+  uint64_t clone_flags = (flags & ~(uint64_t)CLONE_NEWTIME) | CLONE_PARENT;
+  pid_t pid = (pid_t)syscall(SYS_clone, clone_flags, 0, nullptr, nullptr, 0);
+  if (pid < 0) fail("cloning the container init", "linux.namespaces", errno);
+  if (pid == 0) {
+    close(pair[0]);
+    die_with_berth();
+    char go;
+    if (read_all(pair[1], &go, 1) != 0) _exit(1);
+    close(pair[1]);
+    stage2(p, flags);
+  }
+  close(pair[1]);
+  if (flags & CLONE_NEWUSER) {
+    char path[64];
+    const char* maps[2][2] = {{"uid_map", str_of(p, plan::REC_UID_MAP)}, {"gid_map", str_of(p, plan::REC_GID_MAP)}};
+    for (auto& m : maps) {
+      if (!m[1]) continue;
+      snprintf(path, sizeof path, "/proc/%d/%s", pid, m[0]);
+      int e = write_file(path, m[1]);
+      if (e) {
+        kill(pid, SIGKILL);
+        fail("writing the id mappings", m[0][0] == 'u' ? "linux.uidMappings" : "linux.gidMappings", e, m[1]);
+      }
+    }
+  }
+  if (!send_pid(pid)) {
+    kill(pid, SIGKILL);
+    _exit(1);
+  }
+  write_all(pair[0], "g", 1);
+  _exit(0);
+}
+
+static void stage2(const plan::Plan& p, uint64_t flags) {
+  if (flags & CLONE_NEWUSER || p.count(plan::REC_UID_MAP)) {
+    // Become the namespace's root so files we create belong to the mapped root.
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("becoming root in the user namespace", "linux.uidMappings", errno);
+  }
+  umask(0);
+  if (const char* h = str_of(p, plan::REC_HOSTNAME))
+    if (sethostname(h, strlen(h)) < 0) fail("setting the hostname", "hostname", errno);
+  if (const char* d = str_of(p, plan::REC_DOMAINNAME))
+    if (setdomainname(d, strlen(d)) < 0) fail("setting the domain name", "domainname", errno);
+  Record r;
+  if (p.first(plan::REC_OOM_SCORE_ADJ, &r)) {
+    Reader rd = r.reader();
+    char v[24];
+    int64_t adj = (int64_t)rd.u64();
+    if (adj < 0) v[0] = '-', fmt_u64(v + 1, (uint64_t)-adj);
+    else fmt_u64(v, (uint64_t)adj);
+    int e = write_file("/proc/self/oom_score_adj", v);
+    if (e) fail("setting oom_score_adj", "process.oomScoreAdj", e);
+  }
+
+  setup_rootfs(p);
+  setup_devices(p);
+
+  // berth runs the prestart and createRuntime hooks now, then sends the state
+  // for the createContainer hooks, which run here, in the container's namespaces.
+  Reader st;
+  if (!send_empty(plan::MSG_HOOKS) || !recv_msg(plan::MSG_HOOKS_DONE, &st)) _exit(1);
+  uint32_t len = 0;
+  const char* state = st.str(&len);
+  run_hooks(p, plan::HOOK_CREATE_CONTAINER, state, len);
+
+  enter_rootfs(p);
+  finish_rootfs(p);
+  setup_process_limits(p);
+  finalize_identity(p);
+  resolve_executable(p);
+
+  if (!send_empty(plan::MSG_READY) || !recv_msg(plan::MSG_COMMIT, &st)) _exit(1);
+  state = st.str(&len);
+  // berth has saved the state: from now on the container outlives it.
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  close(g_sync);
+  g_sync = -1;
+
+  if (g_fifo >= 0) {
+    char c;
+    ssize_t n;
+    do n = read(g_fifo, &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) fail("waiting for start", "", errno ? errno : EIO);
+    close(g_fifo);
+  }
+  run_hooks(p, plan::HOOK_START_CONTAINER, state, len);
+  exec_process(p);
+}

@@ -1,0 +1,240 @@
+// The container's filesystem: rootfs, mounts in config order, pivot_root, then the
+// masked and read-only paths and sysctls. Every target inside the rootfs is reached
+// through an fd resolved with RESOLVE_IN_ROOT; bind mounts use the new mount API
+// (open_tree, mount_setattr, move_mount) so flags are set before the mount is
+// visible and no path is looked up twice.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static int g_root = -1;
+static const char* g_rootfs = "";
+static uint64_t g_readonly, g_prop, g_nopivot;
+
+int rootfs_fd() { return g_root; }
+
+static uint64_t attrs_of(uint64_t flags) {
+  uint64_t a = 0;
+  if (flags & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  if (flags & MS_NODIRATIME) a |= MOUNT_ATTR_NODIRATIME;
+  if (flags & MS_NOATIME) a |= MOUNT_ATTR_NOATIME;
+  else if (flags & MS_STRICTATIME) a |= MOUNT_ATTR_STRICTATIME;
+  else if (flags & MS_RELATIME) a |= MOUNT_ATTR_RELATIME;
+#ifdef MS_NOSYMFOLLOW
+  if (flags & MS_NOSYMFOLLOW) a |= MOUNT_ATTR_NOSYMFOLLOW;
+#endif
+  return a;
+}
+
+// Attaches a detached mount (from open_tree or fsmount) on the target fd.
+static int attach(int tree, int target) {
+  return move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int set_attrs(int tree, uint64_t set, bool recursive) {
+  if (!set) return 0;
+  struct mount_attr a = {};
+  a.attr_set = set;
+  if (set & MOUNT_ATTR__ATIME) a.attr_clr = MOUNT_ATTR__ATIME;
+  return mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+}
+
+static void bind_mount(const char* source, const char* dest, uint64_t flags, const char* field) {
+  struct stat st;
+  if (stat(source, &st) < 0) fail("checking the bind mount source", field, errno, source);
+  int tgt = open_in_root(g_root, dest, O_PATH, true, !S_ISDIR(st.st_mode));
+  if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
+  bool rec = flags & MS_REC;
+  int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+  if (tree < 0) fail("bind-mounting", field, errno, source);
+  if (set_attrs(tree, attrs_of(flags), rec) < 0) fail("setting bind mount options", field, errno, dest);
+  if (attach(tree, tgt) < 0) fail("bind-mounting", field, errno, dest);
+  close(tree), close(tgt);
+}
+
+static void fs_mount(const char* source, const char* dest, const char* fstype, uint64_t flags,
+                     const char* data, const char* field) {
+  int tgt = open_in_root(g_root, dest, O_PATH, true, false);
+  if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
+  if (mount(source, fd_path(tgt), fstype, flags, *data ? data : nullptr) < 0) {
+    int e = errno;
+    // sysfs cannot be mounted in a user namespace that does not own the network
+    // namespace; a read-only recursive bind of the host's /sys is what runc does.
+    if (e == EPERM && strcmp(fstype, "sysfs") == 0) {
+      close(tgt);
+      return bind_mount("/sys", dest, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, field);
+    }
+    char what[256];
+    snprintf(what, sizeof what, "mounting %s (%s) at %s", source, fstype, dest);
+    fail(what, field, e, data);
+  }
+  close(tgt);
+}
+
+static void remount(const char* dest, uint64_t flags, const char* data, const char* field) {
+  int tgt = open_in_root(g_root, dest, O_PATH, false, false);
+  if (tgt < 0) fail("remounting", field, -tgt, dest);
+  if (mount(nullptr, fd_path(tgt), nullptr, MS_REMOUNT | flags, *data ? data : nullptr) < 0)
+    fail("remounting", field, errno, dest);
+  close(tgt);
+}
+
+static void set_propagation(const char* dest, uint64_t prop, const char* field) {
+  int tgt = open_in_root(g_root, dest, O_PATH, false, false);
+  if (tgt < 0 || mount(nullptr, fd_path(tgt), nullptr, prop, nullptr) < 0)
+    fail("setting mount propagation", field, tgt < 0 ? -tgt : errno, dest);
+  close(tgt);
+}
+
+void setup_rootfs(const plan::Plan& p) {
+  Record r;
+  if (!p.first(plan::REC_ROOTFS, &r)) fail("reading the plan", "root", EINVAL, "no rootfs");
+  Reader rd = r.reader();
+  g_rootfs = rd.str();
+  g_readonly = rd.u64();
+  g_prop = rd.u64();
+  g_nopivot = rd.u64();
+  if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
+
+  // Nothing mounted from here on may propagate back to the host.
+  unsigned long first = (g_prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+  if (mount(nullptr, "/", nullptr, MS_REC | first, nullptr) < 0)
+    fail("making the mount namespace private", "linux.rootfsPropagation", errno);
+  // pivot_root needs the rootfs to be a mount point of its own.
+  if (mount(g_rootfs, g_rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    fail("bind-mounting the rootfs", "root.path", errno, g_rootfs);
+  g_root = open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_root < 0) fail("opening the rootfs", "root.path", errno, g_rootfs);
+
+  p.each(plan::REC_MOUNT, [](const Record& m) {
+    Reader rd = m.reader();
+    const char* source = rd.str();
+    const char* dest = rd.str();
+    const char* fstype = rd.str();
+    uint64_t flags = rd.u64(), prop = rd.u64(), extra = rd.u64();
+    const char* data = rd.str();
+    const char* field = rd.str();
+    if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
+    if (extra & plan::MOUNT_REMOUNT) remount(dest, flags, data, field);
+    else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field);
+    else fs_mount(source, dest, fstype, flags, data, field);
+    if (prop) set_propagation(dest, prop, field);
+  });
+}
+
+void enter_rootfs(const plan::Plan&) {
+  if (fchdir(g_root) < 0) fail("entering the rootfs", "root.path", errno);
+  if (g_nopivot) {
+    if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
+    if (chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
+  } else {
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
+    // (after making it a slave, so the unmount cannot reach the host) leaves the rootfs.
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root", "root.path", errno);
+    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("pivot_root", "root.path", errno);
+    if (umount2(".", MNT_DETACH) < 0) fail("detaching the old root", "root.path", errno);
+  }
+  if (chdir("/") < 0) fail("entering the rootfs", "root.path", errno);
+  close(g_root);
+  g_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_root < 0) fail("opening the new root", "root.path", errno);
+}
+
+// Sysctls are written through a /proc that is verified to be procfs, so a rootfs
+// that put something else at /proc cannot turn the write elsewhere.
+static void write_sysctls(const plan::Plan& p) {
+  if (p.count(plan::REC_SYSCTL) == 0) return;
+  int proc = open_in_root(g_root, "/proc/sys", O_PATH | O_DIRECTORY, false, false);
+  struct statfs sf;
+  if (proc < 0 || fstatfs(proc, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+    fail("opening /proc/sys for sysctls", "linux.sysctl", proc < 0 ? -proc : EXDEV, "/proc is not procfs");
+  p.each(plan::REC_SYSCTL, [&](const Record& r) {
+    Reader rd = r.reader();
+    const char* key = rd.str();
+    const char* value = rd.str();
+    const char* field = rd.str();
+    int fd = open_in_root(proc, key, O_WRONLY, false, false);
+    if (fd < 0) fail("writing sysctl", field, -fd, key);
+    if (write_all(fd, value, strlen(value)) < 0) fail("writing sysctl", field, errno, key);
+    close(fd);
+  });
+  close(proc);
+}
+
+static void mask_path(const char* path) {
+  int tgt = open_in_root(g_root, path, O_PATH | O_NOFOLLOW, false, false);
+  if (tgt < 0) {
+    if (tgt == -ENOENT) return;
+    fail("masking path", "linux.maskedPaths", -tgt, path);
+  }
+  struct stat st;
+  fstat(tgt, &st);
+  if (S_ISDIR(st.st_mode)) {
+    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+      fail("masking path", "linux.maskedPaths", errno, path);
+    int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    if (m < 0 || attach(m, tgt) < 0) fail("masking path", "linux.maskedPaths", errno, path);
+    close(m), close(fs);
+  } else {
+    // Only the real null device may cover a file (a container could have put a
+    // symlink or another file at /dev/null).
+    int null_fd = open_in_root(g_root, "/dev/null", O_PATH | O_NOFOLLOW, false, false);
+    struct stat ns;
+    if (null_fd < 0 || fstat(null_fd, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+      fail("masking path", "linux.maskedPaths", EPERM, "/dev/null in the container is not the null device");
+    int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0 || attach(tree, tgt) < 0) fail("masking path", "linux.maskedPaths", errno, path);
+    close(tree), close(null_fd);
+  }
+  close(tgt);
+}
+
+static void readonly_path(const char* path) {
+  int tgt = open_in_root(g_root, path, O_PATH, false, false);
+  if (tgt < 0) {
+    if (tgt == -ENOENT) return;
+    fail("making path read-only", "linux.readonlyPaths", -tgt, path);
+  }
+  int tree = open_tree(tgt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0 || set_attrs(tree, MOUNT_ATTR_RDONLY, true) < 0 || attach(tree, tgt) < 0)
+    fail("making path read-only", "linux.readonlyPaths", errno, path);
+  close(tree), close(tgt);
+}
+
+void finish_rootfs(const plan::Plan& p) {
+  write_sysctls(p);
+  p.each(plan::REC_READONLY, [](const Record& r) {
+    Reader rd = r.reader();
+    readonly_path(rd.str());
+  });
+  p.each(plan::REC_MASK, [](const Record& r) {
+    Reader rd = r.reader();
+    mask_path(rd.str());
+  });
+  if (g_readonly) {
+    struct mount_attr a = {};
+    a.attr_set = MOUNT_ATTR_RDONLY;
+    if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) fail("making the rootfs read-only", "root.readonly", errno);
+  }
+  if (g_prop & (MS_SHARED | MS_UNBINDABLE)) {
+    if (mount(nullptr, "/", nullptr, g_prop, nullptr) < 0)
+      fail("setting rootfs propagation", "linux.rootfsPropagation", errno);
+  }
+}

@@ -1,0 +1,229 @@
+// The container process: hooks run by init, limits, identity (user, groups,
+// capabilities, no_new_privs), working directory, and the final execve.
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static const int MAX_STRS = 16384;
+static char* g_argv[MAX_STRS + 1];
+static char* g_envp[MAX_STRS + 1];
+static char g_exe[4096];
+
+// Collects the strings of all records of a type into a NULL-terminated array.
+static void collect(const plan::Plan& p, uint16_t type, char** out, const char* field) {
+  int n = 0;
+  p.each(type, [&](const Record& r) {
+    Reader rd = r.reader();
+    const char* s = rd.str();
+    if (!rd.ok || n >= MAX_STRS) fail("reading the plan", field, E2BIG);
+    out[n++] = (char*)s;
+  });
+  out[n] = nullptr;
+}
+
+void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len) {
+  p.each(plan::REC_HOOK, [&](const Record& r) {
+    Reader rd = r.reader();
+    if (rd.u64() != kind) return;
+    uint64_t timeout = rd.u64();
+    uint64_t argc = rd.u64();
+    const char* path = rd.str();
+    static char* argv[1025];
+    static char* envp[1025];
+    if (argc > 1024) fail("reading the plan", "hooks", E2BIG);
+    for (uint64_t i = 0; i < argc; i++) argv[i] = (char*)rd.str();
+    argv[argc] = nullptr;
+    uint64_t envc = rd.u64();
+    if (envc > 1024) fail("reading the plan", "hooks", E2BIG);
+    for (uint64_t i = 0; i < envc; i++) envp[i] = (char*)rd.str();
+    envp[envc] = nullptr;
+    const char* field = rd.str();
+    if (!rd.ok) fail("reading the plan", "hooks", EINVAL, "malformed hook record");
+    if (argc == 0) argv[0] = (char*)path, argv[1] = nullptr;
+
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) fail("running hook", field, errno, path);
+    pid_t pid = fork();
+    if (pid < 0) fail("running hook", field, errno, path);
+    if (pid == 0) {
+      // The hook's stdin is the state; its stdout joins our stderr.
+      dup2(in[0], 0);
+      dup2(2, 1);
+      execve(path, argv, envp);
+      _exit(127);
+    }
+    close(in[0]);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    write(in[1], state, state_len);  // a hook need not read its stdin
+    close(in[1]);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0 && timeout > 0) {
+      struct pollfd pl = {pfd, POLLIN, 0};
+      int rc;
+      do rc = poll(&pl, 1, (int)(timeout * 1000));
+      while (rc < 0 && errno == EINTR);
+      if (rc == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        fail("running hook", field, ETIMEDOUT, path);
+      }
+    }
+    if (pfd >= 0) close(pfd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      char detail[512];
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        snprintf(detail, sizeof detail, "%s: could not be executed", path);
+      else if (WIFEXITED(status))
+        snprintf(detail, sizeof detail, "%s: exit status %d", path, WEXITSTATUS(status));
+      else
+        snprintf(detail, sizeof detail, "%s: killed by signal %d", path, WTERMSIG(status));
+      fail("running hook", field, 0, detail);
+    }
+  });
+}
+
+void setup_process_limits(const plan::Plan& p) {
+  p.each(plan::REC_RLIMIT, [](const Record& r) {
+    Reader rd = r.reader();
+    int res = (int)rd.u64();
+    struct rlimit lim = {(rlim_t)rd.u64(), (rlim_t)rd.u64()};
+    const char* field = rd.str();
+    if (!rd.ok) fail("reading the plan", "process.rlimits", EINVAL);
+    if (setrlimit(res, &lim) < 0) fail("setting rlimit", field, errno);
+  });
+  Record r;
+  if (p.first(plan::REC_PERSONALITY, &r)) {
+    Reader rd = r.reader();
+    if (personality((unsigned long)rd.u64()) < 0) fail("setting personality", "linux.personality", errno);
+  }
+}
+
+static bool executable(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
+void resolve_executable(const plan::Plan& p) {
+  collect(p, plan::REC_ARG, g_argv, "process.args");
+  collect(p, plan::REC_ENV, g_envp, "process.env");
+  if (!g_argv[0]) fail("finding the executable", "process.args", EINVAL, "args must not be empty");
+  const char* name = g_argv[0];
+  if (strchr(name, '/')) {
+    if (!executable(name)) fail("finding the executable", "process.args", errno ? errno : EACCES, name);
+    snprintf(g_exe, sizeof g_exe, "%s", name);
+    return;
+  }
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char** e = g_envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  for (const char* d = path; *d;) {
+    const char* end = strchrnul(d, ':');
+    int n = (int)(end - d);
+    snprintf(g_exe, sizeof g_exe, "%.*s%s%s", n, d, n ? "/" : "", name);
+    if (executable(g_exe)) return;
+    d = *end ? end + 1 : end;
+  }
+  char detail[512];
+  snprintf(detail, sizeof detail, "\"%s\": executable file not found in $PATH", name);
+  fail("finding the executable", "process.args", ENOENT, detail);
+}
+
+static void set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2] = {
+      {(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
+      {(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
+  };
+  if (syscall(SYS_capset, &h, d) < 0) fail("setting capabilities", "process.capabilities", errno);
+}
+
+void finalize_identity(const plan::Plan& p) {
+  Record r;
+  uint64_t bnd = ~0ull, eff = ~0ull, perm = ~0ull, inh = 0, amb = 0;
+  bool have_caps = p.first(plan::REC_CAPS, &r);
+  if (have_caps) {
+    Reader rd = r.reader();
+    bnd = rd.u64(), eff = rd.u64(), perm = rd.u64(), inh = rd.u64(), amb = rd.u64();
+  }
+  uint64_t uid = 0, gid = 0, umask_v = 022;
+  if (p.first(plan::REC_USER, &r)) {
+    Reader rd = r.reader();
+    uid = rd.u64(), gid = rd.u64();
+    uint64_t u = rd.u64();
+    if (u != 0xffffffffull) umask_v = u;
+  }
+  static gid_t groups[65536];
+  int ng = 0;
+  p.each(plan::REC_ADD_GID, [&](const Record& g) {
+    Reader rd = g.reader();
+    if (ng < 65536) groups[ng++] = (gid_t)rd.u64();
+  });
+
+  // The bounding set is dropped while we still hold CAP_SETPCAP.
+  for (int cap = 0; cap < 64; cap++) {
+    if (bnd & (1ull << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+      fail("dropping from the bounding set", "process.capabilities.bounding", errno);
+  }
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
+  if (setgroups(ng, groups) < 0) fail("setting additional groups", "process.user.additionalGids", errno);
+  if (setresgid(gid, gid, gid) < 0) fail("setting gid", "process.user.gid", errno);
+  if (setresuid(uid, uid, uid) < 0) fail("setting uid", "process.user.uid", errno);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
+  if (have_caps) {
+    set_caps(eff, perm, inh);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int cap = 0; cap < 64; cap++)
+      if ((amb & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        fail("raising ambient capability", "process.capabilities.ambient", errno);
+  }
+  // A uid change resets dumpability; stay non-dumpable until execve.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  umask((mode_t)umask_v);
+
+  const char* cwd = "/";
+  if (p.first(plan::REC_CWD, &r)) {
+    Reader rd = r.reader();
+    cwd = rd.str();
+  }
+  if (chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
+  // A cwd outside the container's root (e.g. through a leaked fd) reads as unreachable.
+  char buf[8];
+  if (getcwd(buf, sizeof buf) == nullptr && errno != ERANGE)
+    fail("changing to the working directory", "process.cwd", errno, cwd);
+
+  if (p.first(plan::REC_NO_NEW_PRIVS, &r) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    fail("setting no_new_privs", "process.noNewPrivileges", errno);
+}
+
+void exec_process(const plan::Plan& p) {
+  Record r;
+  unsigned keep = 3;
+  if (p.first(plan::REC_PRESERVE_FDS, &r)) {
+    Reader rd = r.reader();
+    keep += (unsigned)rd.u64();
+  }
+  close_from(keep);
+  execve(g_exe, g_argv, g_envp);
+  fail("exec", "process.args", errno, g_exe);
+}

@@ -1,0 +1,115 @@
+// The N-API module: the few syscalls Node lacks, each a thin wrapper. Nothing here
+// forks or enters namespaces; that is berth-init's job.
+#include <errno.h>
+#include <napi.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, what));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+
+// flock(fd, exclusive, wait): advisory lock on a container's directory.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  int op = (info[1].ToBoolean() ? LOCK_EX : LOCK_SH) | (info[2].ToBoolean() ? 0 : LOCK_NB);
+  int rc;
+  do rc = flock(Int(info, 0), op);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ThrowErrno(info.Env(), "flock", errno);
+  return info.Env().Undefined();
+}
+
+// pidfdOpen(pid): a handle that keeps naming this process even if its pid is reused.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int fd = (int)syscall(SYS_pidfd_open, Int(info, 0), 0);
+  if (fd < 0) return ThrowErrno(info.Env(), "pidfd_open", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  if (syscall(SYS_pidfd_send_signal, Int(info, 0), Int(info, 1), nullptr, 0) < 0)
+    return ThrowErrno(info.Env(), "pidfd_send_signal", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return ThrowErrno(info.Env(), "prctl", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Status(Napi::Env env, int pid, int status) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", pid);
+  if (WIFEXITED(status)) o.Set("code", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) o.Set("signal", WTERMSIG(status));
+  return o;
+}
+
+// reap(pid): non-blocking waitpid; null while the child runs. pid -1: any child.
+Napi::Value Reap(const Napi::CallbackInfo& info) {
+  int status = 0;
+  int pid = waitpid(Int(info, 0), &status, WNOHANG | __WALL);
+  if (pid < 0) return ThrowErrno(info.Env(), "waitpid", errno);
+  if (pid == 0) return info.Env().Null();
+  return Status(info.Env(), pid, status);
+}
+
+// waitExit(pid) -> Promise<{pid, code?, signal?}>, waiting on a worker thread.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(env) {}
+  void Execute() override {
+    int rc;
+    do rc = waitpid(pid_, &status_, __WALL);
+    while (rc < 0 && errno == EINTR);
+    err_ = rc < 0 ? errno : 0;
+  }
+  void OnOK() override {
+    if (err_) {
+      Napi::Error e = Napi::Error::New(Env(), std::string("waitpid: ") + strerror(err_));
+      e.Set("errno", Napi::Number::New(Env(), err_));
+      deferred_.Reject(e.Value());
+    } else {
+      deferred_.Resolve(Status(Env(), pid_, status_));
+    }
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ private:
+  int pid_, status_ = 0, err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value WaitExit(const Napi::CallbackInfo& info) {
+  auto* w = new WaitWorker(info.Env(), Int(info, 0));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
+  exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(berth, Init)

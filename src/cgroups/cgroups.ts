@@ -1,0 +1,156 @@
+// Placing a container in its cgroups and applying limits. Policy (which files get
+// which values) lives here; on hybrid hosts every v1 hierarchy and the unified one
+// get the container, as runc does.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BerthError, errnoText } from '../errors';
+import type { Hierarchy } from './hierarchies';
+import { dirFor, hierarchies, isUnified } from './hierarchies';
+
+export interface Limits {
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  pids?: { limit?: number };
+}
+
+export interface Placement {
+  dirs: string[];
+  made: string[];
+  freezer?: string;
+  unified?: string;
+}
+
+/** Makes the container's cgroup directories; returns them and the ones it made. */
+export function makeCgroups(cgroupPath: string): Placement {
+  const hs = hierarchies();
+  const out: Placement = { dirs: [], made: [] };
+  for (const h of hs) {
+    const dir = dirFor(h, cgroupPath);
+    try {
+      mkdirs(h, dir, out.made);
+    } catch (e) {
+      // On hybrid hosts the unified hierarchy is a courtesy; a v1 controller is not.
+      if (h.version === 2 && !isUnified(hs)) continue;
+      throw new BerthError(`creating cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+    }
+    out.dirs.push(dir);
+    if (h.controllers.includes('freezer')) out.freezer = dir;
+    if (h.version === 2) out.unified = dir;
+  }
+  return out;
+}
+
+function mkdirs(h: Hierarchy, dir: string, made: string[]): void {
+  if (existsSync(dir)) return;
+  if (dir !== h.mountpoint) mkdirs(h, dirname(dir), made);
+  try {
+    mkdirSync(dir);
+    made.push(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  // A new v1 cpuset has no cpus or mems: no task could join it. Inherit the parent's.
+  if (h.controllers.includes('cpuset')) {
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readFileSync(join(dir, f), 'latin1').trim() === '') writeFileSync(join(dir, f), readFileSync(join(dirname(dir), f)));
+    }
+  }
+}
+
+function write(dir: string, file: string, value: string | number, field: string): void {
+  try {
+    writeFileSync(join(dir, file), String(value));
+  } catch (e) {
+    throw new BerthError(`setting ${field} (${join(dir, file)} = ${value}): ${errnoText(e)}`);
+  }
+}
+
+/** Applies memory and pids limits where the host has those controllers. */
+export function applyLimits(p: Placement, limits: Limits | undefined): void {
+  if (!limits) return;
+  const hs = hierarchies();
+  const unified = isUnified(hs);
+  for (const h of hs) {
+    const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+    if (!dir) continue;
+    if (h.version === 1) {
+      const m = limits.memory;
+      if (m && h.controllers.includes('memory')) {
+        if (m.limit !== undefined) write(dir, 'memory.limit_in_bytes', m.limit, 'linux.resources.memory.limit');
+        if (m.reservation !== undefined) write(dir, 'memory.soft_limit_in_bytes', m.reservation, 'linux.resources.memory.reservation');
+        if (m.swap !== undefined && existsSync(join(dir, 'memory.memsw.limit_in_bytes')))
+          write(dir, 'memory.memsw.limit_in_bytes', m.swap, 'linux.resources.memory.swap');
+      }
+      if (limits.pids?.limit !== undefined && h.controllers.includes('pids'))
+        write(dir, 'pids.max', limits.pids.limit <= 0 ? 'max' : limits.pids.limit, 'linux.resources.pids.limit');
+    } else if (unified) {
+      const m = limits.memory;
+      enableControllers(h, dir, [m ? 'memory' : '', limits.pids ? 'pids' : ''].filter(Boolean));
+      if (m?.limit !== undefined) write(dir, 'memory.max', m.limit < 0 ? 'max' : m.limit, 'linux.resources.memory.limit');
+      if (m?.reservation !== undefined) write(dir, 'memory.low', m.reservation, 'linux.resources.memory.reservation');
+      if (m?.swap !== undefined && m.limit !== undefined && existsSync(join(dir, 'memory.swap.max')))
+        // v1 swap counts memory+swap; v2 swap.max counts swap alone.
+        write(dir, 'memory.swap.max', m.swap < 0 ? 'max' : Math.max(0, m.swap - m.limit), 'linux.resources.memory.swap');
+      if (limits.pids?.limit !== undefined) write(dir, 'pids.max', limits.pids.limit <= 0 ? 'max' : limits.pids.limit, 'linux.resources.pids.limit');
+    }
+  }
+}
+
+function enableControllers(h: Hierarchy, dir: string, wanted: string[]): void {
+  if (!wanted.length) return;
+  const chain: string[] = [];
+  for (let d = dirname(dir); d.startsWith(h.mountpoint); d = dirname(d)) {
+    chain.unshift(d);
+    if (d === h.mountpoint) break;
+  }
+  for (const d of chain) {
+    const have = readFileSync(join(d, 'cgroup.subtree_control'), 'latin1');
+    const missing = wanted.filter((c) => !have.split(/\s+/).includes(c));
+    if (missing.length) write(d, 'cgroup.subtree_control', missing.map((c) => '+' + c).join(' '), 'linux.resources');
+  }
+}
+
+/** Moves a process into all the container's cgroups. */
+export function joinCgroups(p: Placement, pid: number): void {
+  for (const dir of p.dirs) {
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    } catch (e) {
+      throw new BerthError(`joining cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+    }
+  }
+}
+
+export function cgroupPids(p: Placement): number[] {
+  const pids = new Set<number>();
+  for (const dir of p.dirs) {
+    try {
+      for (const l of readFileSync(join(dir, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
+    } catch {
+      // gone already
+    }
+  }
+  return [...pids];
+}
+
+/** Removes the directories berth made, deepest first; busy ones are retried briefly. */
+export function removeCgroups(p: Placement): void {
+  const dirs = [...new Set([...p.made])].sort((a, b) => b.length - a.length);
+  for (const dir of dirs) {
+    for (let i = 0; ; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        // A parent shared with another container stays.
+        if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !p.dirs.includes(dir))) break;
+        if (code === 'EBUSY' && i < 200) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
+        throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// The cgroup hierarchies of this host, read from /proc/self/mountinfo every time
+// (hierarchies can be mounted while berth runs; no list is hard-coded), and where
+// berth itself sits in each (/proc/self/cgroup).
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+
+export interface Hierarchy {
+  version: 1 | 2;
+  mountpoint: string;
+  /** The cgroup path the mount shows at its mountpoint. */
+  mountRoot: string;
+  /** v1: the controllers (and name=...) of the hierarchy, e.g. ['cpu', 'cpuacct']. */
+  controllers: string[];
+  /** berth's own cgroup in this hierarchy. */
+  own: string;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function hierarchies(): Hierarchy[] {
+  const own = new Map<string, string>();
+  for (const line of readFileSync('/proc/self/cgroup', 'latin1').split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (m) own.set(m[2], m[3]);
+  }
+  const out: Hierarchy[] = [];
+  const seen = new Set<string>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const f = line.slice(0, sep).split(' ');
+    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const mountRoot = unescape(f[3]);
+    const mountpoint = unescape(f[4]);
+    if (fstype === 'cgroup2') {
+      if (seen.has('unified')) continue;
+      seen.add('unified');
+      out.push({ version: 2, mountpoint, mountRoot, controllers: [], own: own.get('') ?? '/' });
+    } else {
+      const controllers = superOpts.split(',').filter((o) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode'].includes(o) && !o.startsWith('release_agent='));
+      const key = controllers.slice().sort().join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const ownPath = [...own.entries()].find(([k]) => k.split(',').sort().join(',') === key)?.[1] ?? '/';
+      out.push({ version: 1, mountpoint, mountRoot, controllers, own: ownPath });
+    }
+  }
+  return out;
+}
+
+/** Pure v2 host: the unified hierarchy is the only one. */
+export function isUnified(hs: Hierarchy[]): boolean {
+  return hs.length > 0 && hs.every((h) => h.version === 2);
+}
+
+/** The directory in a hierarchy for a cgroup path (absolute, or relative to berth's own). */
+export function dirFor(h: Hierarchy, cgroupPath: string): string {
+  const abs = cgroupPath.startsWith('/') ? cgroupPath : posix.join(h.own, cgroupPath);
+  const rel = abs === h.mountRoot || abs.startsWith(h.mountRoot === '/' ? '/' : h.mountRoot + '/')
+    ? posix.relative(h.mountRoot, abs)
+    : abs.replace(/^\/+/, '');
+  return join(h.mountpoint, rel);
+}

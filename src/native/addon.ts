@@ -1,0 +1,34 @@
+// Loads the native parts lazily: the N-API module and the path of berth-init,
+// which sits beside it (build/Release in a source tree, or prebuilds/<platform>).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface ExitStatus { pid: number; code?: number; signal?: number }
+export interface Addon {
+  flock(fd: number, exclusive: boolean, wait: boolean): void;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  setChildSubreaper(): void;
+  reap(pid: number): ExitStatus | null;
+  waitExit(pid: number): Promise<ExitStatus>;
+}
+
+/** The package root: dist/berth.js lives one level below it. */
+export const packageRoot = resolve(__dirname, '..');
+
+let addon: Addon | undefined;
+export function native(): Addon {
+  if (!addon) {
+    const local = join(packageRoot, 'build/Release/berth.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = (existsSync(local) ? require(local) : require('node-gyp-build')(packageRoot)) as Addon;
+  }
+  return addon;
+}
+
+export function helperPath(): string {
+  for (const p of [join(packageRoot, 'build/Release/berth-init'), join(packageRoot, `prebuilds/${process.platform}-${process.arch}/berth-init`)]) {
+    if (existsSync(p)) return p;
+  }
+  throw new Error('berth-init not found: build the native parts with `npm run build:native`');
+}
