@@ -41,7 +41,7 @@ function buildNative() {
   // Build against this Node's own headers; node-gyp must not try to download them.
   const nodedir = join(dirname(process.execPath), '..');
   const args = existsSync(join(nodedir, 'include/node/node.h')) ? [`--nodedir=${nodedir}`] : [];
-  execFileSync(process.execPath, [gypBin(), 'rebuild', ...args], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [gypBin(), 'rebuild', '--loglevel=warn', ...args], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
 }
 function gypBin() {
   // npm ships node-gyp; prefer the project's own when present.

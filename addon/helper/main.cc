@@ -10,6 +10,7 @@
 // killed `create` leaves no process behind.
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,10 +30,19 @@ using plan::Record;
 static uint8_t g_plan_buf[plan::MAX_BYTES];
 static pid_t g_berth;
 static int g_fifo = -1;
+static int g_berth_pidfd = -1;
 
+// Dies with berth. The check after prctl closes the race with a berth that died
+// just before; the init cannot use getppid() for it (in a new pid namespace its
+// parent has no pid), so it asks a pidfd of berth opened beforehand.
 static void die_with_berth() {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() != g_berth) _exit(1);  // berth is already gone
+  if (g_berth_pidfd >= 0) {
+    struct pollfd p = {g_berth_pidfd, POLLIN, 0};
+    if (poll(&p, 1, 0) != 0) _exit(1);
+  } else if (getppid() != g_berth) {
+    _exit(1);
+  }
 }
 
 static void read_plan(plan::Plan* p) {
@@ -87,6 +97,8 @@ int main(int argc, char** argv) {
   g_sync = atoi(argv[2]);
   g_berth = (pid_t)atoi(argv[3]);
   die_with_berth();
+  g_berth_pidfd = (int)syscall(SYS_pidfd_open, g_berth, 0);
+  if (g_berth_pidfd < 0 || getppid() != g_berth) _exit(1);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
 

@@ -70,6 +70,7 @@ void fail(const char* step, const char* field, int err, const char* detail) {
   o.str(field ? field : "");
   o.u64((uint64_t)err);
   o.str(detail ? detail : "");
+  o.str(err ? strerror(err) : "");
   if (!o.send(plan::MSG_ERROR)) {
     // No one listens any more (after create returned): say it on stderr.
     const char* parts[] = {"berth-init: ", step, field && *field ? " (" : "", field ? field : "",

@@ -19,32 +19,41 @@ export interface Placement {
   unified?: string;
 }
 
-/** Makes the container's cgroup directories; returns them and the ones it made. */
-export function makeCgroups(cgroupPath: string): Placement {
+/** Where the container's cgroups will be, and which directories creating them makes.
+ * Saved before anything is made, so a killed create leaves nothing unknown. */
+export function planCgroups(cgroupPath: string): Placement {
   const hs = hierarchies();
   const out: Placement = { dirs: [], made: [] };
   for (const h of hs) {
     const dir = dirFor(h, cgroupPath);
-    try {
-      mkdirs(h, dir, out.made);
-    } catch (e) {
-      // On hybrid hosts the unified hierarchy is a courtesy; a v1 controller is not.
-      if (h.version === 2 && !isUnified(hs)) continue;
-      throw new BerthError(`creating cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
-    }
+    // On hybrid hosts the unified hierarchy gets the container too (as in runc).
     out.dirs.push(dir);
+    for (let d = dir; d !== h.mountpoint && d.startsWith(h.mountpoint) && !existsSync(d); d = dirname(d)) out.made.push(d);
     if (h.controllers.includes('freezer')) out.freezer = dir;
     if (h.version === 2) out.unified = dir;
   }
   return out;
 }
 
-function mkdirs(h: Hierarchy, dir: string, made: string[]): void {
+/** Makes the planned cgroup directories. */
+export function makeCgroups(p: Placement): void {
+  const hs = hierarchies();
+  for (const h of hs) {
+    const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+    if (!dir) continue;
+    try {
+      mkdirs(h, dir);
+    } catch (e) {
+      throw new BerthError(`creating cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+    }
+  }
+}
+
+function mkdirs(h: Hierarchy, dir: string): void {
   if (existsSync(dir)) return;
-  if (dir !== h.mountpoint) mkdirs(h, dirname(dir), made);
+  if (dir !== h.mountpoint) mkdirs(h, dirname(dir));
   try {
     mkdirSync(dir);
-    made.push(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }

@@ -1,12 +1,39 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../main';
-import { BerthError } from '../../errors';
 
-const command: CommandModule<GlobalOptions, GlobalOptions> = {
-  command: 'delete',
-  describe: 'delete (not yet implemented)',
-  handler: () => {
-    throw new BerthError('delete: not implemented yet');
+interface Args extends GlobalOptions { id: string; force: boolean }
+
+const command: CommandModule<GlobalOptions, Args> = {
+  command: 'delete <id>',
+  describe: 'delete a container and the resources it holds',
+  builder: (y) =>
+    y.positional('id', { type: 'string', demandOption: true })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it still runs' }) as never,
+  handler: (a) => {
+    const { loadContainer, containerDir } = require('../../state/store') as typeof import('../../state/store');
+    const { BerthError } = require('../../errors') as typeof import('../../errors');
+    const { destroy } = require('../../container/destroy') as typeof import('../../container/destroy');
+    let c;
+    try {
+      c = loadContainer(a.root, a.id);
+    } catch (e) {
+      // As runc: --force succeeds for a container that does not exist; a directory
+      // left without a state file (a create killed at its first step) goes too.
+      if (a.force) {
+        require('node:fs').rmSync(containerDir(a.root, a.id), { recursive: true, force: true });
+        return;
+      }
+      throw e;
+    }
+    const unlock = c.lock();
+    try {
+      const status = c.status();
+      if ((status === 'running' || status === 'paused' || status === 'creating') && !a.force)
+        throw new BerthError(`cannot delete container ${a.id} that is not stopped: ${status}`);
+      destroy(c, { runPoststop: status !== 'creating' });
+    } finally {
+      unlock();
+    }
   },
 };
 export default command;

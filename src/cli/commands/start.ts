@@ -1,12 +1,22 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../main';
-import { BerthError } from '../../errors';
 
-const command: CommandModule<GlobalOptions, GlobalOptions> = {
-  command: 'start',
-  describe: 'start (not yet implemented)',
-  handler: () => {
-    throw new BerthError('start: not implemented yet');
+interface Args extends GlobalOptions { id: string }
+
+const command: CommandModule<GlobalOptions, Args> = {
+  command: 'start <id>',
+  describe: 'start the user process of a created container',
+  builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
+  handler: (a) => {
+    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+    const { startContainer } = require('../../container/start') as typeof import('../../container/start');
+    const c = loadContainer(a.root, a.id);
+    const unlock = c.lock();
+    try {
+      startContainer(c);
+    } finally {
+      unlock();
+    }
   },
 };
 export default command;

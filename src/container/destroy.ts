@@ -1,0 +1,60 @@
+// Removing a container: every process in its cgroups is killed, the cgroups and
+// the state directory are removed, and poststop hooks run.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupPids, removeCgroups } from '../cgroups/cgroups';
+import { runHooks } from '../hooks/run';
+import { isAlive } from '../state/proc';
+import type { Container } from '../state/store';
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function killAll(c: Container, signal: number): void {
+  const s = c.saved;
+  const pids = new Set(cgroupPids(s.cgroups));
+  if (isAlive(s.pid, s.pidStartTime)) pids.add(s.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+  // Frozen tasks only die once thawed.
+  if (signal === 9 && s.cgroups.freezer) {
+    try {
+      writeFileSync(join(s.cgroups.freezer, 'freezer.state'), 'THAWED');
+    } catch {
+      // no such cgroup any more
+    }
+  }
+}
+
+export function destroy(c: Container, opts: { runPoststop: boolean }): void {
+  const s = c.saved;
+  for (let i = 0; i < 500; i++) {
+    killAll(c, 9);
+    if (!isAlive(s.pid, s.pidStartTime) && cgroupPids(s.cgroups).length === 0) break;
+    reapIfOurs(s.pid);
+    sleep(i < 50 ? 2 : 20);
+  }
+  reapIfOurs(s.pid);
+  removeCgroups(s.cgroups);
+  if (opts.runPoststop) {
+    runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
+  }
+  c.remove();
+}
+
+// In `run` and a failed `create`, the init is our own child; reap it so it does
+// not linger as a zombie.
+function reapIfOurs(pid: number): void {
+  if (pid <= 0) return;
+  try {
+    (require('../native/addon') as typeof import('../native/addon')).native().reap(pid);
+  } catch {
+    // not our child
+  }
+}

@@ -1,0 +1,26 @@
+// Signalling the init through a pidfd that is checked against the saved start
+// time, so a recycled pid is never signalled.
+import { closeSync } from 'node:fs';
+import { BerthError, errnoText } from '../errors';
+import { native } from '../native/addon';
+import { isAlive } from '../state/proc';
+import type { Container } from '../state/store';
+
+export function signalInit(c: Container, signal: number): void {
+  const { pid, pidStartTime } = c.saved;
+  let fd: number;
+  try {
+    fd = native().pidfdOpen(pid);
+  } catch {
+    throw new BerthError(`container ${c.id} is not running`);
+  }
+  try {
+    if (!isAlive(pid, pidStartTime)) throw new BerthError(`container ${c.id} is not running`);
+    native().pidfdSendSignal(fd, signal);
+  } catch (e) {
+    if (e instanceof BerthError) throw e;
+    throw new BerthError(`sending signal ${signal} to container ${c.id}: ${errnoText(e)}`);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,258 @@
+// config.json -> plan. Every decision about what the container gets is made here;
+// berth-init only carries it out. Fields berth cannot apply fail here, by name.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, posix, resolve } from 'node:path';
+import { BerthError } from '../errors';
+import type { Hierarchy } from '../cgroups/hierarchies';
+import { logWarn } from '../log/log';
+import type { Hook, Mount, Spec } from '../spec/types';
+import * as K from './generated';
+import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
+import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RLIMITS, S_IF } from './tables';
+
+export interface BuildOptions {
+  bundle: string;
+  execFifo: string;
+  preserveFds: number;
+  noPivot: boolean;
+  hierarchies: Hierarchy[];
+}
+
+const fail = (field: string, why: string): never => {
+  throw new BerthError(`${field}: ${why}`);
+};
+
+export function rootfsPath(spec: Spec, bundle: string): string {
+  return resolve(bundle, spec.root.path);
+}
+
+export function buildPlan(spec: Spec, o: BuildOptions): Plan {
+  const linux = spec.linux ?? {};
+  const proc = spec.process;
+  if (!proc) fail('process', 'required to create a container');
+  const p = proc!;
+  const rootfs = rootfsPath(spec, o.bundle);
+  if (!existsSync(rootfs)) fail('root.path', `${rootfs}: no such file or directory`);
+
+  // Namespaces
+  let cloneFlags = 0;
+  const joins: Plan['joins'] = [];
+  const seen = new Set<string>();
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    const field = `linux.namespaces[${i}]`;
+    if (seen.has(ns.type)) fail(field, `namespace type ${ns.type} is given twice`);
+    seen.add(ns.type);
+    const flag = CLONE[ns.type as keyof typeof CLONE];
+    if (ns.path) joins.push({ type: flag, path: ns.path, field: `${field}.path` });
+    else cloneFlags |= flag;
+  });
+  if (!seen.has('mount')) fail('linux.namespaces', 'a mount namespace is required');
+  const newUser = (cloneFlags & CLONE.user) !== 0;
+  if (newUser && !linux.uidMappings?.length) fail('linux.uidMappings', 'a new user namespace needs uid mappings');
+  if (newUser && !linux.gidMappings?.length) fail('linux.gidMappings', 'a new user namespace needs gid mappings');
+  if (!seen.has('user') && (linux.uidMappings?.length || linux.gidMappings?.length))
+    fail('linux.uidMappings', 'mappings are given but there is no user namespace');
+  if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) fail('hostname', 'setting a hostname needs a uts namespace');
+  if (spec.domainname && !seen.has('uts')) fail('domainname', 'setting a domain name needs a uts namespace');
+  const idMap = (m: { containerID: number; hostID: number; size: number }[] | undefined) =>
+    m?.map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
+  let timeOffsets: string | undefined;
+  if (linux.timeOffsets) {
+    if (!(cloneFlags & CLONE.time)) fail('linux.timeOffsets', 'offsets need a new time namespace');
+    timeOffsets = Object.entries(linux.timeOffsets)
+      .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`).join('');
+  }
+
+  const devIsBind = (spec.mounts ?? []).some((m) => posix.normalize(m.destination) === '/dev' && isBind(m));
+  const plan: Plan = {
+    cloneFlags,
+    joins,
+    uidMap: newUser ? idMap(linux.uidMappings) : undefined,
+    gidMap: newUser ? idMap(linux.gidMappings) : undefined,
+    timeOffsets,
+    hostname: seen.has('uts') ? spec.hostname : undefined,
+    domainname: seen.has('uts') ? spec.domainname : undefined,
+    rootfs: {
+      path: rootfs,
+      readonly: !!spec.root.readonly,
+      propagation: linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] | MS.REC : 0,
+      noPivot: o.noPivot,
+    },
+    mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup)),
+    mkdirs: [],
+    devices: devIsBind ? [] : defaultDevices(),
+    symlinks: devIsBind ? [] : DEV_SYMLINKS.map(([target, path]) => ({ target, path })),
+    masked: linux.maskedPaths ?? [],
+    readonly: linux.readonlyPaths ?? [],
+    execFifo: o.execFifo,
+    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => sysctl(k, String(v), seen)),
+    oomScoreAdj: p.oomScoreAdj,
+    rlimits: (p.rlimits ?? []).map((r, i) => {
+      const res = RLIMITS[r.type];
+      if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
+      return { resource: res, soft: BigInt(r.soft), hard: BigInt(r.hard), field: `process.rlimits[${i}] (${r.type})` };
+    }),
+    personality: personality(linux.personality),
+    user: {
+      uid: p.user?.uid ?? 0,
+      gid: p.user?.gid ?? 0,
+      umask: p.user?.umask,
+      additionalGids: p.user?.additionalGids ?? [],
+    },
+    caps: p.capabilities ? capSets(p.capabilities) : undefined,
+    noNewPrivileges: !!p.noNewPrivileges,
+    cwd: p.cwd,
+    args: p.args,
+    env: p.env ?? [],
+    preserveFds: o.preserveFds,
+    hooks: [
+      ...hooks(spec.hooks?.createContainer, K.HOOK_CREATE_CONTAINER, 'hooks.createContainer'),
+      ...hooks(spec.hooks?.startContainer, K.HOOK_START_CONTAINER, 'hooks.startContainer'),
+    ],
+  };
+  if (!isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
+  if (p.terminal) fail('process.terminal', 'terminals are not supported yet (set process.terminal to false)');
+
+  // Devices from the config replace the defaults at the same path.
+  (linux.devices ?? []).forEach((d, i) => {
+    const field = `linux.devices[${i}] (${d.path})`;
+    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) fail(field, 'major and minor are required');
+    const dev: PlanDevice = {
+      path: d.path, type: S_IF[d.type], major: d.major ?? 0, minor: d.minor ?? 0,
+      mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0, field,
+    };
+    const at = plan.devices.findIndex((x) => x.path === d.path);
+    if (at >= 0) plan.devices[at] = dev;
+    else plan.devices.push(dev);
+  });
+  return plan;
+}
+
+function isBind(m: Mount): boolean {
+  return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+}
+
+function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanMount[] {
+  const out: PlanMount[] = [];
+  mounts.forEach((m, i) => {
+    const field = `mounts[${i}] (${m.destination})`;
+    let flags = 0, propagation = 0;
+    const data: string[] = [];
+    for (const opt of m.options ?? []) {
+      const f = MOUNT_FLAGS[opt];
+      if (f) {
+        flags = (flags | f[0]) & ~f[1];
+      } else if (PROPAGATION[opt] !== undefined) {
+        propagation |= PROPAGATION[opt];
+      } else if (opt === 'idmap' || opt === 'ridmap') {
+        fail(field, `mount option ${opt} is not supported`);
+      } else if (opt === 'tmpcopyup') {
+        logWarn(`${field}: mount option tmpcopyup is not supported; ignored`);
+      } else {
+        data.push(opt);
+      }
+    }
+    const bind = isBind(m);
+    if (bind) flags |= MS.BIND;
+    const type = m.type ?? (bind ? 'bind' : '');
+    if (type === 'cgroup' && !bind) {
+      out.push(...cgroupMounts(m.destination, flags, o.hierarchies, field, cgroupNs));
+      return;
+    }
+    let source = m.source ?? '';
+    if (bind) {
+      if (!source) fail(field, 'a bind mount needs a source');
+      source = resolve(o.bundle, source);
+    }
+    out.push({
+      source, destination: m.destination, type: bind ? '' : type, flags: flags & ~MS.REMOUNT, propagation,
+      extra: bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0, data: data.join(','), field,
+    });
+  });
+  return out;
+}
+
+// The container's /sys/fs/cgroup: cgroup2 on a unified host; on v1 and hybrid hosts
+// a tmpfs holding one mount per hierarchy (and the unified one), as runc lays it out.
+function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: string, cgroupNs: boolean): PlanMount[] {
+  const mk = (destination: string, type: string, f: number, data: string, extra = 0): PlanMount =>
+    ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field });
+  if (hs.every((h) => h.version === 2)) return [mk(dest, 'cgroup2', flags, '')];
+  const out: PlanMount[] = [mk(dest, 'tmpfs', (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755')];
+  for (const h of hs) {
+    const name = h.version === 2 ? 'unified' : h.mountpoint.split('/').pop()!;
+    if (h.version === 2) out.push(mk(posix.join(dest, name), 'cgroup2', flags, ''));
+    else out.push(mk(posix.join(dest, name), 'cgroup', flags, h.controllers.join(',')));
+  }
+  if (flags & MS.RDONLY) out.push(mk(dest, 'tmpfs', flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', K.MOUNT_REMOUNT));
+  void cgroupNs;
+  return out;
+}
+
+function defaultDevices(): PlanDevice[] {
+  const d = (path: string, major: number, minor: number): PlanDevice =>
+    ({ path, type: S_IF.c, major, minor, mode: 0o666, uid: 0, gid: 0, field: `default device ${path}` });
+  return [d('/dev/null', 1, 3), d('/dev/zero', 1, 5), d('/dev/full', 1, 7), d('/dev/random', 1, 8),
+    d('/dev/urandom', 1, 9), d('/dev/tty', 5, 0)];
+}
+
+const DEV_SYMLINKS: [string, string][] = [
+  ['/proc/self/fd', '/dev/fd'], ['/proc/self/fd/0', '/dev/stdin'], ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'], ['pts/ptmx', '/dev/ptmx'],
+];
+
+function sysctl(key: string, value: string, ns: Set<string>): Plan['sysctls'][number] {
+  const field = `linux.sysctl[${JSON.stringify(key)}]`;
+  const path = key.includes('/') ? key : key.replace(/\./g, '/');
+  if (path.split('/').includes('..')) fail(field, 'invalid sysctl name');
+  const ipc = /^(kernel\/(msg|sem|shm)|fs\/mqueue\/)/.test(path);
+  if (ipc && !ns.has('ipc')) fail(field, 'this sysctl needs an ipc namespace');
+  if (path.startsWith('net/') && !ns.has('network')) fail(field, 'this sysctl needs a network namespace');
+  if (/^kernel\/(hostname|domainname)$/.test(path) && !ns.has('uts')) fail(field, 'this sysctl needs a uts namespace');
+  return { path, value, field };
+}
+
+function personality(p: { domain: string; flags?: string[] } | undefined): number | undefined {
+  if (!p) return undefined;
+  if (p.domain === 'LINUX') return 0;
+  if (p.domain === 'LINUX32') return 0x0008;
+  return fail('linux.personality.domain', `unsupported domain ${p.domain}`);
+}
+
+let lastCap: number | undefined;
+function capLast(): number {
+  if (lastCap === undefined) {
+    try {
+      lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'latin1'));
+    } catch {
+      lastCap = CAPS.length - 1;
+    }
+  }
+  return lastCap;
+}
+
+function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilities']>): NonNullable<Plan['caps']> {
+  const unknown = new Set<string>();
+  const bits = (names: string[] | undefined): bigint => {
+    let v = 0n;
+    for (const n of names ?? []) {
+      const i = CAPS.indexOf(n as (typeof CAPS)[number]);
+      if (i < 0 || i > capLast()) unknown.add(n);
+      else v |= 1n << BigInt(i);
+    }
+    return v;
+  };
+  const r = {
+    bounding: bits(c.bounding), effective: bits(c.effective), permitted: bits(c.permitted),
+    inheritable: bits(c.inheritable), ambient: bits(c.ambient),
+  };
+  if (unknown.size) logWarn(`ignoring unknown or unavailable capabilities: ${[...unknown].join(', ')}`);
+  return r;
+}
+
+function hooks(list: Hook[] | undefined, kind: number, name: string): PlanHook[] {
+  return (list ?? []).map((h, i) => ({
+    kind, timeout: h.timeout ?? 0, path: h.path, args: h.args ?? [], env: h.env ?? [], field: `${name}[${i}] (${h.path})`,
+  }));
+}
+

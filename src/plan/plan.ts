@@ -1,0 +1,63 @@
+// The plan: everything berth-init will do, as plain data. Built from the config by
+// ./build.ts (policy), encoded by ./message.ts, carried out by addon/helper (mechanism).
+
+export interface PlanMount {
+  source: string;
+  destination: string;
+  type: string;
+  flags: number;
+  propagation: number;
+  extra: number;
+  data: string;
+  field: string;
+}
+
+export interface PlanDevice {
+  path: string;
+  type: number;
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  field: string;
+}
+
+export interface PlanHook {
+  kind: number;
+  timeout: number;
+  path: string;
+  args: string[];
+  env: string[];
+  field: string;
+}
+
+export interface Plan {
+  cloneFlags: number;
+  joins: { type: number; path: string; field: string }[];
+  uidMap?: string;
+  gidMap?: string;
+  timeOffsets?: string;
+  hostname?: string;
+  domainname?: string;
+  rootfs: { path: string; readonly: boolean; propagation: number; noPivot: boolean };
+  mounts: PlanMount[];
+  mkdirs: string[];
+  devices: PlanDevice[];
+  symlinks: { target: string; path: string }[];
+  masked: string[];
+  readonly: string[];
+  execFifo: string;
+  sysctls: { path: string; value: string; field: string }[];
+  oomScoreAdj?: number;
+  rlimits: { resource: number; soft: bigint; hard: bigint; field: string }[];
+  personality?: number;
+  user: { uid: number; gid: number; umask?: number; additionalGids: number[] };
+  caps?: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  noNewPrivileges: boolean;
+  cwd: string;
+  args: string[];
+  env: string[];
+  preserveFds: number;
+  hooks: PlanHook[];
+}
