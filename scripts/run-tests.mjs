@@ -37,6 +37,9 @@ await esbuild.build({
   target: 'node20',
   format: 'cjs',
   packages: 'external',
+  // src/spec/validate.ts requires the build's dist/validators.js beside the bundle at run
+  // time; tests hand it the file explicitly (useValidators).
+  external: ['./validators.js'],
   sourcemap: 'inline',
   logLevel: 'warning',
 });
