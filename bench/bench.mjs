@@ -1,0 +1,549 @@
+#!/usr/bin/env node
+// Benchmark: berth vs runc, side by side in one run.
+//
+//   npm run bench [-- --runs N] [--json] [--timeout SECONDS]
+//   node bench/bench.mjs [--runs N] [--json] [--timeout SECONDS]
+//
+// Environment:
+//   BERTH  the berth binary (default: bin/berth of this repo). Set BERTH=/usr/sbin/runc
+//          to check the benchmark itself with runc on both sides.
+//   RUNC   the runc binary (default: /usr/sbin/runc, else runc on PATH).
+//
+// Preparation: a busybox rootfs per bundle (scripts/make-rootfs.sh, or a fallback
+// built here from /bin/busybox), bundles whose config.json is `runc spec` edited to
+// process.terminal=false, root.readonly=true and process.args ["true"] or
+// ["sleep","1000"]; a private --root directory per runtime under one mkdtemp
+// directory, and a unique id for every container.
+//
+// Metrics (each: one untimed warm-up, then N timed runs, runtimes interleaved;
+// wall-clock time from spawn to exit of the CLI call; median and p90):
+//   run           `run` of the ["true"] bundle in the foreground, until it exits
+//   create/start/delete
+//                 separate CLI calls on the ["true"] bundle, each timed, plus their
+//                 sum. Between `start` and `delete` the benchmark polls `state`
+//                 (untimed) until the status is "stopped", so `delete` is the plain
+//                 delete of a stopped container (no --force, no kill).
+//   state         `state` of one running container (["sleep","1000"] bundle,
+//                 created and started once, removed with `delete --force` after)
+//   node -e 0     the floor: what starting any Node program costs on this machine
+//   init RSS      VmRSS of the container's init process (pid from `state`) while the
+//                 container is "created" (["sleep","1000"] bundle, min(N,10)
+//                 containers); processes other than init that mention the container
+//                 id or the runtime's root (a monitor, say) are summed separately.
+//
+// A step that fails for one runtime prints its error and is reported as n/a; the
+// other metrics go on. Everything the benchmark creates (containers, state dirs,
+// bundles, the temp dir) is removed at the end, on failure and on Ctrl-C.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import {
+  mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, openSync,
+  closeSync, copyFileSync, symlinkSync, chmodSync, readdirSync, readlinkSync, unlinkSync, rmdirSync,
+} from 'node:fs';
+import { tmpdir, release } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const o = { runs: 20, json: false, timeout: 30 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--runs' || a.startsWith('--runs=')) o.runs = Number(val());
+    else if (a === '--timeout' || a.startsWith('--timeout=')) o.timeout = Number(val());
+    else if (a === '-h' || a === '--help') usage();
+    else usage(`unknown argument: ${a}`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) usage('--runs must be a positive integer');
+  if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
+  return o;
+}
+function usage(err) {
+  const text = 'usage: node bench/bench.mjs [--runs N (default 20)] [--json] [--timeout SECONDS (default 30)]\n' +
+    '  env BERTH=<binary> (default bin/berth), RUNC=<binary> (default /usr/sbin/runc)\n';
+  if (err) { process.stderr.write(`bench: ${err}\n${text}`); process.exit(2); }
+  process.stdout.write(text); process.exit(0);
+}
+const opts = parseArgs(process.argv.slice(2));
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+
+function findRunc() {
+  if (process.env.RUNC) return process.env.RUNC;
+  if (existsSync('/usr/sbin/runc')) return '/usr/sbin/runc';
+  for (const d of (process.env.PATH || '').split(':')) if (d && existsSync(join(d, 'runc'))) return join(d, 'runc');
+  return 'runc';
+}
+const RUNC = findRunc();
+const BERTH = process.env.BERTH || join(repo, 'bin/berth');
+
+// ---------------------------------------------------------------- state for cleanup
+const tmp = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+const runtimes = [
+  { name: 'berth', bin: BERTH, root: join(tmp, 'root-berth'), ids: new Set(), pids: new Set() },
+  { name: 'runc', bin: RUNC, root: join(tmp, 'root-runc'), ids: new Set(), pids: new Set() },
+];
+for (const rt of runtimes) mkdirSync(rt.root, { recursive: true, mode: 0o700 });
+const children = new Set(); // CLI calls in flight (each in its own process group)
+const hostMntNs = readlinkSync('/proc/self/ns/mnt');
+let cleanedUp = false;
+let stopping = null; // the signal that asked us to stop
+let seq = 0;
+const idPrefix = `bench-${process.pid}-`;
+const newId = (rt, what) => `${idPrefix}${what}-${rt.name}-${++seq}`;
+
+// cgroup directories named after our containers (a runtime killed half-way through
+// `create` may leave them): walk /sys/fs/cgroup a few levels deep
+function ourCgroups() {
+  const found = [];
+  const walk = (dir, depth) => {
+    let ents;
+    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of ents) {
+      if (!e.isDirectory()) continue;
+      const p = join(dir, e.name);
+      if (e.name.startsWith(idPrefix)) found.push(p);
+      else if (depth < 5) walk(p, depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+function removeCgroup(dir) {
+  // children first
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(dir, e.name));
+  } catch { return; }
+  for (let i = 0; i < 50; i++) {
+    let procs = [];
+    try { procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean); } catch { /* no procs file */ }
+    // a cgroup named after one of our containers holds only processes we started
+    for (const pid of procs) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+    try { rmdirSync(dir); return true; } catch (e) { if (e.code === 'ENOENT') return true; }
+    spawnSync('sleep', ['0.1']);
+  }
+  log(`cleanup: could not remove cgroup ${dir}`);
+  return false;
+}
+
+function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const rt of runtimes) {
+    const ids = new Set(rt.ids);
+    try { // whatever else is left in this runtime's private root, if it has `list`
+      const r = spawnSync(rt.bin, ['--root', rt.root, 'list', '-q'], { encoding: 'utf8', timeout: 10000 });
+      if (r.status === 0) for (const l of r.stdout.split('\n')) if (l.trim()) ids.add(l.trim());
+    } catch { /* no list */ }
+    for (const id of ids) {
+      try { spawnSync(rt.bin, ['--root', rt.root, 'delete', '--force', id], { stdio: 'ignore', timeout: 10000 }); } catch { /* ignore */ }
+    }
+    // init processes we saw, if their container could not be deleted: only while the
+    // pid still is a process in another mount namespace (not a reused pid of ours)
+    for (const pid of rt.pids) {
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/mnt`) !== hostMntNs) {
+          process.kill(pid, 'SIGKILL');
+          log(`cleanup: killed leftover ${rt.name} container process ${pid}`);
+        }
+      } catch { /* gone */ }
+    }
+  }
+  try {
+    const cgs = ourCgroups();
+    let n = 0;
+    for (const d of cgs) if (removeCgroup(d)) n++;
+    if (n) log(`cleanup: removed ${n} leftover cgroup dir(s) named after our containers`);
+  } catch { /* ignore */ }
+  // never recurse through a mount into the host's files
+  try {
+    const mps = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+      .map((l) => l.split(' ')[4]).filter((p) => p && (p === tmp || p.startsWith(tmp + '/')))
+      .sort().reverse();
+    for (const mp of mps) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
+    if (mps.length) log(`cleanup: unmounted ${mps.length} leftover mount(s) under ${tmp}`);
+  } catch { /* ignore */ }
+  try { rmSync(tmp, { recursive: true, force: true }); } catch (e) { log(`cleanup: could not remove ${tmp}: ${e.message}`); }
+}
+process.on('exit', cleanup);
+// On a signal: start nothing new, let the CLI call in flight finish (it runs in its
+// own process group, so a Ctrl-C on the terminal does not kill it half-way and
+// leave a half-made container), then clean up. A second signal cleans up at once.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (stopping) { log(`${sig} again: cleaning up now`); cleanup(); process.exit(code); }
+    stopping = sig;
+    log(`${sig}: waiting for ${children.size} call(s) in flight, then cleaning up`);
+    const end = Date.now() + 15000;
+    const tick = () => {
+      if (children.size && Date.now() < end) { setTimeout(tick, 20); return; }
+      cleanup(); process.exit(code);
+    };
+    tick();
+  });
+}
+process.on('uncaughtException', (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });
+process.on('unhandledRejection', (e) => { log(`fatal: ${e?.stack || e}`); cleanup(); process.exit(1); });
+
+// ---------------------------------------------------------------- running commands
+// Every call gets its stdout/stderr in files rather than pipes: a container's init
+// inherits them, and a pipe would keep us waiting until the container exits.
+let logSeq = 0;
+function execTimed(bin, args) {
+  if (stopping) return new Promise(() => {}); // the signal handler exits the process
+  const outPath = join(tmp, `out-${++logSeq}`), errPath = join(tmp, `err-${logSeq}`);
+  const outFd = openSync(outPath, 'w'), errFd = openSync(errPath, 'w');
+  return new Promise((res) => {
+    let timer;
+    const t0 = process.hrtime.bigint();
+    const child = spawn(bin, args, { stdio: ['ignore', outFd, errFd], detached: true });
+    children.add(child);
+    const finish = (code, signal, spawnErr) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      clearTimeout(timer);
+      children.delete(child);
+      closeSync(outFd); closeSync(errFd);
+      const stdout = readFileSync(outPath, 'utf8'), stderr = readFileSync(errPath, 'utf8');
+      unlinkSync(outPath); unlinkSync(errPath);
+      res({ ms, code, signal, stdout, stderr, spawnErr, timedOut: child.timedOut });
+    };
+    child.on('error', (e) => finish(null, null, e));
+    child.on('exit', (code, signal) => finish(code, signal));
+    timer = setTimeout(() => { child.timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, opts.timeout * 1000);
+  });
+}
+class StepError extends Error {}
+async function must(rt, args, what) {
+  const r = await execTimed(rt.bin, ['--root', rt.root, ...args]);
+  if (r.code !== 0) {
+    const why = r.spawnErr ? r.spawnErr.message
+      : r.timedOut ? `timed out after ${opts.timeout}s`
+      : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+    const msg = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+    throw new StepError(`${rt.name} ${what || args[0]}: ${why}${msg ? `: ${msg}` : ''}`);
+  }
+  return r;
+}
+async function stateOf(rt, id) {
+  const r = await must(rt, ['state', id], 'state');
+  try { return JSON.parse(r.stdout); } catch { throw new StepError(`${rt.name} state: output is not JSON: ${r.stdout.slice(0, 200)}`); }
+}
+async function waitStatus(rt, id, status, limitMs = 10000) {
+  const end = Date.now() + limitMs;
+  let st;
+  for (;;) {
+    st = await stateOf(rt, id);
+    if (st.status === status) return st;
+    if (Date.now() > end) throw new StepError(`${rt.name}: container ${id} still "${st.status}" after ${limitMs} ms, expected "${status}"`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+async function forceDelete(rt, id) {
+  const r = await execTimed(rt.bin, ['--root', rt.root, 'delete', '--force', id]);
+  if (r.code === 0) rt.ids.delete(id);
+  return r;
+}
+
+// ---------------------------------------------------------------- preparation
+function makeRootfs(dir) {
+  const script = join(repo, 'scripts/make-rootfs.sh');
+  if (existsSync(script)) {
+    execFileSync('sh', [script, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return;
+  }
+  // fallback: busybox and one symlink per applet
+  const bb = process.env.BUSYBOX || '/bin/busybox';
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync(bb, join(dir, 'bin/busybox'));
+  chmodSync(join(dir, 'bin/busybox'), 0o755);
+  const applets = execFileSync(bb, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+  for (const a of applets) symlinkSync('busybox', join(dir, 'bin', a));
+  symlinkSync('bin', join(dir, 'sbin'));
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\n');
+}
+function makeBundle(name, args) {
+  const dir = join(tmp, name);
+  mkdirSync(dir);
+  execFileSync(RUNC, ['spec', '--bundle', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cfgPath = join(dir, 'config.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  cfg.process.terminal = false;
+  cfg.process.args = args;
+  cfg.root = { path: 'rootfs', readonly: true };
+  writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
+  makeRootfs(join(dir, 'rootfs'));
+  return dir;
+}
+
+function firstLine(bin, args) {
+  try {
+    const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 10000 });
+    return (r.stdout || r.stderr || '').split('\n')[0].trim() || `exit ${r.status}`;
+  } catch (e) { return `unavailable: ${e.message}`; }
+}
+
+// ---------------------------------------------------------------- statistics
+function stats(samples) {
+  if (!samples.length) return null;
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { n: s.length, median, p90: q(0.9), min: s[0], max: s[s.length - 1] };
+}
+
+// results[metric][runtime] = { samples: [...], error?: string }
+const results = {};
+const METRICS = [
+  ['run', 'run (true, foreground)', 'ms'],
+  ['create', 'create', 'ms'],
+  ['start', 'start', 'ms'],
+  ['delete', 'delete (stopped)', 'ms'],
+  ['lifecycle', 'create+start+delete', 'ms'],
+  ['state', 'state (running)', 'ms'],
+  ['node', 'node -e 0 (floor)', 'ms'],
+  ['rss', 'init VmRSS (created)', 'KiB'],
+  ['rssOther', 'other runtime procs RSS (created)', 'KiB'],
+];
+for (const [k] of METRICS) results[k] = {};
+const slot = (metric, rt) => (results[metric][rt.name] ??= { samples: [] });
+function fail(metrics, rt, e) {
+  if (!(e instanceof StepError)) throw e;
+  log(`n/a: ${e.message}`);
+  for (const m of metrics) slot(m, rt).error ??= e.message;
+}
+const alive = (metrics, rt) => !metrics.some((m) => slot(m, rt).error);
+
+// Runs `body(rt, timed)` once untimed (warm-up) then `n` times, interleaving the
+// runtimes; a runtime whose step throws is dropped from these metrics.
+async function measure(metrics, n, body) {
+  for (let i = -1; i < n; i++) {
+    for (const rt of runtimes) {
+      if (!alive(metrics, rt)) continue;
+      try { await body(rt, i >= 0); } catch (e) { fail(metrics, rt, e); }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- measurements
+async function benchRun(bundleTrue) {
+  await measure(['run'], opts.runs, async (rt, timed) => {
+    const id = newId(rt, 'run');
+    rt.ids.add(id);
+    const r = await must(rt, ['run', '--bundle', bundleTrue, id], 'run');
+    // `run` removes the container when it exits; if it did not, do it untimed
+    const left = await execTimed(rt.bin, ['--root', rt.root, 'state', id]);
+    if (left.code === 0) await forceDelete(rt, id); else rt.ids.delete(id);
+    if (timed) slot('run', rt).samples.push(r.ms);
+  });
+}
+
+async function benchLifecycle(bundleTrue) {
+  const ms = ['create', 'start', 'delete', 'lifecycle'];
+  await measure(ms, opts.runs, async (rt, timed) => {
+    const id = newId(rt, 'csd');
+    rt.ids.add(id);
+    try {
+      const c = await must(rt, ['create', '--bundle', bundleTrue, id], 'create');
+      const s = await must(rt, ['start', id], 'start');
+      await waitStatus(rt, id, 'stopped');
+      const d = await must(rt, ['delete', id], 'delete');
+      rt.ids.delete(id);
+      if (timed) {
+        slot('create', rt).samples.push(c.ms);
+        slot('start', rt).samples.push(s.ms);
+        slot('delete', rt).samples.push(d.ms);
+        slot('lifecycle', rt).samples.push(c.ms + s.ms + d.ms);
+      }
+    } finally {
+      if (rt.ids.has(id)) await forceDelete(rt, id);
+    }
+  });
+}
+
+async function benchState(bundleSleep) {
+  const ids = new Map();
+  try {
+    for (const rt of runtimes) {
+      const id = newId(rt, 'state');
+      rt.ids.add(id);
+      ids.set(rt.name, id);
+      try {
+        await must(rt, ['create', '--bundle', bundleSleep, id], 'create (for state)');
+        const st = await stateOf(rt, id);
+        if (st.pid) rt.pids.add(st.pid);
+        await must(rt, ['start', id], 'start (for state)');
+        await waitStatus(rt, id, 'running');
+      } catch (e) { fail(['state'], rt, e); }
+    }
+    await measure(['state'], opts.runs, async (rt, timed) => {
+      const r = await must(rt, ['state', ids.get(rt.name)], 'state');
+      let st;
+      try { st = JSON.parse(r.stdout); } catch { throw new StepError(`${rt.name} state: output is not JSON`); }
+      if (st.status !== 'running') throw new StepError(`${rt.name} state: status "${st.status}", expected "running"`);
+      if (timed) slot('state', rt).samples.push(r.ms);
+    });
+  } finally {
+    for (const rt of runtimes) {
+      const id = ids.get(rt.name);
+      if (!id || !rt.ids.has(id)) continue;
+      const r = await forceDelete(rt, id);
+      if (r.code !== 0) log(`${rt.name} delete --force ${id} failed: ${(r.stderr || '').trim()}`);
+      else rt.pids.clear();
+    }
+  }
+}
+
+async function benchNodeFloor() {
+  const pseudo = { name: 'node' };
+  for (let i = -1; i < opts.runs; i++) {
+    const r = await execTimed(process.execPath, ['-e', '0']);
+    if (r.code !== 0) throw new Error(`node -e 0 failed: ${r.stderr}`);
+    if (i >= 0) slot('node', pseudo).samples.push(r.ms);
+  }
+}
+
+function readKiB(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : null;
+}
+// processes other than init that mention the container id or the runtime's root
+function otherRuntimeProcs(rt, id, initPid) {
+  const found = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === initPid || Number(p) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(id) || cmd.includes(rt.root)) found.push({ pid: Number(p), cmd: cmd.trim(), rssKiB: readKiB(p, 'VmRSS') ?? 0 });
+    } catch { /* gone */ }
+  }
+  return found;
+}
+const rssDetails = {};
+async function benchRss(bundleSleep) {
+  const n = Math.min(opts.runs, 10);
+  await measure(['rss', 'rssOther'], n, async (rt, timed) => {
+    const id = newId(rt, 'rss');
+    rt.ids.add(id);
+    let pid = null;
+    try {
+      await must(rt, ['create', '--bundle', bundleSleep, id], 'create (for RSS)');
+      const st = await stateOf(rt, id);
+      if (st.status !== 'created') throw new StepError(`${rt.name} state after create: "${st.status}", expected "created"`);
+      if (!Number.isInteger(st.pid) || st.pid <= 0) throw new StepError(`${rt.name} state after create: no pid`);
+      pid = st.pid;
+      rt.pids.add(pid);
+      const rss = readKiB(st.pid, 'VmRSS');
+      if (rss == null) throw new StepError(`${rt.name}: no VmRSS for init pid ${st.pid}`);
+      const others = otherRuntimeProcs(rt, id, st.pid);
+      if (timed) {
+        slot('rss', rt).samples.push(rss);
+        slot('rssOther', rt).samples.push(others.reduce((a, o) => a + o.rssKiB, 0));
+        rssDetails[rt.name] = {
+          initPid: st.pid,
+          initCmd: readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
+          others,
+        };
+      }
+    } finally {
+      if (rt.ids.has(id)) await forceDelete(rt, id);
+      if (pid && !rt.ids.has(id)) rt.pids.delete(pid);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- report
+const fmt = (v, unit) => (v == null ? 'n/a' : unit === 'KiB' ? `${(v / 1024).toFixed(2)} MiB` : `${v.toFixed(1)} ms`);
+function table(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')
+    + (ri === 0 ? `\n${w.map((x) => '-'.repeat(x)).join('  ')}` : '')).join('\n');
+}
+
+async function main() {
+  const env = {
+    date: new Date().toISOString(),
+    runs: opts.runs,
+    node: process.version,
+    kernel: release(),
+    berth: { bin: BERTH, version: firstLine(BERTH, ['--version']) },
+    runc: { bin: RUNC, version: firstLine(RUNC, ['--version']) },
+  };
+  log(`berth=${BERTH} (${env.berth.version}); runc=${RUNC} (${env.runc.version}); runs=${opts.runs}; tmp=${tmp}`);
+  const bundleTrue = makeBundle('bundle-true', ['true']);
+  const bundleSleep = makeBundle('bundle-sleep', ['sleep', '1000']);
+
+  log('node -e 0 (floor)'); await benchNodeFloor();
+  log('run'); await benchRun(bundleTrue);
+  log('create / start / delete'); await benchLifecycle(bundleTrue);
+  log('state'); await benchState(bundleSleep);
+  log('init RSS in "created"'); await benchRss(bundleSleep);
+
+  const out = { env, metrics: {} };
+  for (const [key, label, unit] of METRICS) {
+    out.metrics[key] = { label, unit };
+    const names = key === 'node' ? ['node'] : runtimes.map((r) => r.name);
+    for (const nm of names) {
+      const s = results[key][nm];
+      out.metrics[key][nm] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
+    }
+  }
+  out.rssDetails = rssDetails;
+  const floor = out.metrics.node.node?.median;
+  out.stateVsFloor = {};
+  for (const rt of runtimes) {
+    const m = out.metrics.state[rt.name]?.median;
+    out.stateVsFloor[rt.name] = m == null || !floor ? null : { ratio: m / floor, overMs: m - floor };
+  }
+
+  if (opts.json) {
+    const round = (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
+    process.stdout.write(JSON.stringify(out, round, 2) + '\n');
+    return;
+  }
+
+  const rows = [['metric', 'berth median', 'berth p90', 'runc median', 'runc p90', 'berth/runc']];
+  const notes = [];
+  for (const [key, label, unit] of METRICS) {
+    const m = out.metrics[key];
+    if (key === 'node') {
+      const f = m.node;
+      rows.push([label, fmt(f.median, unit), fmt(f.p90, unit), fmt(f.median, unit), fmt(f.p90, unit), '-']);
+      continue;
+    }
+    const b = m.berth, r = m.runc;
+    for (const [nm, v] of [['berth', b], ['runc', r]]) if (v.error) notes.push(`${label} / ${nm}: ${v.error}`);
+    const ratio = b.median != null && r.median ? `${(b.median / r.median).toFixed(2)}x` : 'n/a';
+    rows.push([label, fmt(b.median, unit), fmt(b.p90, unit), fmt(r.median, unit), fmt(r.p90, unit), ratio]);
+  }
+  const lines = [];
+  lines.push(`berth: ${BERTH} (${env.berth.version})`);
+  lines.push(`runc:  ${RUNC} (${env.runc.version})`);
+  lines.push(`node ${process.version}, kernel ${env.kernel}, N=${opts.runs} timed runs per metric after 1 warm-up (RSS: ${Math.min(opts.runs, 10)} containers)`);
+  lines.push('');
+  lines.push(table(rows));
+  lines.push('');
+  for (const rt of runtimes) {
+    const v = out.stateVsFloor[rt.name];
+    lines.push(v ? `state vs node -e 0 floor, ${rt.name}: ${v.ratio.toFixed(2)}x the floor (${v.overMs >= 0 ? '+' : ''}${v.overMs.toFixed(1)} ms)`
+      : `state vs node -e 0 floor, ${rt.name}: n/a`);
+  }
+  for (const rt of runtimes) {
+    const d = rssDetails[rt.name];
+    if (d) lines.push(`${rt.name} init in "created": ${d.initCmd || '(no cmdline)'}${d.others.length ? `; other processes: ${d.others.map((o) => `${o.pid} ${o.cmd.slice(0, 60)} (${o.rssKiB} KiB)`).join(', ')}` : ''}`);
+  }
+  lines.push('(create/start/delete: ["true"] bundle; state polled untimed until "stopped" before a plain delete)');
+  if (notes.length) { lines.push(''); lines.push('n/a because:'); for (const n of notes) lines.push(`  ${n}`); }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().then(() => { cleanup(); }, (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });
