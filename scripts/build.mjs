@@ -71,6 +71,11 @@ async function bundle() {
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
 }
 
+if (process.argv.includes('--native-only')) {
+  // npm install: only the native parts (the bundled CLI is built by `prepare`).
+  buildNative();
+  process.exit(0);
+}
 generatePlanConstants();
 if (existsSync(join(root, 'scripts/build-validators.mjs'))) {
   execFileSync(process.execPath, [join(root, 'scripts/build-validators.mjs')], { cwd: root, stdio: 'inherit' });

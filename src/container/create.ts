@@ -147,7 +147,8 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
         }
         case K.MSG_ERROR: {
           const [step, field, , detail, text] = items as [string, string, bigint, string, string];
-          const cause = [text, detail].filter(Boolean).join(': ');
+          // As Go (and so runc) words it: "open /x: no such file or directory".
+          const cause = [detail, text && text[0].toLowerCase() + text.slice(1)].filter(Boolean).join(': ');
           throw new BerthError(`${step}${field ? ` (${field})` : ''}: ${cause}`);
         }
         case K.MSG_HOOKS: {

@@ -90,7 +90,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     rlimits: (p.rlimits ?? []).map((r, i) => {
       const res = RLIMITS[r.type];
       if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
-      return { resource: res, soft: BigInt(r.soft), hard: BigInt(r.hard), field: `process.rlimits[${i}] (${r.type})` };
+      return { resource: res, soft: u64(r.soft), hard: u64(r.hard), field: `process.rlimits[${i}] (${r.type})` };
     }),
     personality: personality(linux.personality),
     user: {
@@ -126,6 +126,12 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     else plan.devices.push(dev);
   });
   return plan;
+}
+
+// JSON numbers are doubles: 2^64-1 (RLIM_INFINITY as configs write it) arrives
+// rounded up to 2^64. Anything that large means unlimited.
+function u64(n: number): bigint {
+  return n >= 18446744073709551615 ? 0xffffffffffffffffn : BigInt(n);
 }
 
 function isBind(m: Mount): boolean {

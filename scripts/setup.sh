@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what berth's build, demo and tests need on a Debian 12 machine (as root):
+# Debian's busybox-static (the demo and test rootfs), runc (the reference in tests
+# and benchmarks), iproute2 (network namespaces in tests); then the npm packages,
+# which also builds berth (native parts and the bundled CLI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 >/dev/null
+npm ci --no-audit --no-fund

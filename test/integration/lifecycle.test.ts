@@ -1,0 +1,256 @@
+// runtime.md "Lifecycle" and "Operations": create, start, state, kill, delete, as
+// runc's CLI does them, and what is left after each (nothing, once deleted).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeBundle, type Bundle } from '../fixtures/bundle';
+import { leftovers } from '../fixtures/leftovers';
+import { BERTH, runRuntime } from '../fixtures/runtime';
+
+let root: string;
+let sleeper: Bundle;
+const berth = (...args: string[]) => runRuntime(BERTH, root, args);
+const state = (id: string) => JSON.parse(berth('state', id).stdout) as Record<string, unknown>;
+let n = 0;
+const newId = () => `lc-${process.pid}-${n++}`;
+
+function waitFor(pred: () => boolean, ms = 5000): void {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+}
+
+before(() => {
+  root = mkdtempSync('/tmp/berth-root-');
+  sleeper = makeBundle({ args: ['sleep', '1000'] });
+});
+after(() => {
+  for (const id of readdirIds()) berth('delete', '--force', id);
+  sleeper.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+function readdirIds(): string[] {
+  try {
+    return require('node:fs').readdirSync(root);
+  } catch {
+    return [];
+  }
+}
+
+describe('lifecycle', () => {
+  test('create waits in "created", start runs it, kill stops it, delete removes it', () => {
+    const id = newId();
+    const pidFile = join(sleeper.dir, 'pid');
+    let r = berth('create', '--bundle', sleeper.dir, '--pid-file', pidFile, id);
+    assert.equal(r.code, 0, r.stderr);
+    const s = state(id);
+    assert.equal(s.status, 'created');
+    assert.equal(s.id, id);
+    assert.equal(s.bundle, sleeper.dir);
+    assert.equal(Number(readFileSync(pidFile, 'utf8')), s.pid);
+    // The user process has not started: the init is still berth-init.
+    assert.match(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), /berth-init/);
+
+    r = berth('start', id);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(state(id).status, 'running');
+    waitFor(() => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').startsWith('sleep'));
+
+    r = berth('start', id);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /running/);
+
+    r = berth('delete', id);
+    assert.notEqual(r.code, 0, 'delete of a running container needs --force');
+    assert.match(r.stderr, /not stopped: running/);
+
+    r = berth('kill', id, 'KILL');
+    assert.equal(r.code, 0, r.stderr);
+    waitFor(() => state(id).status === 'stopped');
+    assert.equal(state(id).pid, 0);
+
+    // The shim sends kill --all after the init exited; runc accepts it.
+    assert.equal(berth('kill', '--all', id, '9').code, 0);
+    assert.match(berth('kill', id, '15').stderr, /not running/);
+
+    r = berth('delete', id);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(berth('state', id).stderr, /does not exist/);
+    assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  test('signals by name, with or without SIG, and by number', () => {
+    // pid 1 of a pid namespace only gets signals it handles.
+    const trapper = makeBundle({ args: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.05; done'] });
+    after(() => trapper.cleanup());
+    for (const sig of ['TERM', 'SIGTERM', '15']) {
+      const id = newId();
+      assert.equal(berth('run', '--detach', '--bundle', trapper.dir, id).code, 0);
+      assert.equal(berth('kill', id, sig).code, 0);
+      waitFor(() => state(id).status === 'stopped');
+      assert.equal(berth('delete', id).code, 0);
+    }
+    const id = newId();
+    assert.equal(berth('create', '--bundle', sleeper.dir, id).code, 0);
+    assert.match(berth('kill', id, 'SIGNOPE').stderr, /invalid signal/);
+    assert.equal(berth('delete', '--force', id).code, 0);
+  });
+
+  test('delete --force removes a running container and everything it holds', () => {
+    const id = newId();
+    assert.equal(berth('run', '-d', '--bundle', sleeper.dir, id).code, 0);
+    const pid = state(id).pid as number;
+    assert.equal(berth('delete', '--force', id).code, 0);
+    assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), false);
+    assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  test('a created container can be deleted without --force', () => {
+    const id = newId();
+    assert.equal(berth('create', '--bundle', sleeper.dir, id).code, 0);
+    assert.equal(berth('delete', id).code, 0);
+    assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  test('delete of a missing container: an error, except with --force (as runc)', () => {
+    assert.match(berth('delete', 'no-such-container').stderr, /does not exist/);
+    assert.equal(berth('delete', '--force', 'no-such-container').code, 0);
+  });
+
+  test('an id can be used once at a time, even by concurrent creates', async () => {
+    const id = newId();
+    const runs = await Promise.all([0, 1, 2, 3].map((i) => new Promise<{ code: number; stderr: string }>((res) => {
+      // stderr to a file: the winner's container keeps its stdio open.
+      const errFile = join(sleeper.dir, `err-${i}`);
+      const fd = openSync(errFile, 'w');
+      const p = spawn(BERTH, ['--root', root, 'create', '--bundle', sleeper.dir, id], { stdio: ['ignore', 'ignore', fd] });
+      closeSync(fd);
+      p.on('exit', (code) => res({ code: code ?? -1, stderr: readFileSync(errFile, 'utf8') }));
+    })));
+    assert.equal(runs.filter((r) => r.code === 0).length, 1, JSON.stringify(runs));
+    for (const r of runs.filter((x) => x.code !== 0)) assert.match(r.stderr, /already exists/);
+    assert.equal(state(id).status, 'created');
+    assert.equal(berth('delete', '--force', id).code, 0);
+    assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  test('invalid ids are refused', () => {
+    for (const id of ['../x', 'a/b', '.', '']) {
+      const r = berth('create', '--bundle', sleeper.dir, id);
+      assert.notEqual(r.code, 0);
+    }
+  });
+
+  test('list shows containers in table, json and quiet form', () => {
+    const id = newId();
+    assert.equal(berth('create', '--bundle', sleeper.dir, id).code, 0);
+    assert.match(berth('list').stdout, new RegExp(`^${id}\\s+\\d+\\s+created\\s`, 'm'));
+    const json = JSON.parse(berth('list', '--format', 'json').stdout) as { id: string; status: string }[];
+    assert.equal(json.find((c) => c.id === id)?.status, 'created');
+    assert.match(berth('list', '-q').stdout, new RegExp(`^${id}$`, 'm'));
+    assert.equal(berth('delete', id).code, 0);
+  });
+});
+
+describe('run in the foreground', () => {
+  test('exits with the status of the container process, and deletes the container', () => {
+    const b = makeBundle({ args: ['sh', '-c', 'echo out; echo err >&2; exit 7'] });
+    try {
+      const id = newId();
+      const r = runRuntime(BERTH, root, ['run', '--bundle', b.dir, id]);
+      assert.equal(r.code, 7);
+      assert.equal(r.stdout, 'out\n');
+      assert.equal(r.stderr, 'err\n');
+      assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  test('a container ended by a signal gives 128+N', () => {
+    const b = makeBundle({ args: ['sh', '-c', 'kill -USR1 $$; sleep 5'] });
+    try {
+      const r = runRuntime(BERTH, root, ['run', '--bundle', b.dir, newId()]);
+      // pid 1 ignores signals it has no handler for; SIGKILL from outside is the way.
+      assert.ok([0, 138].includes(r.code), `code ${r.code}`);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  test('signals sent to berth run are forwarded to the container', async () => {
+    const b = makeBundle({ args: ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; while :; do sleep 0.05; done'] });
+    try {
+      const id = newId();
+      const p = spawn(BERTH, ['--root', root, 'run', '--bundle', b.dir, id]);
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      waitFor(() => existsSync(join(root, id)) && state(id).status === 'running');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      p.kill('SIGTERM');
+      const code = await new Promise<number>((res) => p.on('close', (c) => res(c ?? -1)));
+      assert.equal(code, 3);
+      assert.match(out, /got TERM/);
+      assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      b.cleanup();
+    }
+  });
+});
+
+describe('bad bundles fail clearly and leave nothing behind', () => {
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    ['missing config.json', (d) => rmSync(join(d, 'config.json')), /config\.json/],
+    ['malformed JSON', (d) => writeFileSync(join(d, 'config.json'), '{"ociVersion": '), /config\.json/],
+    ['wrong type', (d) => edit(d, (c) => (c.process.user.uid = 'root')), /\/process\/user\/uid/],
+    ['missing rootfs', (d) => edit(d, (c) => (c.root.path = join(d, 'nope'))), /root\.path.*no such file/],
+    ['missing executable', (d) => edit(d, (c) => (c.process.args = ['/no/such/binary'])), /process\.args.*\/no\/such\/binary/],
+    ['missing cwd', (d) => edit(d, (c) => (c.process.cwd = '/no/such/dir')), /process\.cwd/],
+    ['non-existent namespace path', (d) => edit(d, (c) => (c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) => (ns.type === 'network' ? { type: 'network', path: '/proc/self/ns/nope' } : ns)))), /linux\.namespaces\[\d\]\.path.*no such file/],
+  ];
+  for (const [name, breakIt, expected] of cases) {
+    test(name, () => {
+      const b = makeBundle({ args: ['true'] });
+      try {
+        breakIt(b.dir);
+        const id = newId();
+        const r = berth('create', '--bundle', b.dir, id);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, expected);
+        assert.doesNotMatch(r.stderr, /EOF|at .*\.js:\d+/, 'one clear line, no stack trace');
+        assert.deepEqual(leftovers(root, id, b.dir), []);
+      } finally {
+        b.cleanup();
+      }
+    });
+  }
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function edit(dir: string, f: (c: any) => void): void {
+  const p = join(dir, 'config.json');
+  const c = JSON.parse(readFileSync(p, 'utf8'));
+  f(c);
+  writeFileSync(p, JSON.stringify(c));
+}
+
+describe('a create killed with SIGKILL at any moment', () => {
+  test('leaves nothing that delete --force cannot remove', async () => {
+    // Kill points spread over the whole create (about 100-200 ms here).
+    for (const delay of [0, 20, 40, 60, 80, 100, 120, 140, 160, 200, 300]) {
+      const id = newId();
+      const p = spawn(BERTH, ['--root', root, 'create', '--bundle', sleeper.dir, id], { stdio: 'ignore' });
+      const exited = new Promise((r) => p.on('exit', r));
+      await new Promise((r) => setTimeout(r, delay));
+      p.kill('SIGKILL');
+      await exited;
+      const r = berth('delete', '--force', id);
+      assert.equal(r.code, 0, `delay ${delay}: ${r.stderr}`);
+      waitFor(() => leftovers(root, id, sleeper.dir).length === 0, 3000);
+    }
+  });
+});
