@@ -87,9 +87,11 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     execFifo: o.execFifo,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => sysctl(k, String(v), seen)),
     oomScoreAdj: p.oomScoreAdj,
-    rlimits: (p.rlimits ?? []).map((r, i) => {
+    rlimits: (p.rlimits ?? []).map((r, i, all) => {
       const res = RLIMITS[r.type];
       if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
+      const first = all.findIndex((o) => o.type === r.type);
+      if (first !== i) fail(`process.rlimits[${i}] (${r.type})`, `duplicates process.rlimits[${first}]`);
       return { resource: res, soft: u64(r.soft), hard: u64(r.hard), field: `process.rlimits[${i}] (${r.type})` };
     }),
     personality: personality(linux.personality),
