@@ -239,13 +239,28 @@ function capLast(): number {
   return lastCap;
 }
 
+// The capabilities berth itself may hold: no process it starts can get one outside
+// its bounding set (the container's init inherits it, in a new user namespace too).
+let ownBounding: bigint | undefined;
+function capBounding(): bigint {
+  if (ownBounding === undefined) {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    ownBounding = m ? BigInt('0x' + m[1]) : (1n << BigInt(capLast() + 1)) - 1n;
+  }
+  return ownBounding;
+}
+
+// config.md: a capability that "cannot be mapped to a relevant kernel interface, or
+// cannot be granted otherwise MUST be logged as a warning"; runtimes "SHOULD NOT
+// fail". Unknown names and capabilities outside berth's own bounding set are left
+// out of every set, with one warning.
 function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilities']>): NonNullable<Plan['caps']> {
   const unknown = new Set<string>();
   const bits = (names: string[] | undefined): bigint => {
     let v = 0n;
     for (const n of names ?? []) {
       const i = CAPS.indexOf(n as (typeof CAPS)[number]);
-      if (i < 0 || i > capLast()) unknown.add(n);
+      if (i < 0 || i > capLast() || !(capBounding() & (1n << BigInt(i)))) unknown.add(n);
       else v |= 1n << BigInt(i);
     }
     return v;
