@@ -67,6 +67,7 @@ async function bundle() {
     minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning',
     // Lazily loaded chunks are separate files, required by path at run time.
     external: ['./validators.js'],
+    define: { BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
 }

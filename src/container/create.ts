@@ -33,8 +33,8 @@ export interface CreateOptions {
 export async function createContainer(o: CreateOptions): Promise<Container> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
-  const spec = loadConfig(bundle);
   if (o.systemdCgroup) throw new BerthError('--systemd-cgroup: the systemd cgroup driver is not supported yet');
+  const spec = loadConfig(bundle);
   if (o.consoleSocket) throw new BerthError('--console-socket: terminals are not supported yet');
   const hs = hierarchies();
   const plan = buildPlan(spec, {

@@ -1,7 +1,7 @@
 // Loads the native parts lazily: the N-API module and the path of berth-init,
 // which sits beside it (build/Release in a source tree, or prebuilds/<platform>).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export interface ExitStatus { pid: number; code?: number; signal?: number }
 export interface Addon {
@@ -13,8 +13,15 @@ export interface Addon {
   waitExit(pid: number): Promise<ExitStatus>;
 }
 
-/** The package root: dist/berth.js lives one level below it. */
-export const packageRoot = resolve(__dirname, '..');
+/** The package root: dist/berth.js lives one level below it (tests run deeper). */
+export const packageRoot = findRoot(resolve(__dirname, '..'));
+
+function findRoot(start: string): string {
+  for (let d = start; ; d = dirname(d)) {
+    if (existsSync(join(d, 'binding.gyp'))) return d;
+    if (dirname(d) === d) return start;
+  }
+}
 
 let addon: Addon | undefined;
 export function native(): Addon {

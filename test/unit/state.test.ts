@@ -1,0 +1,69 @@
+// The container store (src/state): ids, atomic state files, status derived from the
+// live process, never from what was written.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isAlive, procStat } from '../../src/state/proc';
+import { checkId, claimContainer, listContainers, loadContainer, type Saved } from '../../src/state/store';
+
+const root = mkdtempSync('/tmp/berth-state-');
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function saved(id: string, pid: number, startTime: string): Saved {
+  return {
+    ociVersion: '1.3.0', id, bundle: '/b', rootfs: '/b/rootfs', created: new Date(0).toISOString(), owner: '',
+    phase: 'created', pid, pidStartTime: startTime, cgroups: { dirs: [], made: [] }, hooks: {}, ownPidNs: true,
+  };
+}
+
+describe('state store', () => {
+  test('ids: letters, digits and _+-. only', () => {
+    for (const ok of ['a', 'A-1_b.c+d', 'x'.repeat(64)]) checkId(ok);
+    for (const bad of ['', '.', '..', 'a/b', '../x', 'a b', 'ä']) assert.throws(() => checkId(bad), /invalid container id/);
+  });
+
+  test('claiming an id twice fails; state.json is written whole, without temp files left', () => {
+    const c = claimContainer(root, saved('one', 0, ''));
+    assert.throws(() => claimContainer(root, saved('one', 0, '')), /already exists/);
+    c.saved.pid = 12345;
+    c.save();
+    assert.equal(loadContainer(root, 'one').saved.pid, 12345);
+    assert.deepEqual(readdirSync(c.dir), ['state.json']);
+    c.remove();
+    assert.throws(() => loadContainer(root, 'one'), /does not exist/);
+  });
+
+  test('status follows the process: created with the fifo, running without, stopped when it exits', async () => {
+    const child = spawn('sleep', ['30']);
+    const st = procStat(child.pid!)!;
+    const c = claimContainer(root, saved('live', child.pid!, st.startTime));
+    writeFileSync(c.fifo, '');
+    assert.equal(c.status(), 'created');
+    rmSync(c.fifo);
+    assert.equal(c.status(), 'running');
+    assert.equal(c.publicState().pid, child.pid);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    assert.equal(c.status(), 'stopped');
+    assert.equal(c.publicState().pid, 0);
+    c.remove();
+  });
+
+  test('a reused pid with another start time is not the container', () => {
+    const c = claimContainer(root, saved('reused', process.pid, '1'));
+    assert.equal(isAlive(process.pid, procStat(process.pid)!.startTime), true);
+    assert.equal(c.status(), 'stopped');
+    c.remove();
+  });
+
+  test('a container still being created, and list skipping half-made directories', () => {
+    const c = claimContainer(root, { ...saved('young', 0, ''), phase: 'creating' });
+    assert.equal(c.status(), 'creating');
+    require('node:fs').mkdirSync(join(root, 'half'));
+    assert.deepEqual(listContainers(root).map((x) => x.id), ['young']);
+    assert.ok(existsSync(join(root, 'half')));
+    c.remove();
+  });
+});
