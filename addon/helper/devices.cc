@@ -44,8 +44,17 @@ static void make_device(const Record& r) {
   struct stat st;
   if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     // An existing node of the same kind stays (it may be a bind from the config).
-    if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(major, minor)) return (void)close(dir);
-    if (S_ISDIR(st.st_mode) || unlinkat(dir, leaf, 0) < 0) fail("replacing an existing file with the device", field, errno ? errno : EEXIST, path);
+    if ((st.st_mode & S_IFMT) == type && (type == S_IFIFO || st.st_rdev == makedev(major, minor))) return (void)close(dir);
+    // An empty regular file is a mount point for the host's node (what a bind of
+    // one leaves in a rootfs without a /dev tmpfs): bind onto it again.
+    if (S_ISREG(st.st_mode) && st.st_size == 0 && type != S_IFIFO) {
+      bind_host_node(dir, leaf, path, field);
+      return (void)close(dir);
+    }
+    // config-linux.md: "If a file already exists at path that does not match the
+    // requested device, the runtime MUST generate an error." It is never removed:
+    // it is the bundle's.
+    fail("creating the device node", field, EEXIST, "a file that is not the requested device is in the way");
   }
   if (mknodat(dir, leaf, type | mode, makedev(major, minor)) < 0) {
     if (errno != EPERM) fail("creating the device node", field, errno, path);
