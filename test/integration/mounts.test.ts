@@ -242,7 +242,7 @@ test('config.md mounts destination: a symlink in the rootfs pointing outside it 
   const name = hostTarget.split('/').pop()!;
   const b = s.bundle(t, {
     copyRootfs: true,
-    args: ['sh', '-c', 'grep -E " /(mnt|tmp)/" /proc/self/mountinfo | cut -d" " -f5'],
+    args: ['sh', '-c', 'awk \'$5 ~ "^/(mnt|tmp)/" {print $5}\' /proc/self/mountinfo'],
     mutate: (spec) => {
       spec.mounts.push(
         { destination: '/mnt/escape/x', type: 'tmpfs', source: 'tmpfs' },
