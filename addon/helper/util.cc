@@ -86,6 +86,77 @@ static int mkdir_all_in_root(int root_fd, const char* path) {
   return dir;
 }
 
+// Rewrites `path` (inside the tree at root_fd) into `out` so that no component of
+// the part that exists is a symlink: each symlink met is read and followed as if
+// root_fd were "/" (".." never climbs above it), which is where the container
+// will find the path. Missing components are kept as they are. Creating what is
+// missing along the result therefore happens where a (dangling) symlink planted
+// in the rootfs leads, and always inside the rootfs. Returns 0 or -errno.
+static int resolve_in_root(int root_fd, const char* path, char* out, size_t outsz) {
+  char rem[8192];
+  char target[4096];
+  size_t cur = 0;  // out[0..cur) is the resolved part, "" (root) or "/a/b"
+  int links = 0;
+  if (strlen(path) >= sizeof rem) return -ENAMETOOLONG;
+  strcpy(rem, path);
+  out[0] = 0;
+  size_t pos = 0;
+  while (rem[pos]) {
+    while (rem[pos] == '/') pos++;
+    size_t start = pos;
+    while (rem[pos] && rem[pos] != '/') pos++;
+    size_t len = pos - start;
+    if (len == 0 || (len == 1 && rem[start] == '.')) continue;
+    if (len == 2 && rem[start] == '.' && rem[start + 1] == '.') {
+      while (cur > 0 && out[cur - 1] != '/') cur--;
+      if (cur > 0) cur--;
+      out[cur] = 0;
+      continue;
+    }
+    if (cur + 1 + len >= outsz) return -ENAMETOOLONG;
+    size_t before = cur;
+    out[cur++] = '/';
+    memcpy(out + cur, rem + start, len);
+    cur += len;
+    out[cur] = 0;
+    int fd = openat2_in(root_fd, out, O_PATH | O_NOFOLLOW, IN_ROOT);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // missing: kept as it is
+      return -errno;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      close(fd);
+      continue;
+    }
+    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    if (++links > 40) return -ELOOP;
+    target[n] = 0;
+    // What is left becomes target + the rest; an absolute target starts from the root.
+    size_t rest = strlen(rem + pos);
+    if ((size_t)n + 1 + rest >= sizeof rem) return -ENAMETOOLONG;
+    memmove(rem + n + 1, rem + pos, rest + 1);
+    memcpy(rem, target, (size_t)n);
+    rem[n] = '/';
+    pos = 0;
+    cur = target[0] == '/' ? 0 : before;
+    out[cur] = 0;
+  }
+  if (cur == 0) {
+    if (outsz < 2) return -ENAMETOOLONG;
+    strcpy(out, "/");
+  }
+  return 0;
+}
+
 int open_parent_in_root(int root_fd, const char* path, bool create, const char** leaf) {
   const char* slash = strrchr(path, '/');
   *leaf = slash ? slash + 1 : path;
@@ -94,7 +165,11 @@ int open_parent_in_root(int root_fd, const char* path, bool create, const char**
   if (n >= sizeof dir) return -ENAMETOOLONG;
   memcpy(dir, path, n);
   dir[n] = 0;
-  if (create) return mkdir_all_in_root(root_fd, dir);
+  if (create) {
+    char resolved[4096];
+    int e = resolve_in_root(root_fd, dir, resolved, sizeof resolved);
+    return e < 0 ? e : mkdir_all_in_root(root_fd, resolved);
+  }
   int fd = openat2_in(root_fd, n ? dir : "/", O_PATH | O_DIRECTORY, IN_ROOT);
   return fd < 0 ? -errno : fd;
 }
@@ -102,6 +177,11 @@ int open_parent_in_root(int root_fd, const char* path, bool create, const char**
 int open_in_root(int root_fd, const char* path, int flags, bool create, bool as_file) {
   int fd = openat2_in(root_fd, path, flags, IN_ROOT);
   if (fd >= 0 || errno != ENOENT || !create) return fd < 0 ? -errno : fd;
+  // Something is missing: create it where the container will see the path.
+  char resolved[4096];
+  int r = resolve_in_root(root_fd, path, resolved, sizeof resolved);
+  if (r < 0) return r;
+  path = resolved;
   const char* leaf;
   int dir = open_parent_in_root(root_fd, path, true, &leaf);
   if (dir < 0) return dir;
