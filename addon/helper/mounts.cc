@@ -68,6 +68,139 @@ static void bind_mount(const char* source, const char* dest, uint64_t flags, con
   close(tree), close(tgt);
 }
 
+// Reads a whole (small, /proc) file into buf; false when it cannot.
+static bool read_small(const char* path, char* buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, size - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (n == size - 1) break;
+  }
+  close(fd);
+  buf[n] = 0;
+  return n > 0 && n < size - 1;
+}
+
+// Whether two comma-separated lists hold the same names ("cpu,cpuacct" = "cpuacct,cpu").
+static bool same_list(const char* a, size_t alen, const char* b) {
+  size_t blen = strlen(b), na = 0, nb = 0;
+  for (size_t i = 0; i <= alen; i++) na += (i == alen || a[i] == ',');
+  for (size_t i = 0; i <= blen; i++) nb += (i == blen || b[i] == ',');
+  if (na != nb) return false;
+  for (const char* p = a; p < a + alen;) {
+    const char* e = (const char*)memchr(p, ',', (size_t)(a + alen - p));
+    if (!e) e = a + alen;
+    size_t len = (size_t)(e - p);
+    bool found = false;
+    for (const char* q = b; *q;) {
+      const char* f = strchrnul(q, ',');
+      if ((size_t)(f - q) == len && memcmp(p, q, len) == 0) found = true;
+      q = *f ? f + 1 : f;
+    }
+    if (!found) return false;
+    p = e + 1;
+  }
+  return true;
+}
+
+// Our own cgroup in a hierarchy, from /proc/self/cgroup: "0::PATH" for cgroup2, the
+// line whose controllers are `controllers` for a v1 hierarchy.
+static bool own_cgroup(bool v2, const char* controllers, char* out, size_t size) {
+  static char buf[16384];
+  if (!read_small("/proc/self/cgroup", buf, sizeof buf)) return false;
+  for (char* line = buf; *line;) {
+    char* end = strchrnul(line, '\n');
+    char* c1 = (char*)memchr(line, ':', (size_t)(end - line));
+    char* c2 = c1 ? (char*)memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : nullptr;
+    if (c2) {
+      bool match = v2 ? (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+                      : (c2 > c1 + 1 && same_list(c1 + 1, (size_t)(c2 - c1 - 1), controllers));
+      if (match && (size_t)(end - c2) <= size) {
+        memcpy(out, c2 + 1, (size_t)(end - c2 - 1));
+        out[end - c2 - 1] = 0;
+        return true;
+      }
+    }
+    line = *end ? end + 1 : end;
+  }
+  return false;
+}
+
+// Undoes mountinfo's octal escapes (\040 for a space) in place.
+static void unescape(char* s) {
+  char* o = s;
+  for (char* p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+      *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 3;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = 0;
+}
+
+// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
+static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
+  static char buf[1 << 20];
+  if (!read_small("/proc/self/mountinfo", buf, sizeof buf)) return false;
+  bool found = false;
+  for (char* line = buf; *line;) {
+    char* end = strchrnul(line, '\n');
+    bool last = !*end;
+    *end = 0;
+    // id parent major:minor root mountpoint options [optional...] - fstype source super
+    char* f[5];
+    char* p = line;
+    int n = 0;
+    for (; n < 5 && p; n++) {
+      f[n] = p;
+      p = strchr(p, ' ');
+      if (p) *p++ = 0;
+    }
+    char* sep = p ? strstr(p, " - ") : nullptr;  // p: options [optional fields]
+    if (n == 5 && sep) {
+      char* type = sep + 3;
+      char* type_end = strchrnul(type, ' ');
+      *type_end = 0;
+      unescape(f[3]);
+      unescape(f[4]);
+      if (strcmp(f[4], mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(f[3]) < size) {
+        strcpy(out, f[3]);
+        found = true;
+      }
+    }
+    line = last ? end : end + 1;
+  }
+  return found;
+}
+
+// A hierarchy for a container without a cgroup namespace: only its own cgroup,
+// bound from the host's mount of the hierarchy at `source` (the init is in its
+// cgroups already: berth-init joined them before cloning it).
+static void bind_own_cgroup(const char* source, const char* dest, const char* fstype, uint64_t flags,
+                            const char* controllers, const char* field) {
+  bool v2 = strcmp(fstype, "cgroup2") == 0;
+  char own[4096], root[4096], path[8192];
+  if (!own_cgroup(v2, controllers, own, sizeof own))
+    fail("finding the container's cgroup", field, ENOENT, v2 ? "cgroup2" : controllers);
+  if (!mount_root(source, fstype, root, sizeof root)) fail("finding the host's cgroup mount", field, ENOENT, source);
+  // Both paths are relative to our cgroup namespace's root.
+  const char* rel = own;
+  if (strcmp(root, "/") != 0) {
+    size_t rl = strlen(root);
+    if (strncmp(own, root, rl) != 0 || (own[rl] != '/' && own[rl] != 0))
+      fail("finding the container's cgroup", field, EXDEV, own);
+    rel = own + rl;
+  }
+  snprintf(path, sizeof path, "%s%s", source, rel);
+  bind_mount(path, dest, flags | MS_BIND, field);
+}
+
 static void fs_mount(const char* source, const char* dest, const char* fstype, uint64_t flags,
                      const char* data, const char* field) {
   int tgt = open_in_root(g_root, dest, O_PATH, true, false);
@@ -132,6 +265,7 @@ void setup_rootfs(const plan::Plan& p) {
     const char* field = rd.str();
     if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
     if (extra & plan::MOUNT_REMOUNT) remount(dest, flags, data, field);
+    else if (extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(source, dest, fstype, flags, data, field);
     else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field);
     else fs_mount(source, dest, fstype, flags, data, field);
     if (prop) set_propagation(dest, prop, field);

@@ -182,18 +182,31 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
 
 // The container's /sys/fs/cgroup: cgroup2 on a unified host; on v1 and hybrid hosts
 // a tmpfs holding one mount per hierarchy (and the unified one), as runc lays it out.
+// With a cgroup namespace of its own, each is a fresh mount of the hierarchy (its
+// root is the container's cgroup). Without one, a fresh mount would show the host's
+// whole tree (and cannot be made at all from a user namespace): the container gets
+// its own cgroup of each hierarchy instead, bound from the host's mount of it, as
+// runc does. MOUNT_CGROUP_V1 asks berth-init for that: the source is the host's
+// mountpoint, the data the hierarchy's controllers, and berth-init, already in the
+// container's cgroups, finds its own cgroup there.
 function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: string, cgroupNs: boolean): PlanMount[] {
   const mk = (destination: string, type: string, f: number, data: string, extra = 0): PlanMount =>
     ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field });
-  if (hs.every((h) => h.version === 2)) return [mk(dest, 'cgroup2', flags, '')];
+  const hierarchy = (destination: string, h: Hierarchy): PlanMount => {
+    const type = h.version === 2 ? 'cgroup2' : 'cgroup';
+    const controllers = h.version === 2 ? '' : h.controllers.join(',');
+    if (cgroupNs) return mk(destination, type, flags, controllers);
+    return { source: h.mountpoint, destination, type, flags: flags | MS.BIND, propagation: 0,
+      extra: K.MOUNT_BIND | K.MOUNT_CGROUP_V1, data: controllers, field };
+  };
+  if (hs.length === 0) return [mk(dest, 'cgroup2', flags, '')];
+  if (hs.every((h) => h.version === 2)) return [hierarchy(dest, hs[0])];
   const out: PlanMount[] = [mk(dest, 'tmpfs', (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755')];
   for (const h of hs) {
     const name = h.version === 2 ? 'unified' : h.mountpoint.split('/').pop()!;
-    if (h.version === 2) out.push(mk(posix.join(dest, name), 'cgroup2', flags, ''));
-    else out.push(mk(posix.join(dest, name), 'cgroup', flags, h.controllers.join(',')));
+    out.push(hierarchy(posix.join(dest, name), h));
   }
   if (flags & MS.RDONLY) out.push(mk(dest, 'tmpfs', flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', K.MOUNT_REMOUNT));
-  void cgroupNs;
   return out;
 }
 
