@@ -114,12 +114,14 @@ test('config-linux.md namespaces path: a path that does not exist is an error na
 
 test('config-linux.md namespaces path: "The runtime MUST generate an error if path is not associated with a namespace of type type"', async (t) => {
   const h = await s.holder(t, ['unshare', '--uts', 'sh', '-c', 'echo ready; exec sleep 60']);
+  const uts = `/proc/${h.pid}/ns/uts`;
   assertCreateFails(
     t,
     (spec) => {
-      for (const ns of spec.linux.namespaces) if (ns.type === 'network') ns.path = `/proc/${h.pid}/ns/uts`;
+      for (const ns of spec.linux.namespaces) if (ns.type === 'network') ns.path = uts;
     },
     /linux\.namespaces\[\d\]\.path/,
+    `${uts} is a uts namespace, not network`,
   );
   // A regular file is not a namespace either.
   const file = join(s.tmpdir(t), 'not-a-namespace');
@@ -130,6 +132,7 @@ test('config-linux.md namespaces path: "The runtime MUST generate an error if pa
       for (const ns of spec.linux.namespaces) if (ns.type === 'ipc') ns.path = file;
     },
     /linux\.namespaces\[\d\]\.path/,
+    `${file} is not a namespace`,
   );
 });
 
