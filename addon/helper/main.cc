@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -63,6 +65,20 @@ static const char* str_of(const plan::Plan& p, uint16_t type) {
   return rd.ok ? s : nullptr;
 }
 
+static const char* ns_name(int type) {
+  switch (type) {
+    case CLONE_NEWNS: return "mount";
+    case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWNET: return "network";
+    case CLONE_NEWTIME: return "time";
+    default: return "unknown";
+  }
+}
+
 static void join_namespaces(const plan::Plan& p) {
   // Open every path first: joining the mount namespace changes what paths mean.
   struct Join { int fd; int type; const char* field; } joins[16];
@@ -75,6 +91,17 @@ static void join_namespaces(const plan::Plan& p) {
     if (!rd.ok || n >= 16) fail("reading the plan", "linux.namespaces", EINVAL);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("opening namespace path", field, errno, path);
+    // config-linux.md: an error "if path is not associated with a namespace of type
+    // type"; setns alone would only say EINVAL, without the path.
+    int actual = ioctl(fd, NS_GET_NSTYPE);
+    if (actual != type) {
+      char detail[512];
+      if (actual < 0)
+        snprintf(detail, sizeof detail, "%s is not a namespace", path);
+      else
+        snprintf(detail, sizeof detail, "%s is a %s namespace, not %s", path, ns_name(actual), ns_name(type));
+      fail("opening namespace path", field, actual < 0 && errno != ENOTTY ? errno : EINVAL, detail);
+    }
     joins[n++] = {fd, type, field};
   });
   // The user namespace first, so the others are joined with its privileges.
