@@ -41,7 +41,9 @@ function buildNative() {
   // Build against this Node's own headers; node-gyp must not try to download them.
   const nodedir = join(dirname(process.execPath), '..');
   const args = existsSync(join(nodedir, 'include/node/node.h')) ? [`--nodedir=${nodedir}`] : [];
-  execFileSync(process.execPath, [gypBin(), 'rebuild', '--loglevel=warn', ...args], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+  // Incremental once configured: `rebuild` would empty build/ while the CLI may be in use.
+  const step = existsSync(join(root, 'build/Makefile')) ? 'build' : 'rebuild';
+  execFileSync(process.execPath, [gypBin(), step, '--loglevel=warn', ...(step === 'rebuild' ? args : [])], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
 }
 function gypBin() {
   // npm ships node-gyp; prefer the project's own when present.

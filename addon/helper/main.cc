@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -200,6 +201,15 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
     if (sethostname(h, strlen(h)) < 0) fail("setting the hostname", "hostname", errno);
   if (const char* d = str_of(p, plan::REC_DOMAINNAME))
     if (setdomainname(d, strlen(d)) < 0) fail("setting the domain name", "domainname", errno);
+  if (const char* ring = str_of(p, plan::REC_SESSION_KEYRING)) {
+    // A keyring of its own, so the container cannot see the host session's keys.
+    long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ring);
+    if (id < 0 && errno != ENOSYS) fail("joining a new session keyring", "", errno);
+    if (id >= 0) {
+      // possessor: all; user: view, read, search (what runc grants too)
+      syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f0b0000);
+    }
+  }
   Record r;
   if (p.first(plan::REC_OOM_SCORE_ADJ, &r)) {
     Reader rd = r.reader();

@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<void> {
     .version(false)
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .strictCommands()
-    .parserConfiguration({ 'halt-at-non-option': false, 'unknown-options-as-args': false })
+    .parserConfiguration({ 'halt-at-non-option': false, 'unknown-options-as-args': false, 'boolean-negation': false })
     .fail((msg, err) => {
       if (err) throw err;
       throw new BerthError(msg);

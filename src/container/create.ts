@@ -26,6 +26,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  noNewKeyring: boolean;
   preserveFds: number;
   systemdCgroup: boolean;
 }
@@ -39,6 +40,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   const hs = hierarchies();
   const plan = buildPlan(spec, {
     bundle, execFifo: join(dir, 'exec.fifo'), preserveFds: o.preserveFds, noPivot: o.noPivot, hierarchies: hs,
+    sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`,
   });
   const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
   const namespaces = spec.linux?.namespaces ?? [];
@@ -59,8 +61,9 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   };
 
   const c = claimContainer(o.root, saved);
-  const unlock = c.lock();
+  let unlock = () => {};
   try {
+    unlock = c.lock();
     makeCgroups(placement);
     applyLimits(placement, spec.linux?.resources as never);
     await runInit(c, encodePlan(plan), o, spec.hooks);

@@ -2,6 +2,7 @@
 // which sits beside it (build/Release in a source tree, or prebuilds/<platform>).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { BerthError } from '../errors';
 
 export interface ExitStatus { pid: number; code?: number; signal?: number }
 export interface Addon {
@@ -28,7 +29,11 @@ export function native(): Addon {
   if (!addon) {
     const local = join(packageRoot, 'build/Release/berth.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = (existsSync(local) ? require(local) : require('node-gyp-build')(packageRoot)) as Addon;
+    try {
+      addon = (existsSync(local) ? require(local) : require('node-gyp-build')(packageRoot)) as Addon;
+    } catch (e) {
+      throw new BerthError(`loading berth's native addon: ${(e as Error).message.split('\n')[0]} (build it with \`npm run build:native\`)`);
+    }
   }
   return addon;
 }
@@ -37,5 +42,5 @@ export function helperPath(): string {
   for (const p of [join(packageRoot, 'build/Release/berth-init'), join(packageRoot, `prebuilds/${process.platform}-${process.arch}/berth-init`)]) {
     if (existsSync(p)) return p;
   }
-  throw new Error('berth-init not found: build the native parts with `npm run build:native`');
+  throw new BerthError('berth-init not found: build the native parts with `npm run build:native`');
 }

@@ -15,6 +15,8 @@ export interface BuildOptions {
   execFifo: string;
   preserveFds: number;
   noPivot: boolean;
+  /** The name of a new session keyring to join (runc's default), or none with --no-new-keyring. */
+  sessionKeyring?: string;
   hierarchies: Hierarchy[];
 }
 
@@ -71,6 +73,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     gidMap: newUser ? idMap(linux.gidMappings) : undefined,
     timeOffsets,
     hostname: seen.has('uts') ? spec.hostname : undefined,
+    sessionKeyring: o.sessionKeyring,
     domainname: seen.has('uts') ? spec.domainname : undefined,
     rootfs: {
       path: rootfs,

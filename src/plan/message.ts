@@ -57,6 +57,7 @@ export function encodePlan(p: Plan): Buffer {
   if (p.gidMap !== undefined) w.rec(K.REC_GID_MAP, p.gidMap);
   if (p.timeOffsets !== undefined) w.rec(K.REC_TIME_OFFSETS, p.timeOffsets);
   if (p.hostname !== undefined) w.rec(K.REC_HOSTNAME, p.hostname);
+  if (p.sessionKeyring !== undefined) w.rec(K.REC_SESSION_KEYRING, p.sessionKeyring);
   if (p.domainname !== undefined) w.rec(K.REC_DOMAINNAME, p.domainname);
   const r = p.rootfs;
   w.rec(K.REC_ROOTFS, r.path, r.readonly ? 1 : 0, r.propagation, r.noPivot ? 1 : 0);

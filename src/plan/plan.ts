@@ -39,6 +39,7 @@ export interface Plan {
   gidMap?: string;
   timeOffsets?: string;
   hostname?: string;
+  sessionKeyring?: string;
   domainname?: string;
   rootfs: { path: string; readonly: boolean; propagation: number; noPivot: boolean };
   mounts: PlanMount[];

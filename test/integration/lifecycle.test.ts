@@ -202,6 +202,38 @@ describe('run in the foreground', () => {
   });
 });
 
+describe('create flags', () => {
+  // runc joins a new session keyring named after the container unless --no-new-keyring.
+  test('a new session keyring, or none with --no-new-keyring', () => {
+    const b = makeBundle({
+      args: ['sh', '-c', 'grep -o "_ses[^:]*" /proc/keys'],
+      mutate: (s) => (s.linux.maskedPaths = s.linux.maskedPaths.filter((p: string) => p !== '/proc/keys')),
+    });
+    try {
+      const id = newId();
+      assert.ok(berth('run', '--bundle', b.dir, id).stdout.split('\n').includes(`_ses.${id}`));
+      const id2 = newId();
+      assert.ok(!berth('run', '--no-new-keyring', '--bundle', b.dir, id2).stdout.split('\n').includes(`_ses.${id2}`));
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  test('--no-pivot moves the rootfs to / and chroots', () => {
+    const b = makeBundle({ args: ['sh', '-c', 'cat /proc/self/mountinfo | head -1'] });
+    try {
+      const pivot = berth('run', '--bundle', b.dir, newId());
+      const noPivot = berth('run', '--no-pivot', '--bundle', b.dir, newId());
+      assert.equal(pivot.code, 0, pivot.stderr);
+      assert.equal(noPivot.code, 0, noPivot.stderr);
+      // pivot_root leaves the rootfs as the namespace's root mount; MS_MOVE keeps the old root below it.
+      assert.notEqual(pivot.stdout, noPivot.stdout);
+    } finally {
+      b.cleanup();
+    }
+  });
+});
+
 describe('bad bundles fail clearly and leave nothing behind', () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
     ['missing config.json', (d) => rmSync(join(d, 'config.json')), /config\.json/],

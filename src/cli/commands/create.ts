@@ -24,7 +24,7 @@ export const createFlags = {
 export function createOptions(a: CreateArgs) {
   return {
     root: a.root, id: a.id, bundle: a.bundle, pidFile: a['pid-file'], consoleSocket: a['console-socket'],
-    noPivot: a['no-pivot'], preserveFds: a['preserve-fds'], systemdCgroup: a['systemd-cgroup'],
+    noPivot: a['no-pivot'], noNewKeyring: a['no-new-keyring'], preserveFds: a['preserve-fds'], systemdCgroup: a['systemd-cgroup'],
   };
 }
 
