@@ -25,7 +25,7 @@ const SECTIONS: Record<string, string> = {
   ids: "grep -E '^(Uid|Gid|Groups):' /proc/self/status",
   ulimit: 'ulimit -a',
   dev: 'ls /dev',
-  devmodes: "ls -ln /dev | sed 's/  */ /g' | cut -d' ' -f1,3,4,5,6 | sort",
+  devmodes: "stat -c '%n %a %F %u:%g %t:%T' /dev/*",
   mounts: "cat /proc/self/mountinfo | awk '{print $5, $6}'",
   fstypes: "grep -v ' /sys/fs/cgroup/unified ' /proc/self/mountinfo | sed 's/.* - //' | awk '{print $1}' | sort | uniq -c",
   // What the container sees of its cgroups: the entries of each hierarchy's mount.
@@ -78,6 +78,16 @@ const KNOWN_DIFFERENCES = {
   // runc (libcontainer) adds HOME, from /etc/passwd, when the config has none;
   // berth passes process.env exactly as configured.
   envOnlyInRunc: /^HOME=/,
+  // In a user namespace, runc binds the host's device nodes in its own order
+  // (null, random, full, tty, zero, urandom); berth in the order of the spec's list.
+  // Only the order of those mounts differs.
+  deviceBindOrder: /^\/dev\/(null|zero|full|random|urandom|tty)$/,
+  // With a user namespace, berth-init clones all namespaces at once, so the ipc
+  // namespace (and the mqueue filesystem the kernel makes with it) is created
+  // before the uid mapping exists: /dev/mqueue's root belongs to an unmapped id
+  // (65534 inside). runc creates the other namespaces after the mapping, as the
+  // namespace's root: 0 inside.
+  mqueueOwnerInUserns: { berth: '/dev/mqueue 1777 directory 65534:65534 0:0', runc: '/dev/mqueue 1777 directory 0:65534 0:0' },
   // runc 1.1 ignores the domainname field (support came with runc 1.2); berth
   // sets it (config.md "domainname ... as seen by processes running inside the container").
   runcIgnoresDomainname: true,
@@ -126,6 +136,14 @@ const VARIANTS: Variant[] = [
       spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'network' && n.type !== 'ipc');
     },
   },
+  {
+    name: 'a user namespace with uid and gid mappings',
+    mutate: (spec) => {
+      spec.linux.namespaces.push({ type: 'user' });
+      spec.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      spec.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    },
+  },
 ];
 
 for (const v of VARIANTS) {
@@ -148,8 +166,15 @@ for (const v of VARIANTS) {
       seen = { berth: out.berth, runc: out.runc };
     });
 
+    test('devmodes: the same nodes, modes and owners in /dev (the owner of /dev/mqueue in a user namespace differs)', (t) => {
+      if (!requireRunc(t) || !seen) return;
+      const k = KNOWN_DIFFERENCES.mqueueOwnerInUserns;
+      const b = seen.berth.devmodes.map((l) => (l === k.berth ? k.runc : l));
+      assert.deepEqual(b, seen.runc.devmodes);
+    });
+
     for (const name of Object.keys(SECTIONS)) {
-      if (name === 'mounts' || name === 'env' || name === 'hostname') continue;
+      if (name === 'mounts' || name === 'env' || name === 'hostname' || name === 'devmodes') continue;
       test(`${name}: ${SECTIONS[name]}`, (t) => {
         if (!requireRunc(t) || !seen) return;
         assert.deepEqual(seen.berth[name], seen.runc[name]);
@@ -173,11 +198,13 @@ for (const v of VARIANTS) {
       assert.deepEqual(berthEnv, berthHasHome ? runcEnv : runcEnv.filter((l) => !KNOWN_DIFFERENCES.envOnlyInRunc.test(l)));
     });
 
-    test('mounts: the same mount points in the same order (berth adds the unified hierarchy of a hybrid host)', (t) => {
+    test('mounts: the same mount points in the same order (berth adds the unified hierarchy of a hybrid host; device binds in another order)', (t) => {
       if (!requireRunc(t) || !seen) return;
+      const dev = KNOWN_DIFFERENCES.deviceBindOrder;
       const b = [...mountMap(seen.berth.mounts).keys()].filter((p) => !KNOWN_DIFFERENCES.extraBerthMounts.has(p));
       const r = [...mountMap(seen.runc.mounts).keys()];
-      assert.deepEqual(b, r);
+      assert.deepEqual(b.filter((p) => !dev.test(p)), r.filter((p) => !dev.test(p)));
+      assert.deepEqual(b.filter((p) => dev.test(p)).sort(), r.filter((p) => dev.test(p)).sort(), 'the same device binds');
     });
 
     test('mounts: the same per-mount options, except the documented differences', (t) => {

@@ -265,6 +265,27 @@ test('config.md mounts destination: a symlink in the rootfs pointing outside it 
   assert.deepEqual(readdirSync(join(b.dir, 'rootfs/tmp', name)).sort(), ['file', 'x', 'y']);
 });
 
+test('config.md mounts destination: a symlink loop on the way to a destination is an error naming the mount, not a hang', (t) => {
+  const b = s.bundle(t, {
+    copyRootfs: true,
+    args: ['true'],
+    mutate: (spec) => {
+      spec.mounts.push({ destination: '/loop/a/x', type: 'tmpfs', source: 'tmpfs' });
+    },
+  });
+  mkdirSync(join(b.dir, 'rootfs/loop'));
+  symlinkSync('b', join(b.dir, 'rootfs/loop/a'));
+  symlinkSync('/loop/a', join(b.dir, 'rootfs/loop/b'));
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['run', '--bundle', b.dir, id], { timeoutMs: 10_000 });
+  assert.notEqual(r.code, 0, show(r));
+  assert.equal(r.timedOut, false);
+  assert.match(r.stderr, /mounts\[7\]/);
+  assert.match(r.stderr, /symbolic links/i);
+  assert.deepEqual(leftovers(s, [id], [b.dir]), []);
+});
+
 test('mounts: the shared read-only rootfs is not changed by running containers', () => {
   // Every test above that creates mount points uses a copy; this guards that.
   const root = sharedRootfs();

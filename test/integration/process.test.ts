@@ -331,6 +331,47 @@ test('config-linux.md devices: "If a file already exists at path that does not m
   assert.deepEqual(leftovers(s, [id], [b.dir]), []);
 });
 
+test('config-linux.md devices: without a /dev mount the nodes are made in the rootfs, and a second run finds them in place', (t) => {
+  const b = s.bundle(t, {
+    copyRootfs: true,
+    args: ['sh', '-c', 'stat -c "%n %t:%T" /dev/null /dev/mydev'],
+    mutate: (spec) => {
+      spec.mounts = spec.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/dev'));
+      spec.linux.devices = [{ path: '/dev/mydev', type: 'c', major: 1, minor: 7, fileMode: 0o600 }];
+    },
+  });
+  for (const round of [1, 2]) {
+    const id = s.newId();
+    s.deleteAfter(t, id);
+    const r = s.cli(['run', '--bundle', b.dir, id]);
+    assert.equal(r.code, 0, `run ${round}: ${show(r)}`);
+    assert.equal(r.stdout, '/dev/null 1:3\n/dev/mydev 1:7\n', `run ${round}`);
+  }
+});
+
+test('config-linux.md devices: in a user namespace (no mknod) the host\'s nodes are bound, also over the mount points a previous run left', (t) => {
+  const b = s.bundle(t, {
+    copyRootfs: true,
+    args: ['sh', '-c', 'stat -c "%n %F %t:%T" /dev/null /dev/zero; echo x > /dev/null && echo null-ok'],
+    mutate: (spec) => {
+      spec.mounts = spec.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/dev'));
+      spec.linux.namespaces.push({ type: 'user' });
+      spec.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      spec.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    },
+  });
+  // The container's root must reach its rootfs and own it to make mount points in it.
+  require('node:fs').chmodSync(b.dir, 0o755);
+  require('node:child_process').execFileSync('chown', ['-R', '200000:200000', join(b.dir, 'rootfs')]);
+  for (const round of [1, 2]) {
+    const id = s.newId();
+    s.deleteAfter(t, id);
+    const r = s.cli(['run', '--bundle', b.dir, id]);
+    assert.equal(r.code, 0, `run ${round}: ${show(r)}`);
+    assert.equal(r.stdout, '/dev/null character special file 1:3\n/dev/zero character special file 1:5\nnull-ok\n', `run ${round}`);
+  }
+});
+
 test('runtime CLI: run exits with the status of the container process', (t) => {
   for (const code of [0, 1, 7, 255]) {
     const r = s.sh(t, `exit ${code}`);
