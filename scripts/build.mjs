@@ -68,10 +68,11 @@ async function bundle() {
     bundle: true, platform: 'node', target: 'node20', format: 'cjs',
     minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning',
     // Lazily loaded chunks are separate files, required by path at run time.
-    external: ['./validators.js'],
+    external: ['./validators.js', './yargs-cli.js'],
     define: { BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
 }
 
 if (process.argv.includes('--native-only')) {

@@ -2,7 +2,7 @@
 // (`time="..." level=error msg="..."`) or json (`{"level":"error","msg":"...","time":"..."}`)
 // form, which containerd's shim reads back; errors are also printed on stderr, which
 // conmon and podman read.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 
 type Level = 'debug' | 'info' | 'warning' | 'error';
 interface LogSetup { file?: string; format: 'text' | 'json'; debug: boolean }
@@ -31,7 +31,7 @@ function write(level: Level, msg: string): void {
       // The log is best effort; stderr below still carries errors.
     }
   } else if (level !== 'error') {
-    process.stderr.write(formatLine(level, msg, setup.format));
+    toStderr(formatLine(level, msg, setup.format));
   }
 }
 
@@ -47,5 +47,14 @@ export function logWarn(msg: string): void {
 /** An error ends the command: one line on stderr, and one in the log file if any. */
 export function logError(msg: string): void {
   write('error', msg);
-  process.stderr.write(`berth: ${msg}\n`);
+  toStderr(`berth: ${msg}\n`);
+}
+
+// fd 2 directly: no stream machinery to load, and nothing buffered at exit.
+function toStderr(s: string): void {
+  try {
+    writeSync(2, s);
+  } catch {
+    // stderr closed: nowhere to say it
+  }
 }

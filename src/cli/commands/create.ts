@@ -1,38 +1,29 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalOptions } from '../main';
-
-export interface CreateArgs extends GlobalOptions {
-  id: string;
-  bundle?: string;
-  'pid-file'?: string;
-  'console-socket'?: string;
-  'no-pivot': boolean;
-  'no-new-keyring': boolean;
-  'preserve-fds': number;
-}
+import type { Args, Command, OptionSpec } from '../command';
 
 /** Flags shared by create and run. */
-export const createFlags = {
+export const createFlags: Record<string, OptionSpec> = {
   bundle: { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory (default: current directory)' },
   'pid-file': { type: 'string', describe: 'file to write the process id to' },
   'console-socket': { type: 'string', describe: 'AF_UNIX socket to receive the pty master fd' },
   'no-pivot': { type: 'boolean', default: false, describe: 'do not use pivot_root (for ramdisk roots)' },
   'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring' },
   'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3) to the container' },
-} as const;
+};
 
-export function createOptions(a: CreateArgs) {
+export function createOptions(a: Args) {
   return {
-    root: a.root, id: a.id, bundle: a.bundle, pidFile: a['pid-file'], consoleSocket: a['console-socket'],
-    noPivot: a['no-pivot'], noNewKeyring: a['no-new-keyring'], preserveFds: a['preserve-fds'], systemdCgroup: a['systemd-cgroup'],
+    root: a.root as string, id: a.id as string, bundle: a.bundle as string | undefined, pidFile: a['pid-file'] as string | undefined,
+    consoleSocket: a['console-socket'] as string | undefined, noPivot: !!a['no-pivot'], noNewKeyring: !!a['no-new-keyring'],
+    preserveFds: Number(a['preserve-fds'] ?? 0), systemdCgroup: a['systemd-cgroup'],
   };
 }
 
-const command: CommandModule<GlobalOptions, CreateArgs> = {
-  command: 'create <id>',
+const command: Command = {
+  name: 'create',
   describe: 'create a container',
-  builder: (y) => y.options(createFlags).positional('id', { type: 'string', demandOption: true }) as never,
-  handler: async (a) => {
+  positionals: [{ name: 'id', required: true }],
+  options: createFlags,
+  run: async (a) => {
     const { createContainer } = require('../../container/create') as typeof import('../../container/create');
     await createContainer(createOptions(a));
   },

@@ -1,15 +1,13 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalOptions } from '../main';
+import type { Command } from '../command';
 
-interface Args extends GlobalOptions { id: string; force: boolean }
-
-const command: CommandModule<GlobalOptions, Args> = {
-  command: 'delete <id>',
+const command: Command = {
+  name: 'delete',
   describe: 'delete a container and the resources it holds',
-  builder: (y) =>
-    y.positional('id', { type: 'string', demandOption: true })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it still runs' }) as never,
-  handler: (a) => {
+  positionals: [{ name: 'id', required: true }],
+  options: {
+    force: { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it still runs' },
+  },
+  run: (a) => {
     const { loadContainer, containerDir } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
     const { destroy } = require('../../container/destroy') as typeof import('../../container/destroy');
@@ -20,7 +18,7 @@ const command: CommandModule<GlobalOptions, Args> = {
       // As runc: --force succeeds for a container that does not exist; a directory
       // left without a state file (a create killed at its first step) goes too.
       if (a.force) {
-        require('node:fs').rmSync(containerDir(a.root, a.id), { recursive: true, force: true });
+        (require('node:fs') as typeof import('node:fs')).rmSync(containerDir(a.root, a.id), { recursive: true, force: true });
         return;
       }
       throw e;

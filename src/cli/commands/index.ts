@@ -1,14 +1,13 @@
-// The command table. Each module declares its flags; the work it does is loaded
-// only when that command runs, so `berth state` pays for nothing else.
-import type { CommandModule } from 'yargs';
+// The command table. Each module declares its arguments; the work it does is
+// loaded only when that command runs, so `berth state` pays for nothing else.
+import type { Command } from '../command';
 import create from './create';
+import del from './delete';
+import kill from './kill';
+import list from './list';
+import run from './run';
+import spec from './spec';
 import start from './start';
 import state from './state';
-import kill from './kill';
-import del from './delete';
-import run from './run';
-import list from './list';
-import spec from './spec';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [create, start, state, kill, del, run, list, spec];
+export const commands: Command[] = [create, start, state, kill, del, run, list, spec];

@@ -1,20 +1,14 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalOptions } from '../main';
+import type { Command } from '../command';
 
-interface Args extends GlobalOptions {
-  bundle?: string;
-  rootless: boolean;
-}
-
-const command: CommandModule<GlobalOptions, Args> = {
-  command: 'spec',
+const command: Command = {
+  name: 'spec',
   describe: 'create a new specification file (config.json) for a bundle',
-  builder: (y) =>
-    y
-      .option('bundle', { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory (default: current directory)' })
-      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' })
-      .strict() as never,
-  handler: (a) => {
+  positionals: [],
+  options: {
+    bundle: { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory (default: current directory)' },
+    rootless: { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
+  },
+  run: (a) => {
     const { writeFileSync, statSync } = require('node:fs') as typeof import('node:fs');
     const { join, resolve } = require('node:path') as typeof import('node:path');
     const { BerthError, errnoText } = require('../../errors') as typeof import('../../errors');

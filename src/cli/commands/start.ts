@@ -1,13 +1,11 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalOptions } from '../main';
+import type { Command } from '../command';
 
-interface Args extends GlobalOptions { id: string }
-
-const command: CommandModule<GlobalOptions, Args> = {
-  command: 'start <id>',
+const command: Command = {
+  name: 'start',
   describe: 'start the user process of a created container',
-  builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
-  handler: (a) => {
+  positionals: [{ name: 'id', required: true }],
+  options: {},
+  run: (a) => {
     const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
     const { startContainer } = require('../../container/start') as typeof import('../../container/start');
     const c = loadContainer(a.root, a.id);

@@ -1,16 +1,14 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalOptions } from '../main';
+import type { Command } from '../command';
+import { writeOut } from '../output';
 
-interface Args extends GlobalOptions { id: string }
-
-const command: CommandModule<GlobalOptions, Args> = {
-  command: 'state <id>',
+const command: Command = {
+  name: 'state',
   describe: 'output the state of a container',
-  builder: (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
-  handler: (a) => {
+  positionals: [{ name: 'id', required: true }],
+  options: {},
+  run: (a) => {
     const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
-    const c = loadContainer(a.root, a.id);
-    process.stdout.write(JSON.stringify(c.publicState(), null, 2) + '\n');
+    writeOut(JSON.stringify(loadContainer(a.root, a.id).publicState(), null, 2) + '\n');
   },
 };
 export default command;
