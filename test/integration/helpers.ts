@@ -199,7 +199,29 @@ export function leftovers(s: Session, ids = s.ids, paths = s.paths): string[] {
     } catch {
       continue;
     }
-    if (needles.some((n) => cmd.includes(n)) || ids.some((id) => cmd.includes(id))) out.push(`process ${p}: ${cmd}`);
+    if (needles.some((n) => cmd.includes(n)) || ids.some((id) => cmd.includes(id))) {
+      out.push(`process ${p}: ${cmd}`);
+      continue;
+    }
+    // A container's processes (berth-init's clone says nothing of the container in
+    // its command line): in a cgroup named after one of the ids, or holding a file
+    // under the runtime's --root or a bundle (the exec fifo, the rootfs).
+    try {
+      const cg = readFileSync(`/proc/${p}/cgroup`, 'utf8');
+      if (ids.some((id) => cg.split('\n').some((l) => l.endsWith(`/${id}`)))) {
+        out.push(`process ${p} in the cgroup of a container: ${cmd}`);
+        continue;
+      }
+      for (const fd of readdirSync(`/proc/${p}/fd`)) {
+        const target = readlinkSync(`/proc/${p}/fd/${fd}`);
+        if (needles.some((n) => target.startsWith(n + '/'))) {
+          out.push(`process ${p} holds ${target}: ${cmd}`);
+          break;
+        }
+      }
+    } catch {
+      // gone meanwhile
+    }
   }
   return out;
 }

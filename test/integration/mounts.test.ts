@@ -187,6 +187,8 @@ test('config-linux.md maskedPaths: "will mask over the provided paths inside the
       'echo "file=[$(cat /etc/secret)]"',
       'echo "dir=[$(ls -A /secretdir)]"',
       'echo "keys=[$(cat /proc/keys)]"',
+      // The spec's own example; absent altogether on kernels without it.
+      'echo "kcore=[$(head -c 16 /proc/kcore 2>/dev/null | wc -c)]"',
       'echo "acpi=[$(ls -A /proc/acpi 2>/dev/null)]"',
       'touch /secretdir/new 2>/dev/null; echo "touch=$?"',
       'echo "passwd=$(head -1 /etc/passwd)"',
@@ -206,6 +208,7 @@ test('config-linux.md maskedPaths: "will mask over the provided paths inside the
   assert.equal(out.file, '[]');
   assert.equal(out.dir, '[]');
   assert.equal(out.keys, '[]');
+  assert.equal(out.kcore, '[0]');
   assert.equal(out.acpi, '[]');
   assert.equal(out.touch, '1', 'a masked directory cannot be written');
   assert.equal(out.passwd, 'root:x:0:0:root:/root:/bin/sh', 'other files are readable');

@@ -417,6 +417,21 @@ test('runtime CLI: signals sent to a foreground run are forwarded to the contain
   assert.match(res.stdout, /got-term/);
 });
 
+test('leftover check: it does see a container that is still there (state dir, cgroups, init process)', (t) => {
+  const b = s.bundle(t, { args: ['sleep', '30'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.create(b.dir, id);
+  assert.equal(r.code, 0, show(r));
+  const found = leftovers(s, [id], [b.dir]).join('\n');
+  assert.match(found, new RegExp(`state dir .*/${id}`));
+  assert.match(found, new RegExp(`cgroup .*/berth/${id}`));
+  assert.match(found, /process \d+ (in the cgroup|holds)/);
+  const d = s.cli(['delete', '--force', id]);
+  assert.equal(d.code, 0, show(d));
+  assert.deepEqual(leftovers(s, [id], [b.dir]), []);
+});
+
 test('process: nothing is left behind', () => {
   assert.deepEqual(leftovers(s), []);
 });
