@@ -3,11 +3,11 @@
 // a drop-in for runc, so every difference is either a berth bug or listed in
 // KNOWN_DIFFERENCES below with the reason.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { RUNC } from '../fixtures/runtime';
+import { after, describe, test, type TestContext } from 'node:test';
+import { RUNC, requireTool } from '../fixtures/runtime';
 import type { SpecObject } from '../../src/spec/defaults';
 import { cgroupMountpoints, leftovers, Session, show } from './helpers';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const berth = new Session('diff');
@@ -150,11 +150,6 @@ for (const v of VARIANTS) {
   describe(`berth and runc see the same container: ${v.name}`, () => {
     let seen: { berth: Record<string, string[]>; runc: Record<string, string[]> } | undefined;
 
-    before(() => {
-      // Skipping needs a test context; the tests below skip when runc is missing.
-      if (!existsSync(RUNC)) return;
-    });
-
     test('run the same bundle under both runtimes', (t) => {
       if (!requireRunc(t)) return;
       const out: Record<string, Record<string, string[]>> = {};
@@ -221,9 +216,9 @@ for (const v of VARIANTS) {
   });
 }
 
-function requireRunc(t: Parameters<Parameters<typeof test>[1]>[0]): boolean {
-  // requireTool skips (or fails on CI) when runc is missing.
-  return require('../fixtures/runtime').requireTool('runc', t);
+/** Skips the test when runc is missing (a failure on CI, as requireTool has it). */
+function requireRunc(t: TestContext): boolean {
+  return requireTool('runc', t);
 }
 
 test('differential: nothing is left behind by either runtime', () => {

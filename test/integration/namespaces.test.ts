@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import type { SpecObject } from '../../src/spec/defaults';
 import { cgroupDirsOf, leftovers, nsOf, Session, show } from './helpers';
 
@@ -84,7 +84,7 @@ test('config-linux.md namespaces path: joining keeps the namespace (the containe
 });
 
 /** create must fail with a message naming the field; nothing of the container remains. */
-function assertCreateFails(t: Parameters<Parameters<typeof test>[1]>[0], mutate: (spec: SpecObject) => void, ...needles: (string | RegExp)[]) {
+function assertCreateFails(t: TestContext, mutate: (spec: SpecObject) => void, ...needles: (string | RegExp)[]) {
   const b = s.bundle(t, { args: ['true'], mutate });
   const id = s.newId();
   s.deleteAfter(t, id);
