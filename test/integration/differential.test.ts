@@ -7,7 +7,8 @@ import { after, describe, test, type TestContext } from 'node:test';
 import { RUNC, requireTool } from '../fixtures/runtime';
 import type { SpecObject } from '../../src/spec/defaults';
 import { cgroupMountpoints, leftovers, Session, show } from './helpers';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const berth = new Session('diff');
@@ -215,6 +216,33 @@ for (const v of VARIANTS) {
     });
   });
 }
+
+test('difference: "rbind" with "ro": runc makes only the top mount read-only (mount(8) ro), berth every mount of the tree', (t) => {
+  if (!requireRunc(t)) return;
+  // config.md: ro follows mount(8); rro is "Recursive ro". berth applies the flags
+  // of an rbind to the whole tree (src/plan/tables.ts says so); a writable submount
+  // under a read-only rbind becomes read-only. Fixing this needs the plan to carry
+  // the recursive flags apart from the others.
+  // Not tmpdir(): the tmpfs must be unmounted before the directory is removed.
+  const host = mkdtempSync('/tmp/berth-itest-rbind-');
+  berth.paths.push(host);
+  mkdirSync(join(host, 'sub'));
+  t.after(() => {
+    spawnSync('umount', [join(host, 'sub')]);
+    rmSync(host, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-t', 'tmpfs', 'berth-itest', join(host, 'sub')]);
+  const seen: Record<string, string> = {};
+  for (const [name, s] of [['berth', berth], ['runc', runc]] as const) {
+    const r = s.run(t, {
+      args: ['sh', '-c', 'touch /tmp/sub/f 2>/dev/null && echo sub-writable || echo sub-read-only'],
+      mutate: (spec) => spec.mounts.push({ destination: '/tmp', type: 'bind', source: host, options: ['rbind', 'ro'] }),
+    });
+    assert.equal(r.code, 0, `${name}: ${show(r)}`);
+    seen[name] = r.stdout.trim();
+  }
+  assert.deepEqual(seen, { berth: 'sub-read-only', runc: 'sub-writable' });
+});
 
 /** Skips the test when runc is missing (a failure on CI, as requireTool has it). */
 function requireRunc(t: TestContext): boolean {
