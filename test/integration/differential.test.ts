@@ -223,14 +223,11 @@ test('difference: "rbind" with "ro": runc makes only the top mount read-only (mo
   // of an rbind to the whole tree (src/plan/tables.ts says so); a writable submount
   // under a read-only rbind becomes read-only. Fixing this needs the plan to carry
   // the recursive flags apart from the others.
-  // Not tmpdir(): the tmpfs must be unmounted before the directory is removed.
   const host = mkdtempSync('/tmp/berth-itest-rbind-');
   berth.paths.push(host);
   mkdirSync(join(host, 'sub'));
-  t.after(() => {
-    spawnSync('umount', [join(host, 'sub')]);
-    rmSync(host, { recursive: true, force: true });
-  });
+  berth.defer(t, () => rmSync(host, { recursive: true, force: true }));
+  berth.defer(t, () => spawnSync('umount', [join(host, 'sub')]));
   execFileSync('mount', ['-t', 'tmpfs', 'berth-itest', join(host, 'sub')]);
   const seen: Record<string, string> = {};
   for (const [name, s] of [['berth', berth], ['runc', runc]] as const) {

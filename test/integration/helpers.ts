@@ -13,6 +13,21 @@ import type { SpecObject } from '../../src/spec/defaults';
 
 let counter = 0;
 
+/**
+ * Cleanup for t.after that never throws: a hook that throws keeps node:test from
+ * running the ones after it. What a cleanup fails to remove, the leftover check
+ * at the end of each file reports.
+ */
+export function quietly(fn: () => void): () => void {
+  return () => {
+    try {
+      fn();
+    } catch (e) {
+      process.stderr.write(`# cleanup: ${(e as Error).message}\n`);
+    }
+  };
+}
+
 export interface RunInOptions extends BundleOptions, RunOptions {
   /** Container id; a fresh unique one by default. */
   id?: string;
@@ -25,12 +40,30 @@ export class Session {
   readonly ids: string[] = [];
   readonly paths: string[] = [];
   private holders: ChildProcess[] = [];
+  private cleanups = new WeakMap<TestContext, (() => void)[]>();
 
   constructor(
     readonly name: string,
     readonly bin: string = BERTH,
   ) {
     this.root = mkdtempSync(`/tmp/berth-itest-${name}-root-`);
+  }
+
+  /**
+   * Runs fn when the test ends, however it ends; the last deferred runs first (a
+   * container goes before its bundle, an unmount before its directory). A cleanup
+   * that fails is reported and the others still run.
+   */
+  defer(t: TestContext, fn: () => void): void {
+    let stack = this.cleanups.get(t);
+    if (!stack) {
+      const fns: (() => void)[] = [];
+      this.cleanups.set(t, (stack = fns));
+      t.after(() => {
+        for (const f of fns.reverse()) quietly(f)();
+      });
+    }
+    stack.push(fn);
   }
 
   /** A container id unique on this host (cgroups are host-wide). */
@@ -77,7 +110,7 @@ export class Session {
   bundle(t: TestContext, opts: BundleOptions = {}): Bundle {
     const b = makeBundle(opts);
     this.paths.push(b.dir);
-    t.after(() => b.cleanup());
+    this.defer(t, () => b.cleanup());
     return b;
   }
 
@@ -85,13 +118,13 @@ export class Session {
   tmpdir(t: TestContext, prefix = 'berth-itest-'): string {
     const d = mkdtempSync(join('/tmp', prefix));
     this.paths.push(d);
-    t.after(() => rmSync(d, { recursive: true, force: true }));
+    this.defer(t, () => rmSync(d, { recursive: true, force: true }));
     return d;
   }
 
-  /** `delete --force` of the id when the test ends, however it ends. */
+  /** `delete --force` of the id when the test ends (before its bundle goes). */
   deleteAfter(t: TestContext, id: string): void {
-    t.after(() => {
+    this.defer(t, () => {
       // Only when something is left: saves a CLI start after a clean `run`.
       if (existsSync(join(this.root, id))) this.cli(['delete', '--force', id]);
     });
@@ -143,9 +176,7 @@ export class Session {
   async holder(t: TestContext, argv: string[]): Promise<ChildProcess> {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.holders.push(child);
-    t.after(() => {
-      child.kill('SIGKILL');
-    });
+    this.defer(t, () => child.kill('SIGKILL'));
     await new Promise<void>((resolve, reject) => {
       let out = '';
       let err = '';

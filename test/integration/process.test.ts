@@ -395,7 +395,7 @@ test('runtime CLI: a container process killed by signal N makes run exit 128+N',
   const id = s.newId();
   s.deleteAfter(t, id);
   const run = s.spawn(['run', '--bundle', b.dir, id]);
-  t.after(() => run.child.kill('SIGKILL'));
+  s.defer(t, () => run.child.kill('SIGKILL'));
   assert.ok(await waitFor(() => s.state(id)?.status === 'running'), 'the container runs');
   const k = s.cli(['kill', id, 'KILL']);
   assert.equal(k.code, 0, show(k));
@@ -408,7 +408,7 @@ test('runtime CLI: signals sent to a foreground run are forwarded to the contain
   const id = s.newId();
   s.deleteAfter(t, id);
   const run = s.spawn(['run', '--bundle', b.dir, id]);
-  t.after(() => run.child.kill('SIGKILL'));
+  s.defer(t, () => run.child.kill('SIGKILL'));
   assert.ok(await waitFor(() => s.state(id)?.status === 'running'), 'the container runs');
   await new Promise((r) => setTimeout(r, 200));
   run.child.kill('SIGTERM');
