@@ -251,7 +251,8 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
     do n = read(g_fifo, &c, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) fail("waiting for start", "", errno ? errno : EIO);
-    close(g_fifo);
+    // g_fifo stays open (close-on-exec): `berth start` waits for it to close, so it
+    // returns only once the user process runs, after the startContainer hooks.
   }
   run_hooks(p, plan::HOOK_START_CONTAINER, state, len);
   exec_process(p);

@@ -2,6 +2,7 @@
 // forks or enters namespaces; that is berth-init's job.
 #include <errno.h>
 #include <napi.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,6 +44,17 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   if (syscall(SYS_pidfd_send_signal, Int(info, 0), Int(info, 1), nullptr, 0) < 0)
     return ThrowErrno(info.Env(), "pidfd_send_signal", errno);
   return info.Env().Undefined();
+}
+
+// waitHangup(fd, timeoutMs): waits until the other end of a pipe or fifo has no
+// writers left (POLLHUP); false on timeout.
+Napi::Value WaitHangup(const Napi::CallbackInfo& info) {
+  struct pollfd p = {Int(info, 0), 0, 0};
+  int rc;
+  do rc = poll(&p, 1, Int(info, 1));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ThrowErrno(info.Env(), "poll", errno);
+  return Napi::Boolean::New(info.Env(), rc > 0);
 }
 
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
@@ -104,6 +116,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("waitHangup", Napi::Function::New(env, WaitHangup));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));

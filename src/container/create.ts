@@ -71,7 +71,9 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     return c;
   } catch (e) {
     try {
-      destroy(c, { runPoststop: false });
+      // runtime.md: after a failed hook the lifecycle goes on at poststop; as runc,
+      // berth runs them whenever the container's init had come to exist.
+      destroy(c, { runPoststop: c.saved.pid > 0 });
     } catch (cleanupError) {
       logDebug(`cleanup after a failed create: ${(cleanupError as Error).message}`);
     }

@@ -1,26 +1,50 @@
 // `start`: release the init waiting on the exec fifo, then run poststart hooks.
-import { closeSync, constants as C, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, errnoText } from '../errors';
 import { runHooks } from '../hooks/run';
 import type { Container } from '../state/store';
+import { native } from '../native/addon';
+import { killAll } from './destroy';
+import { isAlive } from '../state/proc';
 
 export function startContainer(c: Container): void {
   const status = c.status();
   if (status === 'stopped') throw new BerthError(`cannot start a container that has stopped`);
   if (status !== 'created') throw new BerthError(`cannot start a container in the ${status} state`);
-  let fd: number;
+  // Our own read end, opened before we write: when every writer is gone (the init
+  // closes its end on execve, or dies) it reports a hangup. So start returns, and
+  // poststart hooks run, only after the user process was executed, as the spec says.
+  let rfd: number, wfd: number;
   try {
+    rfd = openSync(c.fifo, C.O_RDONLY | C.O_NONBLOCK);
     // Non-blocking: with no reader (the init died) this fails at once with ENXIO.
-    fd = openSync(c.fifo, C.O_WRONLY | C.O_NONBLOCK);
+    wfd = openSync(c.fifo, C.O_WRONLY | C.O_NONBLOCK);
   } catch (e) {
     throw new BerthError(`starting container ${c.id}: the init process is not waiting (${errnoText(e)})`);
   }
   try {
-    writeSync(fd, '0');
+    writeSync(wfd, '0');
+    closeSync(wfd);
+    unlinkSync(c.fifo);
+    native().waitHangup(rfd, -1);
+    // The byte still there means the init died before it could take it.
+    let unread = 0;
+    try {
+      unread = readSync(rfd, Buffer.alloc(1));
+    } catch {
+      // EAGAIN: taken
+    }
+    if (unread > 0) throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
   } finally {
-    closeSync(fd);
+    closeSync(rfd);
   }
-  unlinkSync(c.fifo);
   const s = c.saved;
-  runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
+  try {
+    runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} });
+  } catch (e) {
+    // runtime.md: a failed poststart hook stops the container (delete then runs poststop).
+    killAll(c, 9);
+    for (let i = 0; i < 100 && isAlive(s.pid, s.pidStartTime); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    throw e;
+  }
 }
