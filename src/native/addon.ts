@@ -9,6 +9,7 @@ export interface Addon {
   flock(fd: number, exclusive: boolean, wait: boolean): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
+  waitHangup(fd: number, timeoutMs: number): boolean;
   setChildSubreaper(): void;
   reap(pid: number): ExitStatus | null;
   waitExit(pid: number): Promise<ExitStatus>;
