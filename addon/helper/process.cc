@@ -126,7 +126,7 @@ static bool executable(const char* path) {
 void resolve_executable(const plan::Plan& p) {
   collect(p, plan::REC_ARG, g_argv, "process.args");
   collect(p, plan::REC_ENV, g_envp, "process.env");
-  if (!g_argv[0]) fail("finding the executable", "process.args", EINVAL, "args must not be empty");
+  if (!g_argv[0]) return;  // no process: start refuses to run this container
   const char* name = g_argv[0];
   if (strchr(name, '/')) {
     if (!executable(name)) fail("finding the executable", "process.args", errno ? errno : EACCES, name);
@@ -224,6 +224,7 @@ void exec_process(const plan::Plan& p) {
     keep += (unsigned)rd.u64();
   }
   close_from(keep);
+  if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
   execve(g_exe, g_argv, g_envp);
   fail("exec", "process.args", errno, g_exe);
 }

@@ -58,6 +58,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     cgroups: placement,
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
     ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
+    noProcess: spec.process ? undefined : true,
   };
 
   const c = claimContainer(o.root, saved);

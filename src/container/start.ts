@@ -11,6 +11,7 @@ export function startContainer(c: Container): void {
   const status = c.status();
   if (status === 'stopped') throw new BerthError(`cannot start a container that has stopped`);
   if (status !== 'created') throw new BerthError(`cannot start a container in the ${status} state`);
+  if (c.saved.noProcess) throw new BerthError(`cannot start container ${c.id}: its config.json has no process`);
   // Our own read end, opened before we write: when every writer is gone (the init
   // closes its end on execve, or dies) it reports a hangup. So start returns, and
   // poststart hooks run, only after the user process was executed, as the spec says.

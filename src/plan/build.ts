@@ -30,9 +30,9 @@ export function rootfsPath(spec: Spec, bundle: string): string {
 
 export function buildPlan(spec: Spec, o: BuildOptions): Plan {
   const linux = spec.linux ?? {};
-  const proc = spec.process;
-  if (!proc) fail('process', 'required to create a container');
-  const p = proc!;
+  // config.md: process is "REQUIRED when start is called", not at create. Without
+  // it the init waits like any other and `start` refuses (no args: nothing to exec).
+  const p: NonNullable<Spec['process']> = spec.process ?? { cwd: '/', args: [] as unknown as [string] };
   const rootfs = rootfsPath(spec, o.bundle);
   if (!existsSync(rootfs)) fail('root.path', `${rootfs}: no such file or directory`);
 
@@ -115,7 +115,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
       ...hooks(spec.hooks?.startContainer, K.HOOK_START_CONTAINER, 'hooks.startContainer'),
     ],
   };
-  if (!isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
+  if (spec.process && !isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
   if (p.terminal) fail('process.terminal', 'terminals are not supported yet (set process.terminal to false)');
 
   // Devices from the config replace the defaults at the same path.

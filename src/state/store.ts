@@ -28,6 +28,8 @@ export interface Saved {
   hooks: { poststart?: HookSpec[]; poststop?: HookSpec[] };
   /** The init has its own pid namespace: killing it ends every process. */
   ownPidNs: boolean;
+  /** The config has no process: start must refuse (config.md). */
+  noProcess?: boolean;
 }
 
 const ID_RE = /^[\w+\-.]+$/;

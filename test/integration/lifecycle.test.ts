@@ -110,11 +110,35 @@ describe('lifecycle', () => {
     assert.deepEqual(leftovers(root, id, sleeper.dir), []);
   });
 
-  test('a created container can be deleted without --force', () => {
+  // runtime.md: "Attempting to delete a container that is not stopped MUST have no
+  // effect on the container and MUST generate an error" (runc deletes created ones).
+  test('a created container is deleted only with --force', () => {
     const id = newId();
     assert.equal(berth('create', '--bundle', sleeper.dir, id).code, 0);
-    assert.equal(berth('delete', id).code, 0);
+    const r = berth('delete', id);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not stopped: created/);
+    assert.equal(state(id).status, 'created');
+    assert.equal(berth('delete', '--force', id).code, 0);
     assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  // config.md: process is "REQUIRED when start is called".
+  test('a config without process can be created; start refuses it', () => {
+    const b = makeBundle({ mutate: (s) => delete s.process });
+    try {
+      const id = newId();
+      assert.equal(berth('create', '--bundle', b.dir, id).code, 0, berth('state', id).stderr);
+      assert.equal(state(id).status, 'created');
+      const r = berth('start', id);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /no process/);
+      assert.equal(state(id).status, 'created');
+      assert.equal(berth('delete', '--force', id).code, 0);
+      assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      b.cleanup();
+    }
   });
 
   test('delete of a missing container: an error, except with --force (as runc)', () => {
@@ -153,7 +177,7 @@ describe('lifecycle', () => {
     const json = JSON.parse(berth('list', '--format', 'json').stdout) as { id: string; status: string }[];
     assert.equal(json.find((c) => c.id === id)?.status, 'created');
     assert.match(berth('list', '-q').stdout, new RegExp(`^${id}$`, 'm'));
-    assert.equal(berth('delete', id).code, 0);
+    assert.equal(berth('delete', '--force', id).code, 0);
   });
 });
 

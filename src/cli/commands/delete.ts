@@ -26,7 +26,9 @@ const command: Command = {
     const unlock = c.lock();
     try {
       const status = c.status();
-      if ((status === 'running' || status === 'paused' || status === 'creating') && !a.force)
+      // runtime.md: deleting a container that is not stopped MUST fail (runc deletes
+      // created ones; engines always pass --force for those).
+      if (status !== 'stopped' && !a.force)
         throw new BerthError(`cannot delete container ${a.id} that is not stopped: ${status}`);
       destroy(c, { runPoststop: status !== 'creating' });
     } finally {
