@@ -1,0 +1,102 @@
+// config-linux.md "Control groups": cgroupsPath (absolute, relative, absent),
+// membership from inside, memory and pids limits, and removal on delete. On this
+// hybrid host the limits go to the v1 hierarchies; the v2 lane checks cgroup2.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { hierarchies, dirFor } from '../../src/cgroups/hierarchies';
+import { useValidators, validate } from '../../src/spec/validate';
+import { makeBundle } from '../fixtures/bundle';
+import { leftovers } from '../fixtures/leftovers';
+import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
+
+let root: string;
+const berth = (...args: string[]) => runRuntime(BERTH, root, args);
+let n = 0;
+const newId = () => `cg-${process.pid}-${n++}`;
+
+before(() => {
+  root = mkdtempSync('/tmp/berth-root-');
+  useValidators(require(join(repoRoot(), 'dist/validators.js')));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function v1Dir(controller: string, path: string): string | undefined {
+  const h = hierarchies().find((x) => x.controllers.includes(controller));
+  return h && dirFor(h, path);
+}
+
+describe('cgroups', () => {
+  test('absent cgroupsPath: /berth/<id>; the init is in it; limits applied; state is valid; all removed on delete', () => {
+    const b = makeBundle({
+      args: ['sleep', '1000'],
+      mutate: (s) => (s.linux.resources = { ...s.linux.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 42 } }),
+    });
+    const id = newId();
+    try {
+      assert.equal(berth('create', '--bundle', b.dir, id).code, 0);
+      const st = JSON.parse(berth('state', id).stdout);
+      validate('state', st, 'berth state');
+      const cg = readFileSync(`/proc/${st.pid}/cgroup`, 'utf8');
+      assert.match(cg, new RegExp(`:pids:/berth/${id}$`, 'm'));
+      assert.match(cg, new RegExp(`:memory:/berth/${id}$`, 'm'));
+      const mem = v1Dir('memory', `/berth/${id}`);
+      if (mem) assert.equal(readFileSync(join(mem, 'memory.limit_in_bytes'), 'utf8').trim(), String(64 * 1024 * 1024));
+      const pids = v1Dir('pids', `/berth/${id}`);
+      if (pids) assert.equal(readFileSync(join(pids, 'pids.max'), 'utf8').trim(), '42');
+      assert.equal(berth('delete', '--force', id).code, 0);
+      if (mem) assert.equal(existsSync(mem), false);
+      assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
+  test('a pids limit is enforced: fork beyond it fails inside the container', () => {
+    // ash gives up on the script when it cannot fork.
+    for (const [limit, forks] of [[4, false], [20, true]] as const) {
+      const b = makeBundle({
+        args: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all started'],
+        mutate: (s) => (s.linux.resources = { ...s.linux.resources, pids: { limit } }),
+      });
+      try {
+        const r = berth('run', '--bundle', b.dir, newId());
+        assert.equal(r.stdout.includes('all started'), forks, `limit ${limit}: ${r.stdout} ${r.stderr}`);
+        if (!forks) assert.match(r.stderr, /can't fork/);
+      } finally {
+        b.cleanup();
+      }
+    }
+  });
+
+  test('absolute and relative cgroupsPath', () => {
+    const own = readFileSync('/proc/self/cgroup', 'utf8').match(/:pids:(.*)$/m)![1];
+    for (const [path, expect] of [[`/berth-abs-${process.pid}/x`, `/berth-abs-${process.pid}/x`], [`berth-rel-${process.pid}/y`, `${own.replace(/\/$/, '')}/berth-rel-${process.pid}/y`]]) {
+      const b = makeBundle({ args: ['cat', '/proc/self/cgroup'], mutate: (s) => (s.linux.cgroupsPath = path) });
+      try {
+        const id = newId();
+        const r = berth('run', '--bundle', b.dir, id);
+        assert.equal(r.code, 0, r.stderr);
+        // No cgroup namespace in this config: the container sees the host's paths.
+        assert.match(r.stdout, new RegExp(`:pids:${expect.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+        assert.equal(existsSync(v1Dir('pids', expect)!), false, 'removed after run');
+        assert.equal(existsSync(v1Dir('pids', expect.split('/').slice(0, -1).join('/'))!), false, 'parents berth made are removed too');
+      } finally {
+        b.cleanup();
+      }
+    }
+  });
+
+  test('with a cgroup namespace the container sees itself at /', () => {
+    const b = makeBundle({ args: ['cat', '/proc/self/cgroup'], mutate: (s) => s.linux.namespaces.push({ type: 'cgroup' }) });
+    try {
+      const r = berth('run', '--bundle', b.dir, newId());
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /:pids:\/$/m);
+    } finally {
+      b.cleanup();
+    }
+  });
+});
