@@ -7,9 +7,26 @@ import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
 import { dirFor, hierarchies, isUnified } from './hierarchies';
 
+export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
+
 export interface Limits {
   memory?: { limit?: number; reservation?: number; swap?: number };
   pids?: { limit?: number };
+  devices?: DeviceRule[];
+}
+
+// What every container may use besides the config's rules (runc appends the same):
+// mknod of anything, and the default devices berth creates plus ptys and console.
+export const DEFAULT_ALLOWED_DEVICES: DeviceRule[] = [
+  { allow: true, type: 'c', access: 'm' }, { allow: true, type: 'b', access: 'm' },
+  ...([[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]] as const).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
+/** A rule as the v1 devices controller takes it: "c 1:3 rwm". */
+export function deviceRuleText(r: DeviceRule): string {
+  const num = (n: number | undefined) => (n === undefined || n < 0 ? '*' : String(n));
+  return `${r.type ?? 'a'} ${num(r.major)}:${num(r.minor)} ${r.access || 'rwm'}`;
 }
 
 export interface Placement {
@@ -91,6 +108,10 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
       }
       if (limits.pids?.limit !== undefined && h.controllers.includes('pids'))
         write(dir, 'pids.max', limits.pids.limit <= 0 ? 'max' : limits.pids.limit, 'linux.resources.pids.limit');
+      // Rules apply in the listed order, each as an allow or a deny.
+      if (limits.devices && h.controllers.includes('devices'))
+        limits.devices.forEach((r, i) =>
+          write(dir, r.allow ? 'devices.allow' : 'devices.deny', deviceRuleText(r), `linux.resources.devices[${i}]`));
     } else if (unified) {
       const m = limits.memory;
       enableControllers(h, dir, [m ? 'memory' : '', limits.pids ? 'pids' : ''].filter(Boolean));

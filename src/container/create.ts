@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { applyLimits, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
+import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -66,7 +66,11 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   try {
     unlock = c.lock();
     makeCgroups(placement);
-    applyLimits(placement, spec.linux?.resources as never);
+    const resources = spec.linux?.resources;
+    applyLimits(placement, resources && {
+      ...(resources as never),
+      devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
+    });
     await runInit(c, encodePlan(plan), o, spec.hooks);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return c;
