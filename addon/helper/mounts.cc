@@ -55,7 +55,10 @@ static int set_attrs(int tree, uint64_t set, bool recursive) {
   return mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
 }
 
-static void bind_mount(const char* source, const char* dest, uint64_t flags, const char* field) {
+// Flags apply to the top mount, as mount(8) does even for rbind; rec_set and
+// rec_clr (config's rro, rnosuid, ...) to every mount of the tree.
+static void bind_mount(const char* source, const char* dest, uint64_t flags, const char* field,
+                       uint64_t rec_set = 0, uint64_t rec_clr = 0) {
   struct stat st;
   if (stat(source, &st) < 0) fail("checking the bind mount source", field, errno, source);
   int tgt = open_in_root(g_root, dest, O_PATH, true, !S_ISDIR(st.st_mode));
@@ -63,7 +66,14 @@ static void bind_mount(const char* source, const char* dest, uint64_t flags, con
   bool rec = flags & MS_REC;
   int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
   if (tree < 0) fail("bind-mounting", field, errno, source);
-  if (set_attrs(tree, attrs_of(flags), rec) < 0) fail("setting bind mount options", field, errno, dest);
+  if (set_attrs(tree, attrs_of(flags), false) < 0) fail("setting bind mount options", field, errno, dest);
+  if (rec_set || rec_clr) {
+    struct mount_attr a = {};
+    a.attr_set = attrs_of(rec_set);
+    a.attr_clr = attrs_of(rec_clr) | ((a.attr_set & MOUNT_ATTR__ATIME) ? MOUNT_ATTR__ATIME : 0);
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+      fail("setting recursive bind mount options", field, errno, dest);
+  }
   if (attach(tree, tgt) < 0) fail("bind-mounting", field, errno, dest);
   close(tree), close(tgt);
 }
@@ -211,7 +221,8 @@ static void fs_mount(const char* source, const char* dest, const char* fstype, u
     // namespace; a read-only recursive bind of the host's /sys is what runc does.
     if (e == EPERM && strcmp(fstype, "sysfs") == 0) {
       close(tgt);
-      return bind_mount("/sys", dest, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, field);
+      const uint64_t ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+      return bind_mount("/sys", dest, MS_BIND | MS_REC | ro, field, ro, 0);
     }
     char what[256];
     snprintf(what, sizeof what, "mounting %s (%s) at %s", source, fstype, dest);
@@ -263,10 +274,11 @@ void setup_rootfs(const plan::Plan& p) {
     uint64_t flags = rd.u64(), prop = rd.u64(), extra = rd.u64();
     const char* data = rd.str();
     const char* field = rd.str();
+    uint64_t rec_set = rd.u64(), rec_clr = rd.u64();
     if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
     if (extra & plan::MOUNT_REMOUNT) remount(dest, flags, data, field);
     else if (extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(source, dest, fstype, flags, data, field);
-    else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field);
+    else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field, rec_set, rec_clr);
     else fs_mount(source, dest, fstype, flags, data, field);
     if (prop) set_propagation(dest, prop, field);
   });

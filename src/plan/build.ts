@@ -8,7 +8,7 @@ import { logWarn } from '../log/log';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
-import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RLIMITS, S_IF } from './tables';
+import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
 export interface BuildOptions {
   bundle: string;
@@ -147,12 +147,16 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
   const out: PlanMount[] = [];
   mounts.forEach((m, i) => {
     const field = `mounts[${i}] (${m.destination})`;
-    let flags = 0, propagation = 0;
+    let flags = 0, propagation = 0, recursiveSet = 0, recursiveClear = 0;
     const data: string[] = [];
     for (const opt of m.options ?? []) {
       const f = MOUNT_FLAGS[opt];
+      const r = RECURSIVE_MOUNT_FLAGS[opt];
       if (f) {
         flags = (flags | f[0]) & ~f[1];
+      } else if (r) {
+        recursiveSet = (recursiveSet | r[0]) & ~r[1];
+        recursiveClear = (recursiveClear | r[1]) & ~r[0];
       } else if (PROPAGATION[opt] !== undefined) {
         propagation |= PROPAGATION[opt];
       } else if (opt === 'idmap' || opt === 'ridmap') {
@@ -166,6 +170,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
     const bind = isBind(m);
     if (bind) flags |= MS.BIND;
     const type = m.type ?? (bind ? 'bind' : '');
+    if ((recursiveSet || recursiveClear) && !bind) fail(field, 'recursive mount options (rro, rnosuid, ...) need a bind mount');
     if (type === 'cgroup' && !bind) {
       out.push(...cgroupMounts(m.destination, flags, o.hierarchies, field, cgroupNs));
       return;
@@ -178,6 +183,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
     out.push({
       source, destination: m.destination, type: bind ? '' : type, flags: flags & ~MS.REMOUNT, propagation,
       extra: bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0, data: data.join(','), field,
+      recursiveSet, recursiveClear,
     });
   });
   return out;
@@ -194,13 +200,13 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
 // container's cgroups, finds its own cgroup there.
 function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: string, cgroupNs: boolean): PlanMount[] {
   const mk = (destination: string, type: string, f: number, data: string, extra = 0): PlanMount =>
-    ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field });
+    ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field, recursiveSet: 0, recursiveClear: 0 });
   const hierarchy = (destination: string, h: Hierarchy): PlanMount => {
     const type = h.version === 2 ? 'cgroup2' : 'cgroup';
     const controllers = h.version === 2 ? '' : h.controllers.join(',');
     if (cgroupNs) return mk(destination, type, flags, controllers);
     return { source: h.mountpoint, destination, type, flags: flags | MS.BIND, propagation: 0,
-      extra: K.MOUNT_BIND | K.MOUNT_CGROUP_V1, data: controllers, field };
+      extra: K.MOUNT_BIND | K.MOUNT_CGROUP_V1, data: controllers, field, recursiveSet: 0, recursiveClear: 0 };
   };
   if (hs.length === 0) return [mk(dest, 'cgroup2', flags, '')];
   if (hs.every((h) => h.version === 2)) return [hierarchy(dest, hs[0])];

@@ -10,6 +10,9 @@ export interface PlanMount {
   extra: number;
   data: string;
   field: string;
+  /** Bind mounts: flags set / cleared on every mount of the tree (rro, rnosuid, ...). */
+  recursiveSet: number;
+  recursiveClear: number;
 }
 
 export interface PlanDevice {

@@ -53,7 +53,10 @@ export const MOUNT_FLAGS: Record<string, [number, number]> = {
   lazytime: [MS.LAZYTIME, 0], nolazytime: [0, MS.LAZYTIME],
   nosymfollow: [MS.NOSYMFOLLOW, 0], symfollow: [0, MS.NOSYMFOLLOW],
   bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
-  // Recursive variants (mount_setattr); berth applies bind flags recursively with rbind.
+};
+
+/** config.md's recursive options (mount_setattr with AT_RECURSIVE): [set, clear]. */
+export const RECURSIVE_MOUNT_FLAGS: Record<string, [number, number]> = {
   rro: [MS.RDONLY, 0], rrw: [0, MS.RDONLY], rnosuid: [MS.NOSUID, 0], rsuid: [0, MS.NOSUID],
   rnodev: [MS.NODEV, 0], rdev: [0, MS.NODEV], rnoexec: [MS.NOEXEC, 0], rexec: [0, MS.NOEXEC],
   rnoatime: [MS.NOATIME, 0], ratime: [0, MS.NOATIME], rnodiratime: [MS.NODIRATIME, 0],
