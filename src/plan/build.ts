@@ -48,7 +48,9 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     if (ns.path) joins.push({ type: flag, path: ns.path, field: `${field}.path` });
     else cloneFlags |= flag;
   });
-  if (!seen.has('mount')) fail('linux.namespaces', 'a mount namespace is required');
+  // Without a mount namespace of its own, the rootfs, mounts and /dev would be set up
+  // in the host's namespace and outlive the container: berth refuses that config.
+  if (!seen.has('mount')) fail('linux.namespaces', 'berth needs a mount namespace (type "mount") for the container; sharing the host\'s is not supported');
   const newUser = (cloneFlags & CLONE.user) !== 0;
   if (newUser && !linux.uidMappings?.length) fail('linux.uidMappings', 'a new user namespace needs uid mappings');
   if (newUser && !linux.gidMappings?.length) fail('linux.gidMappings', 'a new user namespace needs gid mappings');

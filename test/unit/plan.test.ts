@@ -50,7 +50,7 @@ describe('plan from config', () => {
     assert.throws(() => plan((s) => s.linux.namespaces.push({ type: 'user' })), /linux\.uidMappings/);
     assert.throws(() => plan((s) => (s.linux.sysctl = { 'net.ipv4.ip_forward': '1' }) && (s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'))), /linux\.sysctl\["net\.ipv4\.ip_forward"\]: this sysctl needs a network namespace/);
     assert.throws(() => plan((s) => (s.process.cwd = 'relative')), /process\.cwd/);
-    assert.throws(() => plan((s) => (s.linux.namespaces = [])), /mount namespace is required/);
+    assert.throws(() => plan((s) => (s.linux.namespaces = [])), /needs a mount namespace/);
   });
 
   test('mount options become flags, propagation and data, in config order', () => {
