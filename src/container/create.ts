@@ -162,9 +162,12 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
           throw new BerthError(`${step}${field ? ` (${field})` : ''}: ${cause}`);
         }
         case K.MSG_HOOKS: {
-          runHooks('prestart', hooks?.prestart, ociState(c, 'creating'));
-          runHooks('createRuntime', hooks?.createRuntime, ociState(c, 'creating'));
-          sock.write(encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(ociState(c, 'creating'))));
+          // Lifecycle steps 3-5 come after the environment was created (step 2), so
+          // the hooks see "created" (runtime.md; runc passes "creating").
+          const st = ociState(c, 'created');
+          runHooks('prestart', hooks?.prestart, st);
+          runHooks('createRuntime', hooks?.createRuntime, st);
+          sock.write(encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)));
           break;
         }
         case K.MSG_READY: {

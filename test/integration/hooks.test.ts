@@ -111,9 +111,11 @@ test('config.md hooks: each hook runs at its step of the lifecycle, "in the list
     // "Hooks ... env (array of strings, OPTIONAL) with the same semantics as environ"
     assert.equal(byName[name].env, 'from-config', `${name} env`);
   }
-  assert.equal(byName.prestart.state.status, 'creating');
-  assert.equal(byName.createRuntime.state.status, 'creating');
-  assert.equal(byName.createContainer.state.status, 'creating');
+  // runtime.md lifecycle: these hooks are steps 3-5, after the environment was
+  // created in step 2; "created" is the state "after step 2" (runc says "creating").
+  assert.equal(byName.prestart.state.status, 'created');
+  assert.equal(byName.createRuntime.state.status, 'created');
+  assert.equal(byName.createContainer.state.status, 'created');
   assert.equal(byName.startContainer.state.status, 'created');
   assert.equal(byName.poststart.state.status, 'running');
   assert.equal(byName.poststop.state.status, 'stopped');
