@@ -294,6 +294,14 @@ function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilities']>): 
     inheritable: bits(c.inheritable), ambient: bits(c.ambient),
   };
   if (unknown.size) logWarn(`ignoring unknown or unavailable capabilities: ${[...unknown].join(', ')}`);
+  // The kernel raises an ambient capability only if it is permitted and inheritable;
+  // others cannot be granted: a warning, as config.md asks (and as runc does).
+  const ambient = r.ambient & r.permitted & r.inheritable;
+  if (ambient !== r.ambient) {
+    const lost = CAPS.filter((_, i) => (r.ambient & ~ambient) & (1n << BigInt(i)));
+    logWarn(`ambient capabilities need to be permitted and inheritable too; ignoring ${lost.join(', ')}`);
+    r.ambient = ambient;
+  }
   return r;
 }
 

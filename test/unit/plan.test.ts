@@ -98,6 +98,11 @@ describe('plan from config', () => {
     assert.equal(p.caps!.ambient, 0n);
   });
 
+  test('ambient capabilities that are not also permitted and inheritable are left out (runc spec lists them so)', () => {
+    const p = plan((s) => (s.process.capabilities = { permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] }));
+    assert.equal(p.caps!.ambient, 1n << 5n);
+  });
+
   test('rlimits: 2^64-1 (unlimited) survives JSON number rounding', () => {
     const p = plan((s) => (s.process.rlimits = [{ type: 'RLIMIT_CORE', soft: 18446744073709551615, hard: 18446744073709551615 }]));
     assert.equal(p.rlimits[0].soft, 0xffffffffffffffffn);
