@@ -4,12 +4,19 @@
 #include <napi.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace {
 
@@ -57,6 +64,51 @@ Napi::Value WaitHangup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), rc > 0);
 }
 
+// socketpair(): a connected pair of stream sockets, both close-on-exec.
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return ThrowErrno(info.Env(), "socketpair", errno);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, sv[0]);
+  a.Set(1u, sv[1]);
+  return a;
+}
+
+// spawn(path, argv, fds): runs path with fds[i] as its fd i (nothing else open
+// unless inherited without close-on-exec), default signal handling and an empty
+// signal mask. posix_spawn does no more than async-signal-safe work in the child.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  Napi::Array args = info[1].As<Napi::Array>();
+  Napi::Array fds = info[2].As<Napi::Array>();
+  std::vector<std::string> store;
+  for (uint32_t i = 0; i < args.Length(); i++) store.push_back(args.Get(i).As<Napi::String>());
+  std::vector<char*> argv;
+  for (auto& s : store) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (uint32_t i = 0; i < fds.Length(); i++) {
+    int fd = fds.Get(i).As<Napi::Number>().Int32Value();
+    // dup2 onto itself clears close-on-exec (glibc >= 2.29).
+    posix_spawn_file_actions_adddup2(&fa, fd, (int)i);
+  }
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid;
+  int rc = posix_spawn(&pid, path.c_str(), &fa, &at, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (rc != 0) return ThrowErrno(info.Env(), "posix_spawn", rc);
+  return Napi::Number::New(info.Env(), pid);
+}
+
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return ThrowErrno(info.Env(), "prctl", errno);
   return info.Env().Undefined();
@@ -70,10 +122,13 @@ Napi::Value Status(Napi::Env env, int pid, int status) {
   return o;
 }
 
-// reap(pid): non-blocking waitpid; null while the child runs. pid -1: any child.
+// reap(pid, wait): waitpid; null while the child runs (unless wait). pid -1: any child.
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int status = 0;
-  int pid = waitpid(Int(info, 0), &status, WNOHANG | __WALL);
+  int flags = (info.Length() > 1 && info[1].ToBoolean() ? 0 : WNOHANG) | __WALL;
+  int pid;
+  do pid = waitpid(Int(info, 0), &status, flags);
+  while (pid < 0 && errno == EINTR);
   if (pid < 0) return ThrowErrno(info.Env(), "waitpid", errno);
   if (pid == 0) return info.Env().Null();
   return Status(info.Env(), pid, status);
@@ -116,6 +171,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair));
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("waitHangup", Napi::Function::New(env, WaitHangup));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("reap", Napi::Function::New(env, Reap));

@@ -2,15 +2,14 @@
 // to it until the container waits in "created". What exists at each moment is
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
-import { spawn } from 'node:child_process';
-import type { Socket } from 'node:net';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
 import { logDebug } from '../log/log';
-import { helperPath } from '../native/addon';
+import { helperPath, native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
@@ -68,10 +67,10 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     makeCgroups(placement);
     const resources = spec.linux?.resources;
     applyLimits(placement, resources && {
-      ...(resources as never),
+      ...(resources as object),
       devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
     });
-    await runInit(c, encodePlan(plan), o, spec.hooks);
+    runInit(c, encodePlan(plan), o, spec.hooks);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return c;
   } catch (e) {
@@ -95,58 +94,31 @@ function ociState(c: Container, status: string): object {
   return { ociVersion: s.ociVersion, id: s.id, status, pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
 }
 
-function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined): Promise<void> {
-  const preserved = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
+// The conversation with berth-init, synchronously over a socket pair: nothing
+// here needs the event loop, and Node's child_process and stream machinery would
+// cost more than the rest of create.
+function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined): void {
+  const addon = native();
+  const [mine, theirs] = addon.socketpair();
   const syncFd = 3 + o.preserveFds;
-  const child = spawn(helperPath(), ['create', String(syncFd), String(process.pid)], {
-    stdio: ['inherit', 'inherit', 'inherit', ...preserved, 'pipe'],
-  });
-  const sock = child.stdio[syncFd] as unknown as Socket;
-  return new Promise<void>((resolvePromise, reject) => {
-    let buf = Buffer.alloc(0);
+  const fds = [0, 1, 2, ...Array.from({ length: o.preserveFds }, (_, i) => 3 + i), theirs];
+  let helper = 0;
+  try {
+    try {
+      helper = addon.spawn(helperPath(), ['berth-init', 'create', String(syncFd), String(process.pid)], fds);
+    } catch (e) {
+      throw new BerthError(`starting berth-init: ${(e as Error).message}`);
+    } finally {
+      closeSync(theirs);
+    }
+    // berth-init joins the cgroups before it clones the init, so the init never
+    // runs outside them.
+    joinCgroups(c.saved.cgroups, helper);
+    writeAll(mine, planMsg);
     let ready = false;
-    let failed = false;
-    const fail = (e: unknown) => {
-      if (failed) return;
-      failed = true;
-      sock.destroy();
-      reject(e);
-    };
-    child.on('error', (e) => fail(new BerthError(`starting berth-init: ${e.message}`)));
-    child.on('spawn', () => {
-      try {
-        // berth-init joins the cgroups before it clones the init, so the init
-        // never runs outside them.
-        joinCgroups(c.saved.cgroups, child.pid!);
-        sock.write(planMsg);
-      } catch (e) {
-        child.kill('SIGKILL');
-        fail(e);
-      }
-    });
-    sock.on('error', () => {});
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 8 && buf.length >= 8 + buf.readUInt32LE(4)) {
-        const type = buf.readUInt32LE(0);
-        const payload = buf.subarray(8, 8 + buf.readUInt32LE(4));
-        buf = buf.subarray(8 + payload.length);
-        try {
-          handle(type, payload);
-        } catch (e) {
-          fail(e);
-          return;
-        }
-      }
-    });
-    sock.on('close', () => {
-      if (ready) resolvePromise();
-      else fail(new BerthError('berth-init exited before the container was ready (see the messages above)'));
-    });
-
-    const handle = (type: number, payload: Buffer) => {
-      const items = decodeItems(payload);
-      switch (type) {
+    for (let m = readMessage(mine); m; m = readMessage(mine)) {
+      const items = decodeItems(m.payload);
+      switch (m.type) {
         case K.MSG_PID: {
           const pid = Number(items[0]);
           c.saved.pid = pid;
@@ -167,7 +139,7 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
           const st = ociState(c, 'created');
           runHooks('prestart', hooks?.prestart, st);
           runHooks('createRuntime', hooks?.createRuntime, st);
-          sock.write(encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)));
+          writeAll(mine, encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)));
           break;
         }
         case K.MSG_READY: {
@@ -175,13 +147,52 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
           c.save();
           ready = true;
           // The init clears its parent-death signal on this message, then closes
-          // the socket; we return when it has.
-          sock.write(encodeMessage(K.MSG_COMMIT, JSON.stringify(ociState(c, 'created'))));
+          // the socket: the loop ends at that EOF, and only then do we return.
+          writeAll(mine, encodeMessage(K.MSG_COMMIT, JSON.stringify(ociState(c, 'created'))));
           break;
         }
         default:
-          throw new BerthError(`unexpected message ${type} from berth-init`);
+          throw new BerthError(`unexpected message ${m.type} from berth-init`);
       }
-    };
-  });
+    }
+    if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
+  } finally {
+    closeSync(mine);
+    if (helper) {
+      try {
+        addon.reap(helper, true);
+      } catch {
+        // reaped already
+      }
+    }
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
+}
+
+function readFull(fd: number, n: number): Buffer | undefined {
+  const b = Buffer.alloc(n);
+  for (let off = 0; off < n; ) {
+    let got: number;
+    try {
+      got = readSync(fd, b, off, n - off, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
+      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') return undefined;
+      throw e;
+    }
+    if (got === 0) return undefined;
+    off += got;
+  }
+  return b;
+}
+
+/** One message (u32 type, u32 length, payload), or undefined at EOF. */
+function readMessage(fd: number): { type: number; payload: Buffer } | undefined {
+  const h = readFull(fd, 8);
+  if (!h) return undefined;
+  const payload = readFull(fd, h.readUInt32LE(4)) ?? Buffer.alloc(0);
+  return { type: h.readUInt32LE(0), payload };
 }

@@ -11,7 +11,10 @@ export interface Addon {
   pidfdSendSignal(pidfd: number, signal: number): void;
   waitHangup(fd: number, timeoutMs: number): boolean;
   setChildSubreaper(): void;
-  reap(pid: number): ExitStatus | null;
+  reap(pid: number, wait?: boolean): ExitStatus | null;
+  socketpair(): [number, number];
+  /** Runs path with fds[i] as fd i; returns the pid. */
+  spawn(path: string, argv: string[], fds: number[]): number;
   waitExit(pid: number): Promise<ExitStatus>;
 }
 

@@ -1,7 +1,7 @@
 // The container store under --root: one directory per container holding state.json
 // (written atomically: temp file, fsync, rename) and, between create and start, the
 // exec fifo. Status is never stored: it is derived from the live init process.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as C } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { isAlive } from './proc';
@@ -116,12 +116,13 @@ export class Container {
   }
 }
 
+// Readers see the old file or the new one, never a part: rename is atomic. No
+// fsync: state lives on tmpfs (/run) and no container outlives a reboot anyway.
 export function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
