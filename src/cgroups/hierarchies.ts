@@ -19,7 +19,14 @@ function unescape(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
+let cached: Hierarchy[] | undefined;
+
+/** The hierarchies as they are when a command first asks (one read per run). */
 export function hierarchies(): Hierarchy[] {
+  return (cached ??= readHierarchies());
+}
+
+function readHierarchies(): Hierarchy[] {
   const own = new Map<string, string>();
   for (const line of readFileSync('/proc/self/cgroup', 'latin1').split('\n')) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);

@@ -1,13 +1,15 @@
 // Hooks berth runs itself, in the runtime's namespaces: prestart, createRuntime,
 // poststart, poststop. Each gets the container state on stdin, its own env only,
 // and is killed at its timeout.
-import { spawnSync } from 'node:child_process';
 import { BerthError } from '../errors';
 import { logWarn } from '../log/log';
 import type { HookSpec } from '../state/store';
 
 export function runHooks(kind: string, hooks: HookSpec[] | undefined, state: object, opts: { warnOnly?: boolean } = {}): void {
-  (hooks ?? []).forEach((h, i) => {
+  if (!hooks?.length) return;
+  // Loaded only when there are hooks: child_process costs more than a hook-less create.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  hooks.forEach((h, i) => {
     const args = h.args?.length ? h.args : [h.path];
     const r = spawnSync(h.path, args.slice(1), {
       argv0: args[0],
