@@ -43,7 +43,9 @@ function buildNative() {
   const args = existsSync(join(nodedir, 'include/node/node.h')) ? [`--nodedir=${nodedir}`] : [];
   // Incremental once configured: `rebuild` would empty build/ while the CLI may be in use.
   const step = existsSync(join(root, 'build/Makefile')) ? 'build' : 'rebuild';
-  execFileSync(process.execPath, [gypBin(), step, '--loglevel=warn', ...(step === 'rebuild' ? args : [])], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+  // Under flock(1): two builds in one tree at once would race in build/.
+  mkdirSync(join(root, 'build'), { recursive: true });
+  execFileSync('flock', [join(root, 'build/.lock'), process.execPath, gypBin(), step, '--loglevel=warn', ...(step === 'rebuild' ? args : [])], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
 }
 function gypBin() {
   // npm ships node-gyp; prefer the project's own when present.

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const testDir = join(root, 'test');
-const outDir = join(root, 'build/test');
+// A directory per run: two runs at once (two developers, one tree) must not
+// delete each other's bundles.
+const outDir = join(root, `build/test-${process.pid}`);
 
 const nodeFlags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -49,4 +51,5 @@ const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test
   cwd: root,
   stdio: 'inherit',
 });
+rmSync(outDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);
