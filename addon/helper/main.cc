@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
   }
   g_sync = atoi(argv[2]);
   g_berth = (pid_t)atoi(argv[3]);
+  // Only stdio, the preserved fds (3 up to the sync socket) and the socket: close
+  // whatever berth's own parent let leak into it, before any hook or init sees it.
+  if (g_sync < 3) _exit(2);
+  close_from((unsigned)g_sync + 1);
   die_with_berth();
   g_berth_pidfd = (int)syscall(SYS_pidfd_open, g_berth, 0);
   if (g_berth_pidfd < 0 || getppid() != g_berth) _exit(1);
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
   if (pid == 0) {
     close(pair[0]);
     die_with_berth();
+    close(g_berth_pidfd);  // checked once; the container must not hold it
     char go;
     if (read_all(pair[1], &go, 1) != 0) _exit(1);
     close(pair[1]);

@@ -1,0 +1,128 @@
+// Treating the container as hostile (issue 3's hardening list, the parts of the core
+// runtime): no host fd reaches the container (CVE-2024-21626 class), a cwd through
+// /proc/self/fd cannot leave the rootfs, the waiting init holds nothing it should
+// not, and no container operation changes a host device node.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { leftovers, Session, show } from './helpers';
+
+const s = new Session('sec');
+after(() => s.close());
+
+const HOST_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'];
+const deviceStat = () =>
+  HOST_DEVICES.map((p) => {
+    const st = statSync(p);
+    return `${p} ${st.uid}:${st.gid} ${st.mode.toString(8)} ${st.rdev}`;
+  });
+const before = deviceStat();
+
+// The fds of the container's process, seen from the host (a listing from inside
+// would show the lister's own fds).
+function fdsOf(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`).sort((a, b) => Number(a) - Number(b));
+}
+
+test('only stdio reaches the container process: no fd of berth or berth-init', (t) => {
+  const b = s.bundle(t, { args: ['sleep', '100'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  assert.equal(s.cli(['start', id]).code, 0);
+  assert.deepEqual(fdsOf(s.state(id)!.pid), ['0', '1', '2']);
+});
+
+test('--preserve-fds N passes fds 3..3+N-1 as given, and nothing above them', (t) => {
+  const b = s.bundle(t, { args: ['sh', '-c', 'cat <&3; cat <&4; exec sleep 100'] });
+  const dir = mkdtempSync('/tmp/berth-itest-fds-');
+  s.defer(t, () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a'), 'from fd 3\n');
+  writeFileSync(join(dir, 'b'), 'from fd 4\n');
+  const fds = [openSync(join(dir, 'a'), 'r'), openSync(join(dir, 'b'), 'r'), openSync(join(dir, 'c'), 'w')];
+  const out = openSync(join(dir, 'out'), 'w');
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  try {
+    // fd 5 (a third file) is open in berth too, but not preserved.
+    const r = spawnSync(s.bin, ['--root', s.root, 'run', '-d', '--preserve-fds', '2', '--bundle', b.dir, id], {
+      stdio: ['ignore', out, 'pipe', fds[0], fds[1], fds[2]],
+      timeout: 30_000,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+  } finally {
+    for (const fd of [...fds, out]) closeSync(fd);
+  }
+  const pid = s.state(id)!.pid;
+  for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'); i++) spawnSync('sleep', ['0.01']);
+  assert.deepEqual(fdsOf(pid), ['0', '1', '2', '3', '4']);
+  assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'from fd 3\nfrom fd 4\n');
+});
+
+// CVE-2024-21626: a cwd of /proc/self/fd/N naming an fd the runtime leaked would put
+// the process in a host directory. berth-init holds no host directory fd when it
+// changes directory, so each attempt fails or lands inside the container.
+test('process.cwd through /proc/self/fd/N never reaches a host directory', (t) => {
+  for (let n = 3; n <= 9; n++) {
+    const r = s.run(t, {
+      args: ['sh', '-c', 'pwd; ls / | tr "\\n" " "'],
+      mutate: (spec) => (spec.process.cwd = `/proc/self/fd/${n}`),
+    });
+    if (r.code !== 0) {
+      assert.match(r.stderr, /process\.cwd/, show(r));
+      continue;
+    }
+    // Inside: the container's own root, whose listing is busybox's, not the host's.
+    assert.doesNotMatch(r.stdout, /^\(unreachable\)/m);
+    assert.match(r.stdout, /\bbin\b/);
+    assert.doesNotMatch(r.stdout, /\bwork\b|\bhome\/.+|berth-itest/, `fd ${n}: ${r.stdout}`);
+  }
+});
+
+test('the init waiting in "created" holds only stdio, the exec fifo and the container root', (t) => {
+  const b = s.bundle(t, { args: ['true'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.create(b.dir, id);
+  assert.equal(r.code, 0, show(r));
+  const pid = s.state(id)!.pid;
+  const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => [fd, readlinkSync(`/proc/${pid}/fd/${fd}`)]);
+  const extra = targets.filter(([fd]) => Number(fd) > 2).map(([, l]) => l).sort();
+  assert.deepEqual(extra, ['/', join(s.root, id, 'exec.fifo')].sort(), JSON.stringify(targets));
+  // Not dumpable: its memory and fds are not for the container's processes to take.
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:/m);
+  assert.equal(s.cli(['delete', '--force', id]).code, 0);
+});
+
+// A crun run on this machine once left the host's /dev/null owned by 1000:1000:
+// device entries and user namespaces must never chown or chmod a host node.
+test('host device nodes keep their owner and mode, with device entries and user namespaces', (t) => {
+  const devs = HOST_DEVICES.map((path) => {
+    const st = statSync(path);
+    return { path, type: 'c', major: Math.floor(st.rdev / 256), minor: st.rdev % 256, fileMode: 0o600, uid: 1000, gid: 1000 };
+  });
+  for (const userns of [false, true]) {
+    const r = s.run(t, {
+      args: ['sh', '-c', 'ls -ln /dev/null /dev/tty'],
+      mutate: (spec) => {
+        spec.linux.devices = devs;
+        if (userns) {
+          spec.linux.namespaces.push({ type: 'user' });
+          spec.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          spec.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          spec.mounts = spec.mounts.filter((m: { type?: string }) => m.type !== 'cgroup' && m.type !== 'sysfs' && m.type !== 'mqueue');
+        }
+      },
+    });
+    assert.equal(r.code, 0, `userns ${userns}: ${show(r)}`);
+    assert.deepEqual(deviceStat(), before, `userns ${userns}`);
+  }
+});
+
+test('nothing is left behind, and host devices are as they were', () => {
+  assert.deepEqual(deviceStat(), before);
+  assert.deepEqual(leftovers(s), []);
+});
