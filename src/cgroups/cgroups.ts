@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
 import { dirFor, hierarchies, isUnified } from './hierarchies';
+import { sleepSync } from '../sleep';
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
 
@@ -176,7 +177,7 @@ export function removeCgroups(p: Placement): void {
         // A parent shared with another container stays.
         if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !p.dirs.includes(dir))) break;
         if (code === 'EBUSY' && i < 200) {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          sleepSync(10);
           continue;
         }
         throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);

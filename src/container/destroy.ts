@@ -6,10 +6,8 @@ import { cgroupPids, removeCgroups } from '../cgroups/cgroups';
 import { runHooks } from '../hooks/run';
 import { isAlive } from '../state/proc';
 import type { Container } from '../state/store';
+import { sleepSync } from '../sleep';
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 export function killAll(c: Container, signal: number): void {
   const s = c.saved;
@@ -38,7 +36,7 @@ export function destroy(c: Container, opts: { runPoststop: boolean }): void {
     killAll(c, 9);
     if (!isAlive(s.pid, s.pidStartTime) && cgroupPids(s.cgroups).length === 0) break;
     reapIfOurs(s.pid);
-    sleep(i < 50 ? 2 : 20);
+    sleepSync(i < 50 ? 2 : 20);
   }
   reapIfOurs(s.pid);
   removeCgroups(s.cgroups);

@@ -6,6 +6,7 @@ import type { Container } from '../state/store';
 import { native } from '../native/addon';
 import { killAll } from './destroy';
 import { isAlive } from '../state/proc';
+import { sleepSync } from '../sleep';
 
 export function startContainer(c: Container): void {
   const status = c.status();
@@ -45,7 +46,7 @@ export function startContainer(c: Container): void {
   } catch (e) {
     // runtime.md: a failed poststart hook stops the container (delete then runs poststop).
     killAll(c, 9);
-    for (let i = 0; i < 100 && isAlive(s.pid, s.pidStartTime); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    for (let i = 0; i < 100 && isAlive(s.pid, s.pidStartTime); i++) sleepSync(10);
     throw e;
   }
 }
