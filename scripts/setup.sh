@@ -9,3 +9,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 >/dev/null
 npm ci --no-audit --no-fund
+# The cgroup v2 lane (npm run test:cgroup-v2) boots a VM with QEMU.
+command -v qemu-system-x86_64 >/dev/null \
+  || apt-get install -y -qq --no-install-recommends qemu-system-x86 xz-utils >/dev/null

@@ -1,11 +1,12 @@
 // config-linux.md "Control groups": cgroupsPath (absolute, relative, absent),
-// membership from inside, memory and pids limits, and removal on delete. On this
-// hybrid host the limits go to the v1 hierarchies; the v2 lane checks cgroup2.
+// membership from inside, memory and pids limits, and removal on delete. On a
+// hybrid host the limits go to the v1 hierarchies; the v2 lane (test/cgroup-v2)
+// runs this file on a pure cgroup2 host.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hierarchies, dirFor } from '../../src/cgroups/hierarchies';
+import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
 import { useValidators, validate } from '../../src/spec/validate';
 import { makeBundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
@@ -22,9 +23,18 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function v1Dir(controller: string, path: string): string | undefined {
-  const h = hierarchies().find((x) => x.controllers.includes(controller));
+const unified = isUnified(hierarchies());
+
+/** The directory of a cgroup path in the hierarchy holding controller (the unified one on v2). */
+function cgDir(controller: string, path: string): string | undefined {
+  const h = hierarchies().find((x) => (unified ? x.version === 2 : x.controllers.includes(controller)));
   return h && dirFor(h, path);
+}
+
+/** The line of /proc/PID/cgroup for controller's hierarchy, as a regexp source. */
+function cgLine(controller: string, path: string): RegExp {
+  const p = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(unified ? `^0::${p}$` : `:${controller}:${p}$`, 'm');
 }
 
 describe('cgroups', () => {
@@ -39,11 +49,11 @@ describe('cgroups', () => {
       const st = JSON.parse(berth('state', id).stdout);
       validate('state', st, 'berth state');
       const cg = readFileSync(`/proc/${st.pid}/cgroup`, 'utf8');
-      assert.match(cg, new RegExp(`:pids:/berth/${id}$`, 'm'));
-      assert.match(cg, new RegExp(`:memory:/berth/${id}$`, 'm'));
-      const mem = v1Dir('memory', `/berth/${id}`);
-      if (mem) assert.equal(readFileSync(join(mem, 'memory.limit_in_bytes'), 'utf8').trim(), String(64 * 1024 * 1024));
-      const pids = v1Dir('pids', `/berth/${id}`);
+      assert.match(cg, cgLine('pids', `/berth/${id}`));
+      assert.match(cg, cgLine('memory', `/berth/${id}`));
+      const mem = cgDir('memory', `/berth/${id}`);
+      if (mem) assert.equal(readFileSync(join(mem, unified ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim(), String(64 * 1024 * 1024));
+      const pids = cgDir('pids', `/berth/${id}`);
       if (pids) assert.equal(readFileSync(join(pids, 'pids.max'), 'utf8').trim(), '42');
       assert.equal(berth('delete', '--force', id).code, 0);
       if (mem) assert.equal(existsSync(mem), false);
@@ -72,17 +82,23 @@ describe('cgroups', () => {
   });
 
   test('absolute and relative cgroupsPath', () => {
-    const own = readFileSync('/proc/self/cgroup', 'utf8').match(/:pids:(.*)$/m)![1];
+    const own = readFileSync('/proc/self/cgroup', 'utf8').match(unified ? /^0::(.*)$/m : /:pids:(.*)$/m)![1];
     for (const [path, expect] of [[`/berth-abs-${process.pid}/x`, `/berth-abs-${process.pid}/x`], [`berth-rel-${process.pid}/y`, `${own.replace(/\/$/, '')}/berth-rel-${process.pid}/y`]]) {
-      const b = makeBundle({ args: ['cat', '/proc/self/cgroup'], mutate: (s) => (s.linux.cgroupsPath = path) });
+      const b = makeBundle({
+        args: ['cat', '/proc/self/cgroup'],
+        mutate: (s) => {
+          s.linux.cgroupsPath = path;
+          s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
+        },
+      });
       try {
         const id = newId();
         const r = berth('run', '--bundle', b.dir, id);
         assert.equal(r.code, 0, r.stderr);
         // No cgroup namespace in this config: the container sees the host's paths.
-        assert.match(r.stdout, new RegExp(`:pids:${expect.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
-        assert.equal(existsSync(v1Dir('pids', expect)!), false, 'removed after run');
-        assert.equal(existsSync(v1Dir('pids', expect.split('/').slice(0, -1).join('/'))!), false, 'parents berth made are removed too');
+        assert.match(r.stdout, cgLine('pids', expect));
+        assert.equal(existsSync(cgDir('pids', expect)!), false, 'removed after run');
+        assert.equal(existsSync(cgDir('pids', expect.split('/').slice(0, -1).join('/'))!), false, 'parents berth made are removed too');
       } finally {
         b.cleanup();
       }
@@ -90,11 +106,15 @@ describe('cgroups', () => {
   });
 
   test('with a cgroup namespace the container sees itself at /', () => {
-    const b = makeBundle({ args: ['cat', '/proc/self/cgroup'], mutate: (s) => s.linux.namespaces.push({ type: 'cgroup' }) });
+    const b = makeBundle({
+      args: ['cat', '/proc/self/cgroup'],
+      // runc spec (and so berth spec) already adds one on a pure v2 host.
+      mutate: (s) => s.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup') || s.linux.namespaces.push({ type: 'cgroup' }),
+    });
     try {
       const r = berth('run', '--bundle', b.dir, newId());
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /:pids:\/$/m);
+      assert.match(r.stdout, unified ? /^0::\/$/m : /:pids:\/$/m);
     } finally {
       b.cleanup();
     }
