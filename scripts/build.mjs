@@ -82,10 +82,26 @@ if (process.argv.includes('--native-only')) {
   buildNative();
   process.exit(0);
 }
+// A V8 code cache of the bundle, made by running a typical command through bin/berth.
+function makeCodeCache() {
+  const { mkdtempSync, rmSync } = require_fs;
+  const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
+  try {
+    execFileSync(process.execPath, [join(root, 'bin/berth'), '--root', tmp, 'list'], {
+      env: { ...process.env, BERTH_MAKE_CODE_CACHE: join(root, 'dist/berth.cache') },
+      stdio: 'ignore',
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 generatePlanConstants();
 if (existsSync(join(root, 'scripts/build-validators.mjs'))) {
   execFileSync(process.execPath, [join(root, 'scripts/build-validators.mjs')], { cwd: root, stdio: 'inherit' });
 }
 if (!process.argv.includes('--no-native')) buildNative();
 await bundle();
+mkdirSync(join(root, 'build'), { recursive: true });
+makeCodeCache();
 log('done');
