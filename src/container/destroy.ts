@@ -20,7 +20,15 @@ export function killAll(c: Container, signal: number): void {
       // already gone
     }
   }
-  // Frozen tasks only die once thawed.
+  // cgroup.kill (Linux 5.14) also catches processes forked meanwhile, frozen or not.
+  if (signal === 9 && s.cgroups.unified) {
+    try {
+      writeFileSync(join(s.cgroups.unified, 'cgroup.kill'), '1');
+    } catch {
+      // an older kernel, or the cgroup is gone
+    }
+  }
+  // v1 frozen tasks only die once thawed.
   if (signal === 9 && s.cgroups.freezer) {
     try {
       writeFileSync(join(s.cgroups.freezer, 'freezer.state'), 'THAWED');

@@ -4,6 +4,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
+import { isFrozen } from '../cgroups/freeze';
 import { isAlive } from './proc';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -61,20 +62,10 @@ export class Container {
     const s = this.saved;
     if (s.phase === 'creating') return isAlive(s.pid, s.pidStartTime) || s.pid === 0 ? 'creating' : 'stopped';
     if (!isAlive(s.pid, s.pidStartTime)) return 'stopped';
+    // As runc: a frozen container is paused, even one not started yet.
+    if (isFrozen(s.cgroups)) return 'paused';
     if (existsSync(this.fifo)) return 'created';
-    if (this.frozen()) return 'paused';
     return 'running';
-  }
-
-  private frozen(): boolean {
-    const { freezer, unified } = this.saved.cgroups;
-    try {
-      if (freezer) return readFileSync(join(freezer, 'freezer.state'), 'latin1').trim() === 'FROZEN';
-      if (unified) return /^frozen 1$/m.test(readFileSync(join(unified, 'cgroup.events'), 'latin1'));
-    } catch {
-      // no freezer: cannot be paused
-    }
-    return false;
   }
 
   /** The state as `berth state` prints it: the OCI fields plus runc's extras. */

@@ -5,9 +5,11 @@ import create from './create';
 import del from './delete';
 import kill from './kill';
 import list from './list';
+import pause from './pause';
+import resume from './resume';
 import run from './run';
 import spec from './spec';
 import start from './start';
 import state from './state';
 
-export const commands: Command[] = [create, start, state, kill, del, run, list, spec];
+export const commands: Command[] = [create, start, state, kill, del, run, list, spec, pause, resume];

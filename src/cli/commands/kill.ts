@@ -21,6 +21,15 @@ const command: Command = {
     const status = c.status();
     if (status === 'stopped' || status === 'creating') throw new BerthError('container not running');
     (require('../../container/signal') as typeof import('../../container/signal')).signalInit(c, sig);
+    // As runc: other signals wait in the frozen cgroup until resume; SIGKILL thaws
+    // it, since v1 frozen tasks would not die before that.
+    if (sig === 9 && status === 'paused') {
+      try {
+        (require('../../cgroups/freeze') as typeof import('../../cgroups/freeze')).setFrozen(c.saved.cgroups, false);
+      } catch {
+        // the cgroup went with the container
+      }
+    }
   },
 };
 export default command;
