@@ -5,7 +5,11 @@
   "targets": [
     {
       "target_name": "berth",
-      "sources": ["addon/napi/addon.cc"],
+      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc"],
+      # libseccomp (Debian: libseccomp-dev) linked statically: a built or prebuilt
+      # addon runs on hosts without libseccomp.so.
+      "libraries": ["-l:libseccomp.a"],
+      "ldflags": ["-Wl,--exclude-libs,libseccomp.a"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "addon"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
@@ -20,6 +24,7 @@
         "addon/helper/mounts.cc",
         "addon/helper/devices.cc",
         "addon/helper/process.cc",
+        "addon/helper/seccomp.cc",
         "addon/helper/util.cc"
       ],
       "include_dirs": ["addon"],

@@ -25,6 +25,13 @@
 //                 delete of a stopped container (no --force, no kill).
 //   state         `state` of one running container (["sleep","1000"] bundle,
 //                 created and started once, removed with `delete --force` after)
+//   run (seccomp) `run` of the ["true"] bundle with Docker's default seccomp profile
+//                 (linux.seccomp of ../shared/oracle/engine-configs/docker-run-default-seccomp.json)
+//   seccomp compile
+//                 berth only, in this process: Docker's default profile through
+//                 src/seccomp/compile.ts (libseccomp in the addon), uncached and
+//                 from berth's cache of compiled filters (runc compiles inside its
+//                 init, where it cannot be timed apart)
 //   node -e 0     the floor: what starting any Node program costs on this machine
 //   init RSS      VmRSS of the container's init process (pid from `state`) while the
 //                 container is "created" (["sleep","1000"] bundle, min(N,10)
@@ -309,6 +316,9 @@ const METRICS = [
   ['start', 'start', 'ms'],
   ['delete', 'delete (stopped)', 'ms'],
   ['lifecycle', 'create+start+delete', 'ms'],
+  ['runSeccomp', 'run (true, docker seccomp profile)', 'ms'],
+  ['seccompCompile', 'seccomp compile, docker profile', 'ms'],
+  ['seccompCached', 'seccomp compile, docker profile, cached', 'ms'],
   ['state', 'state (running)', 'ms'],
   ['node', 'node -e 0 (floor)', 'ms'],
   ['rss', 'init VmRSS (created)', 'KiB'],
@@ -403,6 +413,55 @@ async function benchState(bundleSleep) {
   }
 }
 
+const DOCKER_PROFILE = join(repo, '../shared/oracle/engine-configs/docker-run-default-seccomp.json');
+function dockerSeccomp() {
+  if (!existsSync(DOCKER_PROFILE)) throw new StepError(`${DOCKER_PROFILE} not found`);
+  return JSON.parse(readFileSync(DOCKER_PROFILE, 'utf8')).linux.seccomp;
+}
+
+async function benchRunSeccomp(bundle) {
+  await measure(['runSeccomp'], opts.runs, async (rt, timed) => {
+    const id = newId(rt, 'runsc');
+    rt.ids.add(id);
+    const r = await must(rt, ['run', '--bundle', bundle, id], 'run (seccomp)');
+    const left = await execTimed(rt.bin, ['--root', rt.root, 'state', id]);
+    if (left.code === 0) await forceDelete(rt, id); else rt.ids.delete(id);
+    if (timed) slot('runSeccomp', rt).samples.push(r.ms);
+  });
+}
+
+// berth's compiler, bundled from source for this process (esbuild is a dev dependency).
+async function benchSeccompCompile() {
+  const berth = runtimes[0];
+  try {
+    const profile = dockerSeccomp();
+    const esbuild = await import('esbuild');
+    // Inside the repository, so it finds the addon as dist/berth.js does.
+    const out = join(repo, `build/bench-seccomp-${process.pid}/compile.cjs`);
+    await esbuild.build({ entryPoints: [join(repo, 'src/seccomp/compile.ts')], outfile: out, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+    const { createRequire } = await import('node:module');
+    const { compileSeccomp } = createRequire(import.meta.url)(out);
+    rmSync(dirname(out), { recursive: true, force: true });
+    const cacheDir = join(tmp, 'seccomp-cache');
+    for (let i = -1; i < opts.runs; i++) {
+      let t0 = process.hrtime.bigint();
+      compileSeccomp(profile);
+      const plain = Number(process.hrtime.bigint() - t0) / 1e6;
+      rmSync(cacheDir, { recursive: true, force: true });
+      compileSeccomp(profile, { cacheDir });
+      t0 = process.hrtime.bigint();
+      compileSeccomp(profile, { cacheDir });
+      const cached = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (i >= 0) {
+        slot('seccompCompile', berth).samples.push(plain);
+        slot('seccompCached', berth).samples.push(cached);
+      }
+    }
+  } catch (e) {
+    fail(['seccompCompile', 'seccompCached'], berth, e instanceof StepError ? e : new StepError(`seccomp compile: ${e.message}`));
+  }
+}
+
 async function benchNodeFloor() {
   const pseudo = { name: 'node' };
   for (let i = -1; i < opts.runs; i++) {
@@ -485,13 +544,26 @@ async function main() {
   log('node -e 0 (floor)'); await benchNodeFloor();
   log('run'); await benchRun(bundleTrue);
   log('create / start / delete'); await benchLifecycle(bundleTrue);
+  let bundleSeccomp = null;
+  try {
+    const seccomp = dockerSeccomp();
+    bundleSeccomp = makeBundle('bundle-seccomp', ['true']);
+    const cfgPath = join(bundleSeccomp, 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    cfg.linux.seccomp = seccomp;
+    writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
+  } catch (e) {
+    for (const rt of runtimes) fail(['runSeccomp'], rt, e instanceof StepError ? e : new StepError(e.message));
+  }
+  if (bundleSeccomp) { log('run with docker seccomp profile'); await benchRunSeccomp(bundleSeccomp); }
+  log('seccomp compile'); await benchSeccompCompile();
   log('state'); await benchState(bundleSleep);
   log('init RSS in "created"'); await benchRss(bundleSleep);
 
   const out = { env, metrics: {} };
   for (const [key, label, unit] of METRICS) {
     out.metrics[key] = { label, unit };
-    const names = key === 'node' ? ['node'] : runtimes.map((r) => r.name);
+    const names = key === 'node' ? ['node'] : key.startsWith('seccompC') ? ['berth'] : runtimes.map((r) => r.name);
     for (const nm of names) {
       const s = results[key][nm];
       out.metrics[key][nm] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
@@ -515,6 +587,12 @@ async function main() {
   const notes = [];
   for (const [key, label, unit] of METRICS) {
     const m = out.metrics[key];
+    if (key === 'seccompCompile' || key === 'seccompCached') {
+      const b = m.berth;
+      if (b.error) notes.push(`${label} / berth: ${b.error}`);
+      rows.push([label, fmt(b.median, unit), fmt(b.p90, unit), '-', '-', '-']);
+      continue;
+    }
     if (key === 'node') {
       const f = m.node;
       rows.push([label, fmt(f.median, unit), fmt(f.p90, unit), fmt(f.median, unit), fmt(f.p90, unit), '-']);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what berth's build, demo and tests need on a Debian 12 machine (as root):
 # Debian's busybox-static (the demo and test rootfs), runc (the reference in tests
-# and benchmarks), iproute2 (network namespaces in tests); then the npm packages,
-# which also builds berth (native parts and the bundled CLI).
+# and benchmarks), iproute2 (network namespaces in tests), libseccomp-dev (linked
+# statically into the addon); then the npm packages, which also builds berth
+# (native parts and the bundled CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 >/dev/null
+apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev >/dev/null
 npm ci --no-audit --no-fund
 # The cgroup v2 lane (npm run test:cgroup-v2) boots a VM with QEMU.
 command -v qemu-system-x86_64 >/dev/null \

@@ -240,11 +240,16 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
   enter_rootfs(p);
   finish_rootfs(p);
   setup_process_limits(p);
-  finalize_identity(p);
   resolve_executable(p);
+  // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.
+  int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+  finalize_identity(p);
+  if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
 
   if (!send_empty(plan::MSG_READY) || !recv_msg(plan::MSG_COMMIT, &st)) _exit(1);
   state = st.str(&len);
+  // berth took its copy of the listener fd before it answered.
+  if (listener >= 0) close(listener);
   // berth has saved the state: from now on the container outlives it.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   close(g_sync);

@@ -30,6 +30,17 @@ const char* Reader::str(uint32_t* len) {
   return s;
 }
 
+const uint8_t* Reader::bytes(uint32_t* len) {
+  *len = 0;
+  if (!ok || end - p < 5 || p[0] != 3) return ok = false, nullptr;
+  uint32_t n = le32(p + 1);
+  if ((uint64_t)(end - p) < 5ull + n) return ok = false, nullptr;
+  const uint8_t* b = p + 5;
+  p += 5 + n;
+  *len = n;
+  return b;
+}
+
 Record Plan::at(const uint8_t* p) {
   uint16_t type;
   memcpy(&type, p, 2);
@@ -50,7 +61,9 @@ bool Plan::parse(const uint8_t* buf, uint32_t size, const char** why) {
     if ((uint64_t)(end - r.data) < r.len) return *why = "record overruns message", false;
     Reader rd = r.reader();
     while (rd.ok && !rd.done()) {
+      uint32_t n;
       if (*rd.p == 1) rd.u64();
+      else if (*rd.p == 3) rd.bytes(&n);
       else rd.str();
       if (!rd.ok) return *why = "malformed item", false;
     }

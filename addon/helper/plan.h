@@ -31,6 +31,7 @@ struct Reader {
   bool ok = true;
   uint64_t u64();
   const char* str(uint32_t* len = nullptr);
+  const uint8_t* bytes(uint32_t* len);
   bool done() const { return p == end; }
 };
 

@@ -48,6 +48,12 @@ bool send_pid(pid_t pid) {
   return o.send(plan::MSG_PID);
 }
 
+bool send_u64(uint32_t type, uint64_t v) {
+  Out o;
+  o.u64(v);
+  return o.send(type);
+}
+
 bool send_empty(uint32_t type) {
   Out o;
   return o.send(type);

@@ -18,6 +18,8 @@
 
 extern char** environ;
 
+void RegisterSeccomp(Napi::Env env, Napi::Object exports);  // seccomp.cc
+
 namespace {
 
 Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
@@ -177,6 +179,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  RegisterSeccomp(env, exports);
   return exports;
 }
 

@@ -13,6 +13,7 @@ import { helperPath, native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
+import { CACHE_DIR } from '../seccomp/compile';
 import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
@@ -39,7 +40,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   const hs = hierarchies();
   const plan = buildPlan(spec, {
     bundle, execFifo: join(dir, 'exec.fifo'), preserveFds: o.preserveFds, noPivot: o.noPivot, hierarchies: hs,
-    sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`,
+    sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
   const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
   const namespaces = spec.linux?.namespaces ?? [];
@@ -70,7 +71,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
       ...(resources as object),
       devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
     });
-    runInit(c, encodePlan(plan), o, spec.hooks);
+    runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return c;
   } catch (e) {
@@ -97,7 +98,7 @@ function ociState(c: Container, status: string): object {
 // The conversation with berth-init, synchronously over a socket pair: nothing
 // here needs the event loop, and Node's child_process and stream machinery would
 // cost more than the rest of create.
-function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined): void {
+function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined, listener?: { path: string; metadata: string }): void {
   const addon = native();
   const [mine, theirs] = addon.socketpair();
   const syncFd = 3 + o.preserveFds;
@@ -142,6 +143,11 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
           writeAll(mine, encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)));
           break;
         }
+        case K.MSG_SECCOMP_FD: {
+          if (!listener) throw new BerthError('unexpected seccomp listener fd from berth-init');
+          sendSeccompListener(c, Number(items[0]), listener);
+          break;
+        }
         case K.MSG_READY: {
           c.saved.phase = 'created';
           c.save();
@@ -165,6 +171,31 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
         // reaped already
       }
     }
+  }
+}
+
+// config-linux.md, listenerPath: the notify fd goes to the agent over a unix
+// socket (SCM_RIGHTS), with the container process state as JSON, one per
+// connection. As runc: the fd is copied from the init with pidfd_getfd, the state
+// says "creating" and carries the init's pid.
+function sendSeccompListener(c: Container, initFd: number, l: { path: string; metadata: string }): void {
+  const addon = native();
+  let pidfd = -1;
+  let fd = -1;
+  try {
+    pidfd = addon.pidfdOpen(c.saved.pid);
+    fd = addon.pidfdGetfd(pidfd, initFd);
+    const s = c.saved;
+    const state = {
+      ociVersion: s.ociVersion, fds: ['seccompFd'], pid: s.pid, ...(l.metadata ? { metadata: l.metadata } : {}),
+      state: { ociVersion: s.ociVersion, id: s.id, status: 'creating', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} },
+    };
+    addon.sendFds(l.path, Buffer.from(JSON.stringify(state)), [fd]);
+  } catch (e) {
+    throw new BerthError(`sending the seccomp notify fd (linux.seccomp.listenerPath): ${(e as Error).message}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
+    if (pidfd >= 0) closeSync(pidfd);
   }
 }
 

@@ -16,6 +16,11 @@ export interface Addon {
   /** Runs path with fds[i] as fd i; returns the pid. */
   spawn(path: string, argv: string[], fds: number[]): number;
   waitExit(pid: number): Promise<ExitStatus>;
+  /** A copy of fd of the process behind pidfd (pidfd_getfd). */
+  pidfdGetfd(pidfd: number, fd: number): number;
+  /** Connects to the unix socket at path and sends data with fds (SCM_RIGHTS). */
+  sendFds(path: string, data: Buffer, fds: number[]): void;
+  // seccompCompile, seccompFlagSupported, seccompVersion: see src/seccomp/compile.ts
 }
 
 /** The package root: dist/berth.js lives one level below it (tests run deeper). */

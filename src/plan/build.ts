@@ -8,6 +8,7 @@ import { logWarn } from '../log/log';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
+import { compileSeccomp } from '../seccomp/compile';
 import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
 export interface BuildOptions {
@@ -18,6 +19,8 @@ export interface BuildOptions {
   /** The name of a new session keyring to join (runc's default), or none with --no-new-keyring. */
   sessionKeyring?: string;
   hierarchies: Hierarchy[];
+  /** Where compiled seccomp filters are cached (under --root); none: always compile. */
+  seccompCache?: string;
 }
 
 const fail = (field: string, why: string): never => {
@@ -117,6 +120,10 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
       ...hooks(spec.hooks?.startContainer, K.HOOK_START_CONTAINER, 'hooks.startContainer'),
     ],
   };
+  if (linux.seccomp) {
+    const c = compileSeccomp(linux.seccomp, { cacheDir: o.seccompCache });
+    plan.seccomp = { bpf: c.bpf, flags: c.flags, listener: c.listener };
+  }
   if (spec.process && !isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
   if (p.terminal) fail('process.terminal', 'terminals are not supported yet (set process.terminal to false)');
 

@@ -2,7 +2,7 @@
 import * as K from './generated';
 import type { Plan } from './plan';
 
-type Item = number | bigint | string;
+type Item = number | bigint | string | Buffer;
 
 class Writer {
   private chunks: Buffer[] = [];
@@ -13,7 +13,15 @@ class Writer {
     const parts: Buffer[] = [];
     let len = 0;
     for (const it of items) {
-      if (typeof it === 'string') {
+      if (Buffer.isBuffer(it)) {
+        // Raw bytes (kind 3): any value, no terminator.
+        const b = Buffer.alloc(5 + it.length);
+        b[0] = 3;
+        b.writeUInt32LE(it.length, 1);
+        it.copy(b, 5);
+        parts.push(b);
+        len += b.length;
+      } else if (typeof it === 'string') {
         const s = Buffer.from(it, 'utf8');
         if (s.includes(0)) throw new Error(`a string for berth-init contains a NUL byte: ${JSON.stringify(it)}`);
         const b = Buffer.alloc(6 + s.length);
@@ -81,12 +89,13 @@ export function encodePlan(p: Plan): Buffer {
   for (const e of p.env) w.rec(K.REC_ENV, e);
   w.rec(K.REC_PRESERVE_FDS, p.preserveFds);
   for (const h of p.hooks) w.rec(K.REC_HOOK, h.kind, h.timeout, h.args.length, h.path, ...h.args, h.env.length, ...h.env, h.field);
+  if (p.seccomp) w.rec(K.REC_SECCOMP, p.seccomp.bpf, p.seccomp.flags, p.seccomp.listener ? 1 : 0);
   return w.finish();
 }
 
 /** Reads the items of a sync message payload (numbers come back as bigint). */
-export function decodeItems(b: Buffer): (bigint | string)[] {
-  const out: (bigint | string)[] = [];
+export function decodeItems(b: Buffer): (bigint | string | Buffer)[] {
+  const out: (bigint | string | Buffer)[] = [];
   let i = 0;
   while (i < b.length) {
     if (b[i] === 1) {
@@ -96,6 +105,10 @@ export function decodeItems(b: Buffer): (bigint | string)[] {
       const n = b.readUInt32LE(i + 1);
       out.push(b.toString('utf8', i + 5, i + 5 + n));
       i += 6 + n;
+    } else if (b[i] === 3) {
+      const n = b.readUInt32LE(i + 1);
+      out.push(b.subarray(i + 5, i + 5 + n));
+      i += 5 + n;
     } else {
       throw new Error('malformed message from berth-init');
     }

@@ -64,4 +64,11 @@ export interface Plan {
   env: string[];
   preserveFds: number;
   hooks: PlanHook[];
+  /** linux.seccomp compiled (src/seccomp): installed by berth-init just before execve. */
+  seccomp?: {
+    bpf: Buffer;
+    flags: number;
+    /** SCMP_ACT_NOTIFY: where berth sends the listener fd with the container process state. */
+    listener?: { path: string; metadata: string };
+  };
 }

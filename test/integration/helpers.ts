@@ -208,7 +208,8 @@ export class Session {
 export function leftovers(s: Session, ids = s.ids, paths = s.paths): string[] {
   const out: string[] = [];
   // State directories under the runtime's --root.
-  if (existsSync(s.root)) for (const e of readdirSync(s.root)) out.push(`state dir ${join(s.root, e)}`);
+  // ('@...' is none: no container id has an '@'; berth keeps compiled seccomp filters there.)
+  if (existsSync(s.root)) for (const e of readdirSync(s.root)) if (!e.startsWith('@')) out.push(`state dir ${join(s.root, e)}`);
   // Cgroups named after a container, in every hierarchy (berth's default parent
   // is /berth; runc's is the cgroup it runs in, usually the hierarchy's root).
   for (const h of cgroupMountpoints()) {

@@ -122,6 +122,16 @@ describe('plan message', () => {
     assert.deepEqual(decodeItems(msg.subarray(24, 33)), [BigInt(plan().cloneFlags)]);
   });
 
+  test('the seccomp filter travels as raw bytes, NUL included', () => {
+    const p = plan((s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }));
+    const msg = encodePlan(p);
+    const at = findRecord(msg, K.REC_SECCOMP);
+    const items = decodeItems(msg.subarray(at + 8, at + 8 + msg.readUInt32LE(at + 4)));
+    assert.ok(Buffer.isBuffer(items[0]) && (items[0] as Buffer).equals(p.seccomp!.bpf));
+    assert.ok(p.seccomp!.bpf.includes(0));
+    assert.deepEqual(items.slice(1), [0n, 0n]);
+  });
+
   test('strings with a NUL byte are refused', () => {
     assert.throws(() => encodePlan(plan((s) => (s.process.args = ['a\0b']))), /NUL/);
   });
@@ -141,6 +151,17 @@ describe('plan message', () => {
       b.writeUInt32LE(b.length, 8);
       cases.push(b);
     }
+    // A plan with a seccomp filter (raw bytes, kind 3): corrupt its record header
+    // and item headers, which sit right before the filter bytes.
+    const sec = encodePlan(plan((s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] })));
+    const at = findRecord(sec, K.REC_SECCOMP);
+    assert.ok(at > 0);
+    for (let i = 0; i < 30; i++) {
+      const b = Buffer.from(sec);
+      b[at + rnd(8 + 5 + 4)] ^= 1 << rnd(8);
+      cases.push(b);
+    }
+    cases.push(sec.subarray(0, sec.length - 10));
     {
       for (const msg of cases) {
         const r = await feed(msg);
@@ -152,6 +173,16 @@ describe('plan message', () => {
     }
   });
 });
+
+/** The offset of the first record of a type in a plan message. */
+function findRecord(msg: Buffer, type: number): number {
+  let p = 16;
+  for (let i = 0; i < msg.readUInt32LE(12); i++) {
+    if (msg.readUInt16LE(p) === type) return p;
+    p += 8 + msg.readUInt32LE(p + 4);
+  }
+  return -1;
+}
 
 function feed(msg: Buffer): Promise<{ code: number | null; signal: NodeJS.Signals | null; reply: Buffer }> {
   return new Promise((resolve) => {

@@ -1,0 +1,213 @@
+// Seccomp for the N-API module: the filter is compiled here, in the CLI process,
+// with libseccomp (linked statically: the addon needs no libseccomp at run time),
+// and exported as a raw BPF program that the plan carries to berth-init. What to
+// compile (actions, rule splitting, validation) is decided in src/seccomp/; this
+// file only drives libseccomp. Also: probing the kernel's filter flags, taking a
+// file descriptor from another process (pidfd_getfd), and sending fds over a unix
+// socket (the seccomp notify listener).
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <napi.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+Napi::Value Throw(Napi::Env env, const std::string& what, int err) {
+  Napi::Error e = Napi::Error::New(env, err ? what + ": " + strerror(err) : what);
+  if (err) e.Set("errno", Napi::Number::New(env, err));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+struct Ctx {
+  scmp_filter_ctx c;
+  explicit Ctx(uint32_t def) : c(seccomp_init(def)) {}
+  ~Ctx() {
+    if (c) seccomp_release(c);
+  }
+};
+
+uint64_t U64(const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  return (uint64_t)v.As<Napi::Number>().Int64Value();
+}
+
+// seccompCompile({defaultAction, arches, optimize, rules: [{names, action, conds:
+// [[index, op, a, b], ...]}]}) -> {bpf: Buffer, skipped: string[]}
+// Actions and ops are libseccomp's numbers; arches are libseccomp's names ("x86_64").
+// A name this libseccomp does not know is skipped (as runc does) and reported back.
+Napi::Value Compile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object d = info[0].As<Napi::Object>();
+  Ctx ctx(d.Get("defaultAction").As<Napi::Number>().Uint32Value());
+  if (!ctx.c) return Throw(env, "invalid default action", 0);
+  int rc;
+  Napi::Array arches = d.Get("arches").As<Napi::Array>();
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).As<Napi::String>();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    if (arch == 0) return Throw(env, "architecture " + name + " is not known to libseccomp " +
+                                         std::to_string(seccomp_version()->major) + "." +
+                                         std::to_string(seccomp_version()->minor), 0);
+    rc = seccomp_arch_add(ctx.c, arch);
+    if (rc < 0 && rc != -EEXIST) return Throw(env, "adding architecture " + name, -rc);
+  }
+  // berth-init sets no_new_privs itself, as the config asks.
+  seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
+  if (d.Get("optimize").ToBoolean()) seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+  Napi::Array skipped = Napi::Array::New(env);
+  uint32_t nskipped = 0;
+  Napi::Array rules = d.Get("rules").As<Napi::Array>();
+  std::vector<scmp_arg_cmp> conds;
+  for (uint32_t i = 0; i < rules.Length(); i++) {
+    Napi::Object r = rules.Get(i).As<Napi::Object>();
+    uint32_t action = r.Get("action").As<Napi::Number>().Uint32Value();
+    Napi::Array cs = r.Get("conds").As<Napi::Array>();
+    conds.clear();
+    for (uint32_t k = 0; k < cs.Length(); k++) {
+      Napi::Array c = cs.Get(k).As<Napi::Array>();
+      conds.push_back(scmp_arg_cmp{c.Get(0u).As<Napi::Number>().Uint32Value(),
+                                   (scmp_compare)c.Get(1u).As<Napi::Number>().Uint32Value(), U64(c.Get(2u)),
+                                   U64(c.Get(3u))});
+    }
+    Napi::Array names = r.Get("names").As<Napi::Array>();
+    for (uint32_t k = 0; k < names.Length(); k++) {
+      std::string name = names.Get(k).As<Napi::String>();
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        skipped.Set(nskipped++, name);
+        continue;
+      }
+      rc = seccomp_rule_add_array(ctx.c, action, nr, (unsigned)conds.size(), conds.data());
+      if (rc < 0) return Throw(env, "adding the rule for " + name, -rc);
+    }
+  }
+
+  int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+  if (fd < 0) return Throw(env, "memfd_create", errno);
+  rc = seccomp_export_bpf(ctx.c, fd);
+  struct stat st;
+  if (rc == 0 && fstat(fd, &st) < 0) rc = -errno;
+  Napi::Buffer<uint8_t> out;
+  if (rc == 0) {
+    out = Napi::Buffer<uint8_t>::New(env, (size_t)st.st_size);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+      ssize_t n = pread(fd, out.Data() + got, (size_t)st.st_size - got, (off_t)got);
+      if (n <= 0) {
+        rc = n < 0 ? -errno : -EIO;
+        break;
+      }
+      got += (size_t)n;
+    }
+  }
+  close(fd);
+  if (rc < 0) return Throw(env, "exporting the filter", -rc);
+  Napi::Object res = Napi::Object::New(env);
+  res.Set("bpf", out);
+  res.Set("skipped", skipped);
+  return res;
+}
+
+// seccompFlagSupported(flags): whether seccomp(SECCOMP_SET_MODE_FILTER) takes these
+// filter flags. The kernel checks flags before it reads the program, so a NULL
+// program answers EFAULT for known flags and EINVAL for unknown ones.
+Napi::Value FlagSupported(const Napi::CallbackInfo& info) {
+  unsigned flags = info[0].As<Napi::Number>().Uint32Value();
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr);
+  return Napi::Boolean::New(info.Env(), rc < 0 && errno == EFAULT);
+}
+
+// seccompVersion(): "major.minor.micro" of the linked libseccomp.
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  const scmp_version* v = seccomp_version();
+  return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                           std::to_string(v->micro));
+}
+
+// pidfdGetfd(pidfd, fd): a copy of another process's fd (close-on-exec).
+Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
+  int fd = (int)syscall(SYS_pidfd_getfd, info[0].As<Napi::Number>().Int32Value(),
+                        info[1].As<Napi::Number>().Int32Value(), 0);
+  if (fd < 0) return Throw(info.Env(), "pidfd_getfd", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// sendFds(path, data, fds): connects to the unix stream socket at path, sends data
+// with the fds (SCM_RIGHTS) attached to its first sendmsg, and closes the connection.
+Napi::Value SendFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  Napi::Buffer<uint8_t> data = info[1].As<Napi::Buffer<uint8_t>>();
+  Napi::Array fdArr = info[2].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < fdArr.Length(); i++) fds.push_back(fdArr.Get(i).As<Napi::Number>().Int32Value());
+  struct sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) return Throw(env, "connect " + path, ENAMETOOLONG);
+  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return Throw(env, "socket", errno);
+  int rc;
+  do rc = connect(s, (struct sockaddr*)&sa, sizeof sa);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int e = errno;
+    close(s);
+    return Throw(env, "connect " + path, e);
+  }
+  size_t off = 0;
+  bool first = true;
+  std::vector<char> cbuf(CMSG_SPACE(sizeof(int) * (fds.empty() ? 1 : fds.size())));
+  while (off < data.Length() || first) {
+    struct iovec iov = {data.Data() + off, data.Length() - off};
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (first && !fds.empty()) {
+      m.msg_control = cbuf.data();
+      m.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+      struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
+    ssize_t n = sendmsg(s, &m, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(s);
+      return Throw(env, "sendmsg " + path, e);
+    }
+    off += (size_t)n;
+    first = false;
+  }
+  close(s);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterSeccomp(Napi::Env env, Napi::Object exports) {
+  exports.Set("seccompCompile", Napi::Function::New(env, Compile));
+  exports.Set("seccompFlagSupported", Napi::Function::New(env, FlagSupported));
+  exports.Set("seccompVersion", Napi::Function::New(env, Version));
+  exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd));
+  exports.Set("sendFds", Napi::Function::New(env, SendFds));
+}
