@@ -39,4 +39,7 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOTEMPTY: 'directory not empty',
   ELOOP: 'too many levels of symbolic links',
   EXDEV: 'invalid cross-device link',
+  ERANGE: 'numerical result out of range',
+  EOPNOTSUPP: 'operation not supported',
+  E2BIG: 'argument list too long',
 };

@@ -5,16 +5,14 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
-import { dirFor, hierarchies, isUnified } from './hierarchies';
+import { dirFor, hierarchies } from './hierarchies';
+import { applyResourceWrites, planResourceWrites } from './resources';
+import type { LinuxResources } from '../spec/types';
 import { sleepSync } from '../sleep';
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
 
-export interface Limits {
-  memory?: { limit?: number; reservation?: number; swap?: number };
-  pids?: { limit?: number };
-  devices?: DeviceRule[];
-}
+export type Limits = Omit<LinuxResources, 'devices'> & { devices?: DeviceRule[] };
 
 // What every container may use besides the config's rules (runc appends the same):
 // mknod of anything, and the default devices berth creates plus ptys and console.
@@ -24,11 +22,7 @@ export const DEFAULT_ALLOWED_DEVICES: DeviceRule[] = [
   { allow: true, type: 'c', major: 136, access: 'rwm' },
 ];
 
-/** A rule as the v1 devices controller takes it: "c 1:3 rwm". */
-export function deviceRuleText(r: DeviceRule): string {
-  const num = (n: number | undefined) => (n === undefined || n < 0 ? '*' : String(n));
-  return `${r.type ?? 'a'} ${num(r.major)}:${num(r.minor)} ${r.access || 'rwm'}`;
-}
+export { deviceRuleText } from './resources';
 
 export interface Placement {
   dirs: string[];
@@ -83,61 +77,11 @@ function mkdirs(h: Hierarchy, dir: string): void {
   }
 }
 
-function write(dir: string, file: string, value: string | number, field: string): void {
-  try {
-    writeFileSync(join(dir, file), String(value));
-  } catch (e) {
-    throw new BerthError(`setting ${field} (${join(dir, file)} = ${value}): ${errnoText(e)}`);
-  }
-}
-
-/** Applies memory and pids limits where the host has those controllers. */
+/** Applies linux.resources (with device rules) where the host has the controllers. */
 export function applyLimits(p: Placement, limits: Limits | undefined): void {
   if (!limits) return;
   const hs = hierarchies();
-  const unified = isUnified(hs);
-  for (const h of hs) {
-    const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
-    if (!dir) continue;
-    if (h.version === 1) {
-      const m = limits.memory;
-      if (m && h.controllers.includes('memory')) {
-        if (m.limit !== undefined) write(dir, 'memory.limit_in_bytes', m.limit, 'linux.resources.memory.limit');
-        if (m.reservation !== undefined) write(dir, 'memory.soft_limit_in_bytes', m.reservation, 'linux.resources.memory.reservation');
-        if (m.swap !== undefined && existsSync(join(dir, 'memory.memsw.limit_in_bytes')))
-          write(dir, 'memory.memsw.limit_in_bytes', m.swap, 'linux.resources.memory.swap');
-      }
-      if (limits.pids?.limit !== undefined && h.controllers.includes('pids'))
-        write(dir, 'pids.max', limits.pids.limit <= 0 ? 'max' : limits.pids.limit, 'linux.resources.pids.limit');
-      // Rules apply in the listed order, each as an allow or a deny.
-      if (limits.devices && h.controllers.includes('devices'))
-        limits.devices.forEach((r, i) =>
-          write(dir, r.allow ? 'devices.allow' : 'devices.deny', deviceRuleText(r), `linux.resources.devices[${i}]`));
-    } else if (unified) {
-      const m = limits.memory;
-      enableControllers(h, dir, [m ? 'memory' : '', limits.pids ? 'pids' : ''].filter(Boolean));
-      if (m?.limit !== undefined) write(dir, 'memory.max', m.limit < 0 ? 'max' : m.limit, 'linux.resources.memory.limit');
-      if (m?.reservation !== undefined) write(dir, 'memory.low', m.reservation, 'linux.resources.memory.reservation');
-      if (m?.swap !== undefined && m.limit !== undefined && existsSync(join(dir, 'memory.swap.max')))
-        // v1 swap counts memory+swap; v2 swap.max counts swap alone.
-        write(dir, 'memory.swap.max', m.swap < 0 ? 'max' : Math.max(0, m.swap - m.limit), 'linux.resources.memory.swap');
-      if (limits.pids?.limit !== undefined) write(dir, 'pids.max', limits.pids.limit <= 0 ? 'max' : limits.pids.limit, 'linux.resources.pids.limit');
-    }
-  }
-}
-
-function enableControllers(h: Hierarchy, dir: string, wanted: string[]): void {
-  if (!wanted.length) return;
-  const chain: string[] = [];
-  for (let d = dirname(dir); d.startsWith(h.mountpoint); d = dirname(d)) {
-    chain.unshift(d);
-    if (d === h.mountpoint) break;
-  }
-  for (const d of chain) {
-    const have = readFileSync(join(d, 'cgroup.subtree_control'), 'latin1');
-    const missing = wanted.filter((c) => !have.split(/\s+/).includes(c));
-    if (missing.length) write(d, 'cgroup.subtree_control', missing.map((c) => '+' + c).join(' '), 'linux.resources');
-  }
+  applyResourceWrites(hs, planResourceWrites(hs, p.dirs, limits as LinuxResources));
 }
 
 /** Moves a process into all the container's cgroups. */

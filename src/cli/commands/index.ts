@@ -11,5 +11,6 @@ import run from './run';
 import spec from './spec';
 import start from './start';
 import state from './state';
+import update from './update';
 
-export const commands: Command[] = [create, start, state, kill, del, run, list, spec, pause, resume];
+export const commands: Command[] = [create, start, state, kill, del, run, list, spec, pause, resume, update];

@@ -1,0 +1,80 @@
+// linux.resources -> cgroup files (src/cgroups/resources.ts): runc's v2
+// conversions, which files each field reaches on v1 and v2, and clear errors.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Hierarchy } from '../../src/cgroups/hierarchies';
+import { blkioToIOWeight, planResourceWrites, sharesToWeight, swapToV2 } from '../../src/cgroups/resources';
+import { mergeResources, parseBytes, resourcesFromFlags } from '../../src/container/update';
+
+const v2: Hierarchy[] = [{ version: 2, mountpoint: '/nonexistent/cg', mountRoot: '/', controllers: [], own: '/' }];
+const v1: Hierarchy[] = ['memory', 'cpu', 'pids', 'blkio', 'cpuset'].map((c) => ({ version: 1 as const, mountpoint: `/nonexistent/${c}`, mountRoot: '/', controllers: [c], own: '/' }));
+const files = (ws: { file: string; value: string }[]) => ws.map((w) => `${w.file}=${w.value}`);
+
+describe('runc conversions for cgroup v2', () => {
+  test('cpu.shares -> cpu.weight', () => {
+    assert.equal(sharesToWeight(2), 1);
+    assert.equal(sharesToWeight(1024), 39);
+    assert.equal(sharesToWeight(262144), 10000);
+  });
+  test('blkio weight -> io.weight', () => {
+    assert.equal(blkioToIOWeight(10), 1);
+    assert.equal(blkioToIOWeight(500), 4950);
+    assert.equal(blkioToIOWeight(1000), 10000);
+  });
+  test('memory+swap -> swap alone', () => {
+    assert.equal(swapToV2(200, 100), 100);
+    assert.equal(swapToV2(-1, 100), -1);
+    assert.equal(swapToV2(0, -1), -1);
+    assert.throws(() => swapToV2(50, 100), /linux.resources.memory.swap: memory\+swap \(50\) must be at least/);
+    assert.throws(() => swapToV2(50, undefined), /needs a memory limit/);
+  });
+});
+
+describe('resource writes', () => {
+  const dir = ['/nonexistent/cg/berth/x'];
+  test('v2: every field to its file, with the controller to enable', () => {
+    const ws = planResourceWrites(v2, dir, {
+      memory: { limit: 1 << 20, reservation: 1 << 19 },
+      cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0', mems: '0', burst: 1000, idle: 0 },
+      pids: { limit: 10 },
+      blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1048576 }] },
+      hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
+      rdma: { mlx5_0: { hcaHandles: 3 } },
+      unified: { 'memory.high': '1000000' },
+    });
+    assert.deepEqual(files(ws), [
+      'memory.max=1048576', 'memory.low=524288',
+      'cpu.weight=39', 'cpu.max=50000 100000', 'cpu.max.burst=1000', 'cpu.idle=0', 'cpuset.cpus=0', 'cpuset.mems=0',
+      'pids.max=10', 'io.weight=default 4950', 'io.max=254:0 rbps=1048576', 'hugetlb.2MB.max=0', 'rdma.max=mlx5_0 hca_handle=3',
+      'memory.high=1000000',
+    ]);
+    assert.deepEqual([...new Set(ws.map((w) => w.controller))], ['memory', 'cpu', 'cpuset', 'pids', 'io', 'hugetlb', 'rdma']);
+    assert.deepEqual(files(planResourceWrites(v2, dir, { memory: { limit: -1 }, cpu: { quota: -1 } })), ['memory.max=max', 'memory.swap.max=max', 'cpu.max=max']);
+  });
+  test('v2: clear errors for what cgroup v2 cannot do', () => {
+    assert.throws(() => planResourceWrites(v2, dir, { cpu: { realtimeRuntime: 1000 } }), /linux.resources.cpu.realtimeRuntime: realtime scheduling limits do not exist on cgroup v2/);
+    assert.throws(() => planResourceWrites(v2, dir, { unified: { '../x.y': '1' } }), /linux.resources.unified\["..\/x.y"\]: not the name of a cgroup file/);
+    assert.throws(() => planResourceWrites(v1, ['/nonexistent/memory/x'], { unified: { 'memory.high': '1' } }), /linux.resources.unified: needs a cgroup v2 host/);
+  });
+  test('v1: the v1 files, memory+swap ordered so memory never exceeds it', () => {
+    const dirs = v1.map((h) => `${h.mountpoint}/berth/x`);
+    const ws = planResourceWrites(v1, dirs, { memory: { limit: 1 << 20, reservation: 1 }, cpu: { shares: 512, quota: 1000, period: 10000, cpus: '0' }, pids: { limit: 0 } });
+    assert.deepEqual(files(ws), ['memory.limit_in_bytes=1048576', 'memory.soft_limit_in_bytes=1', 'cpu.shares=512', 'cpu.cfs_period_us=10000', 'cpu.cfs_quota_us=1000', 'pids.max=max', 'cpuset.cpus=0']);
+  });
+});
+
+describe('update flags', () => {
+  test('sizes as runc takes them', () => {
+    assert.equal(parseBytes('512m', 'memory'), 512 * 1024 * 1024);
+    assert.equal(parseBytes('1.5G', 'memory'), 1.5 * 1024 ** 3);
+    assert.equal(parseBytes('4096', 'memory'), 4096);
+    assert.equal(parseBytes('-1', 'memory'), -1);
+    assert.throws(() => parseBytes('lots', 'memory'), /--memory: invalid size "lots"/);
+  });
+  test('flags become resources, over the --resources document', () => {
+    const r = resourcesFromFlags({ memory: '1m', 'cpu-share': '100', 'cpu-quota': '-1', 'pids-limit': '5', 'cpuset-cpus': '0-1' });
+    assert.deepEqual(r, { memory: { limit: 1048576 }, cpu: { shares: 100, quota: -1, cpus: '0-1' }, pids: { limit: 5 } });
+    assert.deepEqual(mergeResources({ memory: { limit: 1, reservation: 2 }, pids: { limit: 3 } }, { memory: { limit: 5 } }), { memory: { limit: 5, reservation: 2 }, pids: { limit: 3 } });
+    assert.throws(() => resourcesFromFlags({ 'cpu-quota': 'x' }), /--cpu-quota: not an integer/);
+  });
+});
