@@ -1,4 +1,4 @@
-// berth-init create <sync-fd> <berth-pid>
+// berth-init create <sync-fd> <berth-pid>   (berth-init exec ...: see exec_stage)
 //
 // Stage 1 (this process, in berth's namespaces): read the plan, make the exec
 // fifo, join namespaces given by path, clone the container init with the new
@@ -116,8 +116,32 @@ static void join_namespaces(const plan::Plan& p) {
 
 [[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags);
 
+// berth-init exec: join the container's namespaces (the plan names them by
+// /proc/PID/ns paths; berth has put us in its cgroups), then fork the process,
+// with berth as its parent, in the container's pid namespace. It reports errors
+// itself; on success the sync socket closes with its execve.
+[[noreturn]] static void exec_stage(const plan::Plan& p) {
+  join_namespaces(p);
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, nullptr, nullptr, 0);
+  if (pid < 0) fail("forking the process", "", errno);
+  if (pid == 0) {
+    setup_process_limits(p);
+    resolve_executable(p);
+    install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+    finalize_identity(p);
+    install_seccomp(p, SECCOMP_BEFORE_READY);
+    exec_process(p);
+  }
+  if (!send_pid(pid)) {
+    kill(pid, SIGKILL);
+    _exit(1);
+  }
+  _exit(0);
+}
+
 int main(int argc, char** argv) {
-  if (argc != 4 || strcmp(argv[1], "create") != 0) {
+  bool exec_mode = argc == 4 && strcmp(argv[1], "exec") == 0;
+  if (argc != 4 || (strcmp(argv[1], "create") != 0 && !exec_mode)) {
     static const char usage[] = "berth-init is run by berth; it is not a command\n";
     write_all(2, usage, sizeof usage - 1);
     return 2;
@@ -136,6 +160,7 @@ int main(int argc, char** argv) {
 
   static plan::Plan p;
   read_plan(&p);
+  if (exec_mode) exec_stage(p);
 
   if (const char* fifo = str_of(p, plan::REC_EXEC_FIFO)) {
     if (mkfifo(fifo, 0600) < 0) fail("creating the exec fifo", "", errno, fifo);

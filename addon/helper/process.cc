@@ -223,7 +223,14 @@ void exec_process(const plan::Plan& p) {
     Reader rd = r.reader();
     keep += (unsigned)rd.u64();
   }
-  close_from(keep);
+  if (g_sync >= 0) {
+    // exec: the socket (fd 3+N) stays until execve closes it, so a failing execve
+    // is still reported to berth.
+    fcntl(g_sync, F_SETFD, FD_CLOEXEC);
+    close_from(keep + 1);
+  } else {
+    close_from(keep);
+  }
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
   install_seccomp(p, SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);

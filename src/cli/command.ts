@@ -8,6 +8,8 @@ export interface OptionSpec {
   default?: string | boolean | number;
   describe: string;
   choices?: readonly string[];
+  /** May be given several times; the values are collected in an array. */
+  repeat?: boolean;
 }
 
 export interface PositionalSpec {

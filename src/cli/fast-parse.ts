@@ -24,6 +24,15 @@ export function fastParse(argv: string[], commands: Command[]): { command: Comma
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    // `ps ID -ef`: after the fixed positionals of a command that takes the rest,
+    // everything is the rest, options included (as runc's CLI parses it).
+    if (command && a.startsWith('-') && a !== '--' && command.positionals.some((p) => p.rest)) {
+      const fixed = command.positionals.filter((p) => !p.rest).length;
+      if (fixed > 0 && positionals.length >= fixed) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
+    }
     if (a.startsWith('-') && a !== '-') {
       const m = /^--?([^=]+)(?:=(.*))?$/s.exec(a);
       if (!m || (a[1] !== '-' && m[1].length !== 1)) return undefined; // no bundled short flags
@@ -46,12 +55,20 @@ export function fastParse(argv: string[], commands: Command[]): { command: Comma
         }
         if (spec.choices && !spec.choices.includes(value as string)) return undefined;
       }
-      args[key] = value;
+      if (spec.repeat) args[key] = [...((args[key] as unknown[]) ?? []), value];
+      else args[key] = value;
     } else if (!command) {
       command = commands.find((c) => c.name === a || c.aliases?.includes(a));
       if (!command) return undefined;
     } else {
       positionals.push(a);
+      // `exec ID cmd -l`: once the fixed positionals are there, the rest is the
+      // command, options included (as runc parses it).
+      const fixed = command.positionals.filter((p) => !p.rest).length;
+      if (command.positionals.some((p) => p.rest) && positionals.length > fixed) {
+        positionals.push(...argv.slice(i + 1));
+        break;
+      }
     }
   }
   if (!command) return undefined;

@@ -40,7 +40,9 @@ export async function runYargs(argv: string[], { commands, runCommand, BerthErro
       describe: c.describe,
       builder: (y) => {
         for (const p of c.positionals) y.positional(p.name, { type: 'string', describe: p.describe });
-        return y.options(c.options as Record<string, Options>).strictOptions();
+        // yargs collects a repeated string option into an array by itself.
+        const opts = Object.fromEntries(Object.entries(c.options).map(([k, o]) => [k, { ...o, repeat: undefined } as Options]));
+        return y.options(opts).strictOptions();
       },
       handler: (a) => runCommand(c, a as unknown as Args),
     });

@@ -59,6 +59,8 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
     ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
     noProcess: spec.process ? undefined : true,
+    process: spec.process,
+    seccomp: spec.linux?.seccomp,
   };
 
   const c = claimContainer(o.root, saved);

@@ -95,13 +95,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     execFifo: o.execFifo,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => sysctl(k, String(v), seen)),
     oomScoreAdj: p.oomScoreAdj,
-    rlimits: (p.rlimits ?? []).map((r, i, all) => {
-      const res = RLIMITS[r.type];
-      if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
-      const first = all.findIndex((o) => o.type === r.type);
-      if (first !== i) fail(`process.rlimits[${i}] (${r.type})`, `duplicates process.rlimits[${first}]`);
-      return { resource: res, soft: u64(r.soft), hard: u64(r.hard), field: `process.rlimits[${i}] (${r.type})` };
-    }),
+    rlimits: rlimitsOf(p),
     personality: personality(linux.personality),
     user: {
       uid: p.user?.uid ?? 0,
@@ -146,6 +140,16 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
 // rounded up to 2^64. Anything that large means unlimited.
 function u64(n: number): bigint {
   return n >= 18446744073709551615 ? 0xffffffffffffffffn : BigInt(n);
+}
+
+export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
+  return (p.rlimits ?? []).map((r, i, all) => {
+    const res = RLIMITS[r.type];
+    if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
+    const first = all.findIndex((o) => o.type === r.type);
+    if (first !== i) fail(`process.rlimits[${i}] (${r.type})`, `duplicates process.rlimits[${first}]`);
+    return { resource: res, soft: u64(r.soft), hard: u64(r.hard), field: `process.rlimits[${i}] (${r.type})` };
+  });
 }
 
 function isBind(m: Mount): boolean {
@@ -285,7 +289,7 @@ function capBounding(): bigint {
 // cannot be granted otherwise MUST be logged as a warning"; runtimes "SHOULD NOT
 // fail". Unknown names and capabilities outside berth's own bounding set are left
 // out of every set, with one warning.
-function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilities']>): NonNullable<Plan['caps']> {
+export function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilities']>): NonNullable<Plan['caps']> {
   const unknown = new Set<string>();
   const bits = (names: string[] | undefined): bigint => {
     let v = 0n;

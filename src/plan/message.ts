@@ -4,7 +4,8 @@ import type { Plan } from './plan';
 
 type Item = number | bigint | string | Buffer;
 
-class Writer {
+/** Builds a plan message: records of items, then the header (exported for exec plans). */
+export class Writer {
   private chunks: Buffer[] = [];
   private count = 0;
   private size = 16;

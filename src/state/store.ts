@@ -31,6 +31,10 @@ export interface Saved {
   ownPidNs: boolean;
   /** The config has no process: start must refuse (config.md). */
   noProcess?: boolean;
+  /** What `exec` takes from the config as it was at create (later edits of config.json
+   * must not affect the container): the process as defaults, the seccomp profile. */
+  process?: import('../spec/types').Process;
+  seccomp?: NonNullable<import('../spec/types').Spec['linux']>['seccomp'];
 }
 
 const ID_RE = /^[\w+\-.]+$/;

@@ -32,6 +32,15 @@ describe('fast parser', () => {
     assert.equal(parse('state', '--root=/r', 'x')?.root, '/r', 'global options after the command too');
   });
 
+  test('exec: repeated options collect, and what follows the id is the command, flags included', () => {
+    const r = parse('exec', '-e', 'A=1', '--env', 'B=2', '--detach', 'ID', 'sh', '-c', 'echo -n x', '--not-ours');
+    assert.deepEqual(r?.env, ['A=1', 'B=2']);
+    assert.equal(r?.detach, true);
+    assert.equal(r?.id, 'ID');
+    assert.deepEqual(r?.command, ['sh', '-c', 'echo -n x', '--not-ours']);
+    assert.deepEqual(parse('exec', '--process', '/p.json', '--detach', '--pid-file', '/x.pid', 'ID')?.command, []);
+  });
+
   test('anything unusual goes to yargs', () => {
     for (const argv of [[], ['--help'], ['state', '--help'], ['-v'], ['frob'], ['state'], ['state', 'a', 'b'],
       ['create', '--bogus', 'x'], ['create', '--preserve-fds', 'two', 'x'], ['--log-format', 'xml', 'state', 'x'],

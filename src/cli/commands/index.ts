@@ -3,6 +3,8 @@
 import type { Command } from '../command';
 import create from './create';
 import del from './delete';
+import exec from './exec';
+import features from './features';
 import kill from './kill';
 import list from './list';
 import pause from './pause';
@@ -13,4 +15,4 @@ import start from './start';
 import state from './state';
 import update from './update';
 
-export const commands: Command[] = [create, start, state, kill, del, run, list, spec, pause, resume, update];
+export const commands: Command[] = [create, start, state, kill, del, run, exec, list, spec, features, pause, resume, update];

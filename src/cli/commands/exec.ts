@@ -1,0 +1,35 @@
+import type { Command } from '../command';
+
+const command: Command = {
+  name: 'exec',
+  describe: 'run a process in a container',
+  positionals: [{ name: 'id', required: true }, { name: 'command', required: false, rest: true }],
+  options: {
+    process: { alias: 'p', type: 'string', describe: 'path to a process.json describing the process' },
+    detach: { alias: 'd', type: 'boolean', default: false, describe: 'detach from the process' },
+    'pid-file': { type: 'string', describe: 'file to write the process id to' },
+    tty: { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' },
+    'console-socket': { type: 'string', describe: 'AF_UNIX socket to receive the pty master fd' },
+    'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3) to the process' },
+    cwd: { type: 'string', describe: 'working directory in the container' },
+    env: { alias: 'e', type: 'string', repeat: true, describe: 'set an environment variable (NAME=value)' },
+    user: { alias: 'u', type: 'string', describe: 'UID[:GID] to run as' },
+    'additional-gids': { alias: 'g', type: 'string', repeat: true, describe: 'an additional group id' },
+    cap: { alias: 'c', type: 'string', repeat: true, describe: 'add a capability to the bounding, effective and permitted sets' },
+    'no-new-privs': { type: 'boolean', default: false, describe: 'set no_new_privs for the process' },
+    apparmor: { type: 'string', describe: 'AppArmor profile for the process' },
+    'process-label': { type: 'string', describe: 'SELinux label for the process' },
+    'ignore-paused': { type: 'boolean', default: false, describe: 'try to exec even in a paused container' },
+  },
+  run: async (a) => {
+    const { execInContainer } = require('../../container/exec') as typeof import('../../container/exec');
+    const list = (v: unknown): string[] => (v === undefined ? [] : ([] as string[]).concat(v as string[]).map(String));
+    process.exitCode = await execInContainer({
+      root: a.root, id: a.id, processFile: a.process, args: list(a.command), detach: a.detach, pidFile: a['pid-file'],
+      tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
+      env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
+      noNewPrivs: a['no-new-privs'], ignorePaused: a['ignore-paused'],
+    });
+  },
+};
+export default command;

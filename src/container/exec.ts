@@ -1,0 +1,142 @@
+// `exec`: run another process in a running (or created) container. berth-init
+// joins the init's namespaces and cgroups, then forks the process (its parent is
+// berth, CLONE_PARENT) which takes on the user, capabilities, rlimits, seccomp
+// profile and cwd asked for and execs. In the foreground berth forwards signals and
+// exits with the process's status; with --detach it leaves it to its new parent.
+import { closeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { joinCgroups } from '../cgroups/cgroups';
+import { BerthError } from '../errors';
+import { helperPath, native } from '../native/addon';
+import { encodeExecPlan } from '../plan/exec';
+import * as K from '../plan/generated';
+import { decodeItems } from '../plan/message';
+import type { Process } from '../spec/types';
+import { loadContainer, writeAtomic } from '../state/store';
+import { initError, readMessage, writeAll } from './sync';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  processFile?: string;
+  args: string[];
+  detach: boolean;
+  pidFile?: string;
+  tty: boolean;
+  consoleSocket?: string;
+  preserveFds: number;
+  cwd?: string;
+  env: string[];
+  user?: string;
+  additionalGids: string[];
+  caps: string[];
+  noNewPrivs: boolean;
+  ignorePaused: boolean;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** The process to run: --process FILE as is, or the container's own process with the flags applied (as runc). */
+export function execProcess(base: Process | undefined, o: ExecOptions): Process {
+  if (o.processFile) {
+    const { loadProcess } = require('../spec/validate') as typeof import('../spec/validate');
+    return loadProcess(resolve(o.processFile));
+  }
+  if (!o.args.length) throw new BerthError('exec: a command to run is required (or --process FILE)');
+  const p: Process = JSON.parse(JSON.stringify(base ?? { cwd: '/', args: ['sh'] }));
+  p.args = o.args as [string, ...string[]];
+  p.terminal = o.tty;
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.env.length) p.env = [...(p.env ?? []), ...o.env];
+  if (o.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(o.user);
+    if (!m) throw new BerthError(`--user: expected UID[:GID], got ${JSON.stringify(o.user)}`);
+    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : (p.user?.gid ?? 0) };
+  }
+  if (o.additionalGids.length) {
+    const gids = o.additionalGids.map(Number);
+    if (gids.some((g) => !Number.isInteger(g) || g < 0)) throw new BerthError('--additional-gids: expected numbers');
+    p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: gids };
+  }
+  if (o.caps.length) {
+    const c = (p.capabilities ??= {});
+    for (const set of ['bounding', 'effective', 'permitted'] as const) c[set] = [...new Set([...(c[set] ?? []), ...o.caps])];
+  }
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  return p;
+}
+
+export async function execInContainer(o: ExecOptions): Promise<number> {
+  const c = loadContainer(o.root, o.id);
+  const status = c.status();
+  if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
+  if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
+  const proc = execProcess(c.saved.process, o);
+  if (proc.terminal || o.consoleSocket) throw new BerthError('exec: terminals are not supported yet');
+  let seccomp: { bpf: Buffer; flags: number } | undefined;
+  if (c.saved.seccomp) {
+    const { CACHE_DIR, compileSeccomp, FILTER_FLAG } = require('../seccomp/compile') as typeof import('../seccomp/compile');
+    const s = compileSeccomp(c.saved.seccomp, { cacheDir: resolve(o.root, CACHE_DIR) });
+    // A notify listener belongs to the container's init; exec'd processes share the rules only.
+    seccomp = { bpf: s.bpf, flags: s.flags & ~FILTER_FLAG.NEW_LISTENER };
+  }
+  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp });
+
+  const addon = native();
+  const [mine, theirs] = addon.socketpair();
+  const fds = [0, 1, 2, ...Array.from({ length: o.preserveFds }, (_, i) => 3 + i), theirs];
+  let helper = 0;
+  let pid = 0;
+  try {
+    try {
+      helper = addon.spawn(helperPath(), ['berth-init', 'exec', String(3 + o.preserveFds), String(process.pid)], fds);
+    } finally {
+      closeSync(theirs);
+    }
+    joinCgroups(c.saved.cgroups, helper);
+    writeAll(mine, msg);
+    // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
+    // an error from any step before.
+    for (let m = readMessage(mine); m; m = readMessage(mine)) {
+      const items = decodeItems(m.payload);
+      if (m.type === K.MSG_PID) pid = Number(items[0]);
+      else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
+    }
+    if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+  } catch (e) {
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        addon.reap(pid, true);
+      } catch {
+        // gone
+      }
+    }
+    throw e;
+  } finally {
+    closeSync(mine);
+    if (helper) {
+      try {
+        addon.reap(helper, true);
+      } catch {
+        // reaped
+      }
+    }
+  }
+  if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
+  if (o.detach) return 0;
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // exited
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const st = await addon.waitExit(pid);
+  for (const [sig, h] of handlers) process.off(sig, h);
+  return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+}

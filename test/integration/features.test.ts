@@ -1,0 +1,35 @@
+// features.md: `berth features` is valid against the features schema and tells the
+// truth about this host.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { useValidators, validate } from '../../src/spec/validate';
+import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
+
+const root = mkdtempSync('/tmp/berth-features-');
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('features: valid, and what it claims matches the host', () => {
+  useValidators(require(join(repoRoot(), 'dist/validators.js')));
+  const r = runRuntime(BERTH, root, ['features']);
+  assert.equal(r.code, 0, r.stderr);
+  const f = JSON.parse(r.stdout);
+  validate('features', f, 'berth features');
+  assert.equal(f.ociVersionMax, '1.3.0');
+  // Namespaces: exactly the kinds /proc/self/ns has.
+  assert.equal(f.linux.namespaces.length, readdirSync('/proc/self/ns').filter((n) => !n.endsWith('_for_children')).length);
+  // Capabilities up to the kernel's last one.
+  assert.equal(f.linux.capabilities.length, Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')) + 1);
+  // cgroup versions as mounted.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  assert.equal(f.linux.cgroup.v1, / - cgroup /.test(mounts));
+  assert.equal(f.linux.cgroup.v2, / - cgroup2 /.test(mounts));
+  assert.equal(f.linux.cgroup.systemd, false);
+  // Seccomp: the native architecture can be compiled, flags supported are known ones.
+  assert.equal(f.linux.seccomp.enabled, true);
+  assert.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
+  for (const flag of f.linux.seccomp.supportedFlags) assert.ok(f.linux.seccomp.knownFlags.includes(flag));
+  // Every mount option it lists is one berth's plan builder takes.
+  for (const o of ['ro', 'rbind', 'rro', 'rprivate', 'nosymfollow']) assert.ok(f.mountOptions.includes(o), o);
+});
