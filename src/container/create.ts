@@ -2,7 +2,7 @@
 // to it until the container waits in "created". What exists at each moment is
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
@@ -18,6 +18,7 @@ import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
+import { initError, readMessage, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -130,12 +131,8 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
           logDebug(`container init has pid ${pid}`);
           break;
         }
-        case K.MSG_ERROR: {
-          const [step, field, , detail, text] = items as [string, string, bigint, string, string];
-          // As Go (and so runc) words it: "open /x: no such file or directory".
-          const cause = [detail, text && text[0].toLowerCase() + text.slice(1)].filter(Boolean).join(': ');
-          throw new BerthError(`${step}${field ? ` (${field})` : ''}: ${cause}`);
-        }
+        case K.MSG_ERROR:
+          throw initError(m.payload);
         case K.MSG_HOOKS: {
           // Lifecycle steps 3-5 come after the environment was created (step 2), so
           // the hooks see "created" (runtime.md; runc passes "creating").
@@ -199,33 +196,4 @@ function sendSeccompListener(c: Container, initFd: number, l: { path: string; me
     if (fd >= 0) closeSync(fd);
     if (pidfd >= 0) closeSync(pidfd);
   }
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
-}
-
-function readFull(fd: number, n: number): Buffer | undefined {
-  const b = Buffer.alloc(n);
-  for (let off = 0; off < n; ) {
-    let got: number;
-    try {
-      got = readSync(fd, b, off, n - off, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
-      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') return undefined;
-      throw e;
-    }
-    if (got === 0) return undefined;
-    off += got;
-  }
-  return b;
-}
-
-/** One message (u32 type, u32 length, payload), or undefined at EOF. */
-function readMessage(fd: number): { type: number; payload: Buffer } | undefined {
-  const h = readFull(fd, 8);
-  if (!h) return undefined;
-  const payload = readFull(fd, h.readUInt32LE(4)) ?? Buffer.alloc(0);
-  return { type: h.readUInt32LE(0), payload };
 }
