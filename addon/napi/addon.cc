@@ -1,6 +1,8 @@
 // The N-API module: the few syscalls Node lacks, each a thin wrapper. Nothing here
 // forks or enters namespaces; that is berth-init's job.
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <napi.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 extern char** environ;
 
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);  // seccomp.cc
+void RegisterBpf(Napi::Env env, Napi::Object exports);  // bpf.cc
 
 namespace {
 
@@ -111,6 +114,44 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pid);
 }
 
+// sealedCopy(path): a memfd holding a copy of the file, sealed against any change.
+// berth-init is run from it, so no process that enters a container (and could
+// reach it through /proc/PID/exe) can write to a binary on the host.
+Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) return ThrowErrno(info.Env(), "open", errno);
+  int fd = (int)syscall(SYS_memfd_create, "berth-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    int e = errno;
+    close(src);
+    return ThrowErrno(info.Env(), "memfd_create", e);
+  }
+  char buf[65536];
+  ssize_t n;
+  int err = 0;
+  while ((n = read(src, buf, sizeof buf)) > 0) {
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = write(fd, buf + off, n - off);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        err = errno;
+        break;
+      }
+      off += w;
+    }
+    if (err) break;
+  }
+  if (n < 0) err = errno;
+  close(src);
+  if (!err && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) err = errno;
+  if (err) {
+    close(fd);
+    return ThrowErrno(info.Env(), "sealing a copy of berth-init", err);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return ThrowErrno(info.Env(), "prctl", errno);
   return info.Env().Undefined();
@@ -173,6 +214,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("waitHangup", Napi::Function::New(env, WaitHangup));
@@ -180,6 +222,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   RegisterSeccomp(env, exports);
+  RegisterBpf(env, exports);
   return exports;
 }
 

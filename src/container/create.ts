@@ -9,7 +9,7 @@ import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
 import { logDebug } from '../log/log';
-import { helperPath, native } from '../native/addon';
+import { helperExe, native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
@@ -109,7 +109,7 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
   let helper = 0;
   try {
     try {
-      helper = addon.spawn(helperPath(), ['berth-init', 'create', String(syncFd), String(process.pid)], fds);
+      helper = addon.spawn(helperExe(), ['berth-init', 'create', String(syncFd), String(process.pid)], fds);
     } catch (e) {
       throw new BerthError(`starting berth-init: ${(e as Error).message}`);
     } finally {

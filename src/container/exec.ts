@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/cgroups';
 import { BerthError } from '../errors';
-import { helperPath, native } from '../native/addon';
+import { helperExe, native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
 import { decodeItems } from '../plan/message';
@@ -89,7 +89,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let pid = 0;
   try {
     try {
-      helper = addon.spawn(helperPath(), ['berth-init', 'exec', String(3 + o.preserveFds), String(process.pid)], fds);
+      helper = addon.spawn(helperExe(), ['berth-init', 'exec', String(3 + o.preserveFds), String(process.pid)], fds);
     } finally {
       closeSync(theirs);
     }

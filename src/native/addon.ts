@@ -13,6 +13,8 @@ export interface Addon {
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];
+  /** A sealed memfd copy of a file (close-on-exec). */
+  sealedCopy(path: string): number;
   /** Runs path with fds[i] as fd i; returns the pid. */
   spawn(path: string, argv: string[], fds: number[]): number;
   waitExit(pid: number): Promise<ExitStatus>;
@@ -20,6 +22,9 @@ export interface Addon {
   pidfdGetfd(pidfd: number, fd: number): number;
   /** Connects to the unix socket at path and sends data with fds (SCM_RIGHTS). */
   sendFds(path: string, data: Buffer, fds: number[]): void;
+  /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup directory,
+   * detaching the device programs attached there before; returns how many it replaced. */
+  attachDeviceFilter(cgroupDir: string, insns: Buffer): number;
   // seccompCompile, seccompFlagSupported, seccompVersion: see src/seccomp/compile.ts
 }
 
@@ -45,6 +50,19 @@ export function native(): Addon {
     }
   }
   return addon;
+}
+
+let sealed: string | undefined;
+
+/**
+ * What to exec for berth-init: a sealed in-memory copy (/proc/self/fd/N of this
+ * process, which a spawned child resolves to its inherited copy of the fd), so a
+ * container process reaching its /proc/PID/exe finds nothing on the host to
+ * overwrite (the CVE-2019-5736 class).
+ */
+export function helperExe(): string {
+  if (!sealed) sealed = `/proc/self/fd/${native().sealedCopy(helperPath())}`;
+  return sealed;
 }
 
 export function helperPath(): string {

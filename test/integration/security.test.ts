@@ -97,6 +97,20 @@ test('the init waiting in "created" holds only stdio, the exec fifo and the cont
   assert.equal(s.cli(['delete', '--force', id]).code, 0);
 });
 
+// CVE-2019-5736: a container process that reaches /proc/PID/exe of a berth process
+// in its namespaces (the waiting init, an exec joining) must find no host binary
+// to write to: berth-init runs from a sealed in-memory copy.
+test('the init runs from a sealed memfd, not a writable host binary', (t) => {
+  const b = s.bundle(t, { args: ['true'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  const pid = s.state(id)!.pid;
+  assert.match(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:berth-init/);
+  assert.throws(() => writeFileSync(`/proc/${pid}/exe`, 'x', { flag: 'a' }), /ETXTBSY|EPERM/);
+  assert.equal(s.cli(['delete', '--force', id]).code, 0);
+});
+
 // A crun run on this machine once left the host's /dev/null owned by 1000:1000:
 // device entries and user namespaces must never chown or chmod a host node.
 test('host device nodes keep their owner and mode, with device entries and user namespaces', (t) => {
