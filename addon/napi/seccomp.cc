@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,86 @@ struct Ctx {
   }
 };
 
+// The -ENOSYS stub, as runc puts it before libseccomp's filter: on each of the
+// filter's architectures (the native one always), a syscall number above the
+// largest one the profile names returns ENOSYS instead of the default action, so
+// a program on a kernel newer than the profile sees "not implemented" for calls
+// the profile could not know, and falls back (glibc does, e.g. clone3 -> clone).
+// Layout (all conditional jumps short; each section ends in its own returns):
+//   ld [arch]; jeq A1 -> S1; jeq A2 -> S2; ...; ja FILTER
+//   S: ld [nr]; (x86_64: jset X32_BIT -> x32 part) jgt MAX, 1, 0; ja FILTER; ret ENOSYS
+//   FILTER: libseccomp's program (it loads the arch again).
+struct Insn {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+static_assert(sizeof(Insn) == 8, "struct sock_filter");
+constexpr uint16_t LD_W_ABS = 0x20, JMP_JA = 0x05, JEQ_K = 0x15, JGT_K = 0x25, JSET_K = 0x45, RET_K = 0x06;
+constexpr uint32_t X32_BIT = 0x40000000, RET_ENOSYS = 0x00050000 | ENOSYS;
+
+struct ArchMax {
+  uint32_t audit;    // what seccomp_data.arch says
+  int64_t max = -1;  // largest syscall number (non-x32 calls)
+  int64_t max32 = -1;  // x86_64 only: largest x32 number (X32_BIT set)
+};
+
+std::vector<Insn> EnosysStub(const std::vector<uint32_t>& arches, const std::vector<std::string>& names) {
+  std::vector<ArchMax> as;
+  auto slot = [&](uint32_t audit) -> ArchMax& {
+    for (auto& a : as)
+      if (a.audit == audit) return a;
+    as.push_back(ArchMax{audit});
+    return as.back();
+  };
+  for (uint32_t arch : arches) {
+    int64_t m = -1;
+    for (const auto& n : names) m = std::max<int64_t>(m, seccomp_syscall_resolve_name_arch(arch, n.c_str()));
+    if (m <= 0) continue;  // no syscall of the profile on this arch: no stub (runc)
+    if (arch == SCMP_ARCH_X32) slot(SCMP_ARCH_X86_64).max32 = m;
+    else slot(arch).max = std::max(slot(arch).max, m);
+  }
+  std::vector<std::vector<Insn>> sections;
+  for (const auto& a : as) {
+    std::vector<Insn> sec = {{LD_W_ABS, 0, 0, 0}};
+    auto check = [&](int64_t max) {
+      if (max < 0) {
+        sec.push_back({JMP_JA, 0, 0, 0});  // to FILTER (patched below)
+        return;
+      }
+      sec.push_back({JGT_K, 1, 0, (uint32_t)max});
+      sec.push_back({JMP_JA, 0, 0, 0});
+      sec.push_back({RET_K, 0, 0, RET_ENOSYS});
+    };
+    if (a.audit == SCMP_ARCH_X86_64) {
+      size_t at = sec.size();
+      sec.push_back({JSET_K, 0, 0, X32_BIT});
+      check(a.max);
+      sec[at].jt = (uint8_t)(sec.size() - at - 1);
+      check(a.max32);
+    } else {
+      check(a.max);
+    }
+    sections.push_back(sec);
+  }
+  if (sections.empty()) return {};
+  std::vector<Insn> out = {{LD_W_ABS, 0, 0, 4}};
+  size_t heads = as.size() + 1;  // the jeq's and the ja
+  size_t off = 0;                // offset of each section from the end of the heads
+  for (size_t i = 0; i < as.size(); i++) {
+    size_t jump = heads - 1 - i + off;  // from the instruction after this jeq to the section
+    if (jump > 255) return {};           // cannot happen with the arches libseccomp knows
+    out.push_back({JEQ_K, (uint8_t)jump, 0, as[i].audit});
+    off += sections[i].size();
+  }
+  out.push_back({JMP_JA, 0, 0, (uint32_t)off});
+  for (auto& sec : sections) out.insert(out.end(), sec.begin(), sec.end());
+  // Every ja with k 0 inside the sections goes to the end of the stub (FILTER).
+  for (size_t i = heads + 1; i < out.size(); i++)
+    if (out[i].code == JMP_JA) out[i].k = (uint32_t)(out.size() - i - 1);
+  return out;
+}
+
 uint64_t U64(const Napi::Value& v) {
   if (v.IsBigInt()) {
     bool lossless;
@@ -57,6 +138,7 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   if (!ctx.c) return Throw(env, "invalid default action", 0);
   int rc;
   Napi::Array arches = d.Get("arches").As<Napi::Array>();
+  std::vector<uint32_t> archIds = {seccomp_arch_native()};
   for (uint32_t i = 0; i < arches.Length(); i++) {
     std::string name = arches.Get(i).As<Napi::String>();
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
@@ -65,6 +147,7 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
                                          std::to_string(seccomp_version()->minor), 0);
     rc = seccomp_arch_add(ctx.c, arch);
     if (rc < 0 && rc != -EEXIST) return Throw(env, "adding architecture " + name, -rc);
+    if (arch != archIds[0]) archIds.push_back(arch);
   }
   // berth-init sets no_new_privs itself, as the config asks.
   seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
@@ -98,6 +181,14 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
     }
   }
 
+  std::vector<Insn> stub;
+  if (d.Has("enosysNames")) {
+    Napi::Array ns = d.Get("enosysNames").As<Napi::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < ns.Length(); i++) names.push_back(ns.Get(i).As<Napi::String>());
+    if (!names.empty()) stub = EnosysStub(archIds, names);
+  }
+
   int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
   if (fd < 0) return Throw(env, "memfd_create", errno);
   rc = seccomp_export_bpf(ctx.c, fd);
@@ -105,10 +196,12 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   if (rc == 0 && fstat(fd, &st) < 0) rc = -errno;
   Napi::Buffer<uint8_t> out;
   if (rc == 0) {
-    out = Napi::Buffer<uint8_t>::New(env, (size_t)st.st_size);
+    size_t pre = stub.size() * sizeof(Insn);
+    out = Napi::Buffer<uint8_t>::New(env, pre + (size_t)st.st_size);
+    if (pre) memcpy(out.Data(), stub.data(), pre);
     size_t got = 0;
     while (got < (size_t)st.st_size) {
-      ssize_t n = pread(fd, out.Data() + got, (size_t)st.st_size - got, (off_t)got);
+      ssize_t n = pread(fd, out.Data() + pre + got, (size_t)st.st_size - got, (off_t)got);
       if (n <= 0) {
         rc = n < 0 ? -errno : -EIO;
         break;
@@ -138,6 +231,13 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
   const scmp_version* v = seccomp_version();
   return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                                            std::to_string(v->micro));
+}
+
+// seccompResolve(name): the native number of a syscall, or -1 when libseccomp
+// does not know it (negative pseudo-numbers for multiplexed calls).
+Napi::Value Resolve(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  return Napi::Number::New(info.Env(), seccomp_syscall_resolve_name(name.c_str()));
 }
 
 // pidfdGetfd(pidfd, fd): a copy of another process's fd (close-on-exec).
@@ -208,6 +308,7 @@ void RegisterSeccomp(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompCompile", Napi::Function::New(env, Compile));
   exports.Set("seccompFlagSupported", Napi::Function::New(env, FlagSupported));
   exports.Set("seccompVersion", Napi::Function::New(env, Version));
+  exports.Set("seccompResolve", Napi::Function::New(env, Resolve));
   exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd));
   exports.Set("sendFds", Napi::Function::New(env, SendFds));
 }

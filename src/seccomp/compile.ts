@@ -53,6 +53,7 @@ export const ACTION: Record<LinuxSeccompAction, number> = {
   SCMP_ACT_ALLOW: 0x7fff0000,
 };
 const EPERM = 1;
+const ENOSYS = 38;
 
 export const OPERATOR: Record<string, number> = {
   SCMP_CMP_NE: 1,
@@ -70,6 +71,12 @@ export interface FilterDescription {
   arches: string[];
   optimize: boolean;
   rules: { names: string[]; action: number; conds: [number, number, bigint, bigint][] }[];
+  /**
+   * runc's -ENOSYS stub: every syscall name of the profile (the rules left out
+   * too); on each architecture, calls numbered above the largest of them get
+   * ENOSYS. Empty when the default action lets calls through or is ENOSYS already.
+   */
+  enosysNames: string[];
 }
 
 export interface CompiledSeccomp {
@@ -128,6 +135,7 @@ export function describeSeccomp(s: LinuxSeccomp, field = 'linux.seccomp'): Filte
     fail(`${field}.listenerMetadata`, 'is set without listenerPath');
 
   const rules: FilterDescription['rules'] = [];
+  const allNames = new Set<string>();
   let count = 0;
   let notify = false;
   (s.syscalls ?? []).forEach((sc, i) => {
@@ -137,6 +145,7 @@ export function describeSeccomp(s: LinuxSeccomp, field = 'linux.seccomp'): Filte
       if (typeof n !== 'string' || n === '') fail(`${f}.names[${k}]`, 'an empty syscall name');
     });
     const act = action(sc.action, sc.errnoRet, `${f}.action`);
+    for (const n of sc.names) allNames.add(n);
     if (sc.action === 'SCMP_ACT_NOTIFY') {
       notify = true;
       // berth-init reports the notify fd with write(2): a write that waits for the
@@ -174,8 +183,12 @@ export function describeSeccomp(s: LinuxSeccomp, field = 'linux.seccomp'): Filte
     logDebug('seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without SCMP_ACT_NOTIFY rules is ignored');
     flags &= ~FILTER_FLAG.WAIT_KILLABLE_RECV;
   }
+  // As runc: no stub when the default lets calls through (a tracer handles new
+  // calls itself) or already answers ENOSYS.
+  const passes = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(s.defaultAction);
+  const enosysNames = passes || (s.defaultAction === 'SCMP_ACT_ERRNO' && s.defaultErrnoRet === ENOSYS) ? [] : [...allNames];
   // runc turns on libseccomp's binary tree of syscalls for larger profiles.
-  return { defaultAction, arches, optimize: (s.syscalls?.length ?? 0) > 32, rules, flags, listener };
+  return { defaultAction, arches, optimize: (s.syscalls?.length ?? 0) > 32, rules, enosysNames, flags, listener };
 }
 
 interface SeccompAddon {
@@ -202,16 +215,24 @@ export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir
   const field = opts.field ?? 'linux.seccomp';
   const d = describeSeccomp(s, field);
   const addon = native() as unknown as SeccompAddon;
-  for (const [name, bit] of Object.entries({ ...CONFIG_FLAGS, SECCOMP_FILTER_FLAG_NEW_LISTENER: FILTER_FLAG.NEW_LISTENER })) {
-    if (!(d.flags & bit)) continue;
-    if (!flagChecked.has(bit)) flagChecked.set(bit, addon.seccompFlagSupported(bit));
-    if (!flagChecked.get(bit)) fail(`${field}.flags`, `${name} is not supported by this kernel`);
+  // The kernel checks the flags together (WAIT_KILLABLE_RECV only with a listener,
+  // TSYNC with a listener only with TSYNC_ESRCH): probe the set, then name the flag.
+  const supported = (flags: number) => {
+    if (!flagChecked.has(flags)) flagChecked.set(flags, addon.seccompFlagSupported(flags));
+    return flagChecked.get(flags)!;
+  };
+  if (d.flags && !supported(d.flags)) {
+    for (const [name, bit] of Object.entries({ ...CONFIG_FLAGS, SECCOMP_FILTER_FLAG_NEW_LISTENER: FILTER_FLAG.NEW_LISTENER })) {
+      const alone = bit === FILTER_FLAG.WAIT_KILLABLE_RECV ? bit | FILTER_FLAG.NEW_LISTENER : bit;
+      if (d.flags & bit && !supported(alone)) fail(`${field}.flags`, `${name} is not supported by this kernel`);
+    }
+    fail(`${field}.flags`, `this kernel does not take these flags together (seccomp(2) flags 0x${d.flags.toString(16)})`);
   }
   let file: string | undefined;
   if (opts.cacheDir) {
     const { flags: _f, listener: _l, ...what } = d;
     const key = createHash('sha256')
-      .update(`berth-seccomp-cache-1 libseccomp ${addon.seccompVersion()}\n`)
+      .update(`berth-seccomp-cache-2 libseccomp ${addon.seccompVersion()}\n`)
       .update(JSON.stringify(what, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
       .digest('hex');
     file = join(opts.cacheDir, key.slice(0, 32));

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { LinuxSeccomp } from '../../src/spec/types';
+import { native } from '../../src/native/addon';
 import { repoRoot, RUNC } from '../fixtures/runtime';
 import { leftovers, Session, show } from './helpers';
 
@@ -71,6 +72,24 @@ describe('engine default profiles', () => {
     });
   }
 
+  test('syscalls newer than the profile get ENOSYS (runc\'s stub), in berth as in runc', (t) => {
+    // Docker's profile without the calls numbered from syncfs (306) on: setns (308)
+    // is then newer than anything the profile names, so nsenter sees ENOSYS, not
+    // the default EPERM; unshare (272) is still refused with EPERM.
+    const resolve = (native() as unknown as { seccompResolve(n: string): number }).seccompResolve;
+    const p = profile(DOCKER);
+    p.syscalls = p.syscalls!.map((r) => ({ ...r, names: r.names.filter((n) => resolve(n) < 306) })).filter((r) => r.names.length > 0);
+    const script = 'nsenter -t 1 -u true; echo "nsenter $?"; unshare -U true; echo "unshare $?"';
+    const a = s.sh(t, script, withSeccomp(p));
+    const b = runc.sh(t, script, withSeccomp(p));
+    assert.equal(a.code, 0, show(a));
+    assert.equal(a.stdout, 'nsenter 1\nunshare 1\n', show(a));
+    assert.match(a.stderr, /nsenter: setns\(\): .*Function not implemented/);
+    assert.match(a.stderr, /unshare: .*Operation not permitted/);
+    assert.equal(a.stdout, b.stdout);
+    assert.equal(a.stderr, b.stderr);
+  });
+
   test('defaultErrnoRet: calls outside the profile fail with the given errno', (t) => {
     const r = s.sh(t, 'unshare -U true', withSeccomp({ ...profile(DOCKER), defaultErrnoRet: 38 }));
     assert.equal(r.code, 1, show(r));
@@ -109,8 +128,9 @@ describe('actions, seen from inside', () => {
   });
 
   for (const action of ['SCMP_ACT_LOG', 'SCMP_ACT_ALLOW'] as const) {
-    test(`${action}: the call goes through`, (t) => {
-      const r = s.sh(t, 'mkdir /tmp/x && echo made', withSeccomp({ ...rule(action, MKDIR), defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'] }), { copyRootfs: true });
+    test(`${action}: the call goes through (flags LOG, SPEC_ALLOW, TSYNC)`, (t) => {
+      const flags = ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'] as LinuxSeccomp['flags'];
+      const r = s.sh(t, 'mkdir /tmp/x && echo made', withSeccomp({ ...rule(action, MKDIR), defaultAction: 'SCMP_ACT_ALLOW', flags }), { copyRootfs: true });
       assert.equal(r.code, 0, show(r));
       assert.equal(r.stdout.trim(), 'made');
     });
@@ -228,6 +248,7 @@ while True:
     const id = s.newId();
     const r = s.sh(t, 'mkdir /tmp/x; echo "mkdir $?"; rmdir /tmp; echo "rmdir $?"', withSeccomp({
       defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'meta-data',
+      flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
       syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
     }), { copyRootfs: true, id, timeoutMs: 20_000 });
     assert.equal(r.code, 0, show(r) + agentErr);

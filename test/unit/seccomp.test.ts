@@ -78,7 +78,81 @@ describe('seccomp description', () => {
   });
 });
 
+// A classic BPF interpreter for what libseccomp and the ENOSYS stub emit, run on a
+// struct seccomp_data: nr, arch, ip, args[6] (little-endian).
+function runFilter(bpf: Buffer, arch: number, nr: number, args: bigint[] = []): number {
+  const data = Buffer.alloc(64);
+  data.writeUInt32LE(nr >>> 0, 0);
+  data.writeUInt32LE(arch >>> 0, 4);
+  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
+  let A = 0;
+  let X = 0;
+  const mem = new Array(16).fill(0);
+  for (let pc = 0, steps = 0; pc * 8 < bpf.length && steps < 100000; steps++) {
+    const code = bpf.readUInt16LE(pc * 8);
+    const jt = bpf[pc * 8 + 2];
+    const jf = bpf[pc * 8 + 3];
+    const k = bpf.readUInt32LE(pc * 8 + 4);
+    pc++;
+    switch (code) {
+      case 0x20: A = data.readUInt32LE(k); break; // ld w abs
+      case 0x00: A = k; break; // ld imm
+      case 0x60: A = mem[k]; break; // ld mem
+      case 0x61: X = mem[k]; break; // ldx mem
+      case 0x02: mem[k] = A; break; // st
+      case 0x03: mem[k] = X; break; // stx
+      case 0x07: X = A; break; // tax
+      case 0x87: A = X; break; // txa
+      case 0x54: A = (A & k) >>> 0; break; // and k
+      case 0x05: pc += k; break; // ja
+      case 0x15: pc += A === k ? jt : jf; break;
+      case 0x25: pc += A > k ? jt : jf; break;
+      case 0x35: pc += A >= k ? jt : jf; break;
+      case 0x45: pc += (A & k) !== 0 ? jt : jf; break;
+      case 0x06: return k >>> 0; // ret k
+      case 0x16: return A >>> 0; // ret a
+      default: throw new Error(`opcode 0x${code.toString(16)} at ${pc - 1}`);
+    }
+  }
+  throw new Error('ran off the program');
+}
+
+const AUDIT = { X86_64: 0xc000003e, I386: 0x40000003, AARCH64: 0xc00000b7 };
+const X32 = 0x40000000;
+const RET = { ALLOW: 0x7fff0000, EPERM: 0x00050001, ENOSYS: 0x00050026, KILL: 0 };
+
 describe('seccomp compile (libseccomp)', () => {
+  test("Docker's profile as BPF: allowed, denied, newer than the profile (ENOSYS, as runc), other arches", () => {
+    const { bpf } = compileSeccomp(profile('docker-run-default-seccomp.json'));
+    const run = (arch: number, nr: number, args?: bigint[]) => runFilter(bpf, arch, nr, args);
+    assert.equal(run(AUDIT.X86_64, 0), RET.ALLOW, 'read');
+    assert.equal(run(AUDIT.X86_64, 272), RET.EPERM, 'unshare');
+    assert.equal(run(AUDIT.X86_64, 250), RET.EPERM, 'keyctl');
+    assert.equal(run(AUDIT.X86_64, 435), RET.ENOSYS, 'clone3: errnoRet 38 in the profile');
+    assert.equal(run(AUDIT.X86_64, 600), RET.ENOSYS, 'a syscall newer than the profile');
+    assert.equal(run(AUDIT.X86_64, X32 | 0), RET.ALLOW, 'x32 read');
+    assert.equal(run(AUDIT.X86_64, X32 | 600), RET.ENOSYS);
+    assert.equal(run(AUDIT.I386, 3), RET.ALLOW, 'i386 read');
+    assert.equal(run(AUDIT.I386, 1000), RET.ENOSYS);
+    assert.equal(run(AUDIT.AARCH64, 63), RET.KILL, 'an architecture the profile does not list');
+    // Argument conditions: personality(2) values, clone(2) namespace flags (MASKED_EQ).
+    assert.equal(run(AUDIT.X86_64, 135, [8n]), RET.ALLOW);
+    assert.equal(run(AUDIT.X86_64, 135, [0xffffffffn]), RET.ALLOW);
+    assert.equal(run(AUDIT.X86_64, 135, [0x40000n]), RET.EPERM);
+    assert.equal(run(AUDIT.X86_64, 56, [0x11n]), RET.ALLOW, 'clone(SIGCHLD)');
+    assert.equal(run(AUDIT.X86_64, 56, [0x10000011n]), RET.EPERM, 'clone(CLONE_NEWUSER)');
+  });
+
+  test('no ENOSYS stub when the default lets calls through or is ENOSYS already', () => {
+    const allow = compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }).bpf;
+    assert.equal(runFilter(allow, AUDIT.X86_64, 600), RET.ALLOW);
+    assert.equal(runFilter(allow, AUDIT.X86_64, 83), RET.EPERM);
+    const podman = compileSeccomp(profile('podman-init.json')).bpf;
+    assert.equal(runFilter(podman, AUDIT.X86_64, 600), RET.ENOSYS);
+    assert.equal(runFilter(podman, AUDIT.X86_64, 170), RET.EPERM, 'sethostname');
+    assert.equal(runFilter(podman, AUDIT.X86_64, 0), RET.ALLOW);
+  });
+
   test("Docker's and podman's default profiles compile to BPF programs the kernel takes", () => {
     for (const f of ['docker-run-default-seccomp.json', 'podman-init.json']) {
       const c = compileSeccomp(profile(f));
