@@ -3,11 +3,13 @@
 import type { Command } from '../command';
 import create from './create';
 import del from './delete';
+import events from './events';
 import exec from './exec';
 import features from './features';
 import kill from './kill';
 import list from './list';
 import pause from './pause';
+import ps from './ps';
 import resume from './resume';
 import run from './run';
 import spec from './spec';
@@ -15,4 +17,4 @@ import start from './start';
 import state from './state';
 import update from './update';
 
-export const commands: Command[] = [create, start, state, kill, del, run, exec, list, spec, features, pause, resume, update];
+export const commands: Command[] = [create, start, state, kill, del, run, exec, list, spec, features, pause, resume, update, ps, events];

@@ -1,0 +1,17 @@
+import type { Command } from '../command';
+
+const command: Command = {
+  name: 'events',
+  describe: 'display container events: OOM notifications and cpu, memory, pids and IO statistics',
+  positionals: [{ name: 'id', required: true }],
+  options: {
+    interval: { type: 'string', default: '5s', describe: 'the stats collection interval' },
+    stats: { type: 'boolean', default: false, describe: "display the container's stats then exit" },
+  },
+  run: (a) => {
+    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+    const ev = require('../../container/events') as typeof import('../../container/events');
+    ev.streamEvents(loadContainer(a.root, a.id), ev.parseDuration(String(a.interval)), a.stats);
+  },
+};
+export default command;
