@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
-import { dirFor, hierarchies } from './hierarchies';
+import { dirFor, hierarchies, isUnified } from './hierarchies';
+import { native } from '../native/addon';
 import { applyResourceWrites, planResourceWrites } from './resources';
 import type { LinuxResources } from '../spec/types';
 import { sleepSync } from '../sleep';
@@ -82,6 +83,15 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
   if (!limits) return;
   const hs = hierarchies();
   applyResourceWrites(hs, planResourceWrites(hs, p.dirs, limits as LinuxResources));
+  // cgroup v2 has no devices files: the rules become an eBPF program.
+  if (limits.devices && isUnified(hs) && p.unified) {
+    const { deviceFilterProgram } = require('./devices-bpf') as typeof import('./devices-bpf');
+    try {
+      native().attachDeviceFilter(p.unified, deviceFilterProgram(limits.devices));
+    } catch (e) {
+      throw new BerthError(`setting linux.resources.devices (eBPF device filter on ${p.unified}): ${(e as Error).message}`);
+    }
+  }
 }
 
 /** Moves a process into all the container's cgroups. */

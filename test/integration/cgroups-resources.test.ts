@@ -122,12 +122,7 @@ describe('create with resources', () => {
     }
   });
 
-  test('a device node without an allow rule cannot be opened', (t) => {
-    if (unified) {
-      // cgroup v2 needs a BPF_PROG_TYPE_CGROUP_DEVICE program: not done yet.
-      t.todo('device filter on cgroup v2 (eBPF) is not implemented');
-      return;
-    }
+  test('a device node without an allow rule cannot be opened (v1 devices.deny, v2 eBPF)', () => {
     const b = makeBundle({
       args: ['sh', '-c', 'head -c 1 /dev/kmem-like >/dev/null && echo opened; head -c 1 /dev/null; echo null-ok'],
       mutate: (s) => {

@@ -78,3 +78,24 @@ describe('update flags', () => {
     assert.throws(() => resourcesFromFlags({ 'cpu-quota': 'x' }), /--cpu-quota: not an integer/);
   });
 });
+
+describe('device filter for cgroup v2', () => {
+  const { deviceAllowed, deviceFilterProgram } = require('../../src/cgroups/devices-bpf') as typeof import('../../src/cgroups/devices-bpf');
+  const { DEFAULT_ALLOWED_DEVICES } = require('../../src/cgroups/cgroups') as typeof import('../../src/cgroups/cgroups');
+  const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 254, minor: 0, access: 'r' }, ...DEFAULT_ALLOWED_DEVICES];
+  test('later rules override earlier ones; an allow must grant every access asked for', () => {
+    assert.equal(deviceAllowed(rules, 'c', 1, 3, 'rw'), true, '/dev/null');
+    assert.equal(deviceAllowed(rules, 'c', 1, 1, 'r'), false, '/dev/mem');
+    assert.equal(deviceAllowed(rules, 'b', 254, 0, 'r'), true);
+    assert.equal(deviceAllowed(rules, 'b', 254, 0, 'rw'), false, 'write was not granted');
+    assert.equal(deviceAllowed(rules, 'b', 8, 0, 'm'), true, 'mknod of anything (runc default)');
+    assert.equal(deviceAllowed([...rules, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }], 'c', 1, 3, 'rw'), false, 'a later deny of w');
+    assert.equal(deviceAllowed([{ allow: true, access: 'rwm' }], 'b', 8, 0, 'rw'), true, 'allow all');
+  });
+  test('the program: a prologue, one block per rule, deny at the end', () => {
+    const p = deviceFilterProgram(rules);
+    assert.equal(p.length % 8, 0);
+    assert.equal(p.readUInt8(p.length - 8), 0x95, 'ends in exit');
+    assert.equal(p.readInt32LE(p.length - 12), 0, 'r0 = 0 (deny) before it');
+  });
+});
