@@ -45,6 +45,11 @@ int rootfs_fd();
 // ---- devices.cc ----
 void setup_devices(const plan::Plan& p);
 
+// ---- console.cc ----
+// With process.terminal: a pty in the container, its master sent to the console
+// socket, its slave the controlling terminal and stdio. Call inside the container.
+void setup_console(const plan::Plan& p);
+
 // ---- process.cc ----
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);
 void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score

@@ -125,6 +125,7 @@ static void join_namespaces(const plan::Plan& p) {
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, nullptr, nullptr, 0);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
+    setup_console(p);
     setup_process_limits(p);
     resolve_executable(p);
     install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
@@ -264,6 +265,7 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
 
   enter_rootfs(p);
   finish_rootfs(p);
+  setup_console(p);
   setup_process_limits(p);
   resolve_executable(p);
   // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.

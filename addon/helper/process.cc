@@ -223,11 +223,12 @@ void exec_process(const plan::Plan& p) {
     Reader rd = r.reader();
     keep += (unsigned)rd.u64();
   }
-  if (g_sync >= 0) {
-    // exec: the socket (fd 3+N) stays until execve closes it, so a failing execve
-    // is still reported to berth.
+  if (g_sync >= (int)keep) {
+    // exec: the socket stays until execve closes it, so a failing execve is still
+    // reported to berth. Everything else from fd 3+N on goes.
     fcntl(g_sync, F_SETFD, FD_CLOEXEC);
-    close_from(keep + 1);
+    for (int fd = (int)keep; fd < g_sync; fd++) close(fd);
+    close_from((unsigned)g_sync + 1);
   } else {
     close_from(keep);
   }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <string>
 #include <vector>
@@ -152,6 +153,26 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// connectUnix(path): a stream socket connected to a unix socket path (close-on-exec).
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  struct sockaddr_un a = {};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof a.sun_path) return ThrowErrno(info.Env(), "connect", ENAMETOOLONG);
+  memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(info.Env(), "socket", errno);
+  int rc;
+  do rc = connect(fd, (struct sockaddr*)&a, sizeof a);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(info.Env(), "connect", e);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return ThrowErrno(info.Env(), "prctl", errno);
   return info.Env().Undefined();
@@ -214,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("spawn", Napi::Function::New(env, Spawn));

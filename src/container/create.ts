@@ -9,7 +9,7 @@ import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
 import { logDebug } from '../log/log';
-import { helperExe, native } from '../native/addon';
+import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
@@ -18,7 +18,7 @@ import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
-import { initError, readMessage, writeAll } from './sync';
+import { connectConsole, initError, readMessage, spawnHelper, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -37,10 +37,10 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   const dir = containerDir(o.root, o.id);
   if (o.systemdCgroup) throw new BerthError('--systemd-cgroup: the systemd cgroup driver is not supported yet');
   const spec = loadConfig(bundle);
-  if (o.consoleSocket) throw new BerthError('--console-socket: terminals are not supported yet');
   const hs = hierarchies();
   const plan = buildPlan(spec, {
     bundle, execFifo: join(dir, 'exec.fifo'), preserveFds: o.preserveFds, noPivot: o.noPivot, hierarchies: hs,
+    consoleFd: spec.process?.terminal && o.consoleSocket ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
   const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
@@ -103,17 +103,14 @@ function ociState(c: Container, status: string): object {
 // cost more than the rest of create.
 function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined, listener?: { path: string; metadata: string }): void {
   const addon = native();
-  const [mine, theirs] = addon.socketpair();
-  const syncFd = 3 + o.preserveFds;
-  const fds = [0, 1, 2, ...Array.from({ length: o.preserveFds }, (_, i) => 3 + i), theirs];
+  const consoleFd = c.saved.process?.terminal && o.consoleSocket ? connectConsole(o.consoleSocket) : undefined;
   let helper = 0;
+  let mine = -1;
   try {
     try {
-      helper = addon.spawn(helperExe(), ['berth-init', 'create', String(syncFd), String(process.pid)], fds);
-    } catch (e) {
-      throw new BerthError(`starting berth-init: ${(e as Error).message}`);
+      ({ pid: helper, sock: mine } = spawnHelper('create', o.preserveFds, consoleFd));
     } finally {
-      closeSync(theirs);
+      if (consoleFd !== undefined) closeSync(consoleFd);
     }
     // berth-init joins the cgroups before it clones the init, so the init never
     // runs outside them.
@@ -162,7 +159,7 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
     }
     if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
   } finally {
-    closeSync(mine);
+    if (mine >= 0) closeSync(mine);
     if (helper) {
       try {
         addon.reap(helper, true);

@@ -7,13 +7,13 @@ import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/cgroups';
 import { BerthError } from '../errors';
-import { helperExe, native } from '../native/addon';
+import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
 import { decodeItems } from '../plan/message';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
-import { initError, readMessage, writeAll } from './sync';
+import { connectConsole, initError, readMessage, spawnHelper, writeAll } from './sync';
 
 export interface ExecOptions {
   root: string;
@@ -72,7 +72,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
-  if (proc.terminal || o.consoleSocket) throw new BerthError('exec: terminals are not supported yet');
+  if (proc.terminal && !o.consoleSocket) throw new BerthError('exec: a terminal needs --console-socket (berth does not proxy one)');
   let seccomp: { bpf: Buffer; flags: number } | undefined;
   if (c.saved.seccomp) {
     const { CACHE_DIR, compileSeccomp, FILTER_FLAG } = require('../seccomp/compile') as typeof import('../seccomp/compile');
@@ -80,18 +80,19 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     // A notify listener belongs to the container's init; exec'd processes share the rules only.
     seccomp = { bpf: s.bpf, flags: s.flags & ~FILTER_FLAG.NEW_LISTENER };
   }
-  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp });
+  const consoleFd = proc.terminal ? 3 + o.preserveFds : undefined;
+  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
-  const [mine, theirs] = addon.socketpair();
-  const fds = [0, 1, 2, ...Array.from({ length: o.preserveFds }, (_, i) => 3 + i), theirs];
+  const consoleSock = proc.terminal ? connectConsole(o.consoleSocket!) : undefined;
   let helper = 0;
+  let mine = -1;
   let pid = 0;
   try {
     try {
-      helper = addon.spawn(helperExe(), ['berth-init', 'exec', String(3 + o.preserveFds), String(process.pid)], fds);
+      ({ pid: helper, sock: mine } = spawnHelper('exec', o.preserveFds, consoleSock));
     } finally {
-      closeSync(theirs);
+      if (consoleSock !== undefined) closeSync(consoleSock);
     }
     joinCgroups(c.saved.cgroups, helper);
     writeAll(mine, msg);
@@ -114,7 +115,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     }
     throw e;
   } finally {
-    closeSync(mine);
+    if (mine >= 0) closeSync(mine);
     if (helper) {
       try {
         addon.reap(helper, true);

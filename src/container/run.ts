@@ -1,5 +1,7 @@
 // `run`: create + start; in the foreground, forward signals to the init and exit
-// with its status (128+N when a signal ended it), then delete the container.
+// with its status (128+N when a signal ended it), then delete the container. A
+// failure after create removes the container again: run leaves nothing half-made.
+import { constants } from 'node:os';
 import { native } from '../native/addon';
 import { createContainer, type CreateOptions } from './create';
 import { destroy } from './destroy';
@@ -10,31 +12,35 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export async function runContainer(o: CreateOptions, r: { detach: boolean; keep: boolean }): Promise<number> {
   const c = await createContainer(o);
-  if (r.detach) {
-    startContainer(c);
-    return 0;
-  }
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      try {
-        signalInit(c, require('node:os').constants.signals[sig]);
-      } catch {
-        // the init is gone; its exit is on its way
-      }
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
-  // The init is our child (berth-init clones it with CLONE_PARENT).
-  const exited = native().waitExit(c.saved.pid);
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  let status: number;
   try {
+    if (r.detach) {
+      startContainer(c);
+      return 0;
+    }
+    for (const sig of FORWARDED) {
+      const h = () => {
+        try {
+          signalInit(c, constants.signals[sig]);
+        } catch {
+          // the init is gone; its exit is on its way
+        }
+      };
+      process.on(sig, h);
+      handlers.push([sig, h]);
+    }
+    // The init is our child (berth-init clones it with CLONE_PARENT).
+    const exited = native().waitExit(c.saved.pid);
     startContainer(c);
+    const st = await exited;
+    status = st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
   } catch (e) {
     destroy(c, { runPoststop: true });
     throw e;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
   }
-  const st = await exited;
-  for (const [sig, h] of handlers) process.off(sig, h);
   if (!r.keep) {
     const unlock = c.lock();
     try {
@@ -43,5 +49,5 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
       unlock();
     }
   }
-  return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+  return status;
 }

@@ -1,8 +1,39 @@
 // The sync socket between berth and berth-init, read and written synchronously:
 // messages are u32 type, u32 payload length, payload (addon/message/plan.def).
-import { readSync, writeSync } from 'node:fs';
-import { BerthError } from '../errors';
+import { closeSync, readSync, writeSync } from 'node:fs';
+import { BerthError, errnoText } from '../errors';
+import { helperExe, native } from '../native/addon';
 import { decodeItems } from '../plan/message';
+
+/**
+ * Starts berth-init with its fds laid out: stdio, the preserved fds (3 on), the
+ * console socket if any (next), the sync socket (last; berth-init closes every fd
+ * above it). Returns its pid and our end of the sync socket.
+ */
+export function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd?: number): { pid: number; sock: number } {
+  const addon = native();
+  const [mine, theirs] = addon.socketpair();
+  const fds = [0, 1, 2, ...Array.from({ length: preserveFds }, (_, i) => 3 + i), ...(consoleFd === undefined ? [] : [consoleFd]), theirs];
+  try {
+    const pid = addon.spawn(helperExe(), ['berth-init', mode, String(fds.length - 1), String(process.pid)], fds);
+    return { pid, sock: mine };
+  } catch (e) {
+    closeSync(mine);
+    throw new BerthError(`starting berth-init: ${(e as Error).message}`);
+  } finally {
+    closeSync(theirs);
+  }
+}
+
+/** A connection to the engine's console socket (--console-socket), for the pty master. */
+export function connectConsole(path: string): number {
+  try {
+    return native().connectUnix(path);
+  } catch (e) {
+    const err = e as { errno?: number; message: string };
+    throw new BerthError(`connecting to the console socket ${path} (--console-socket): ${errnoText(e) || err.message}`);
+  }
+}
 
 export function writeAll(fd: number, b: Buffer): void {
   for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);

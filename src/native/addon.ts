@@ -13,6 +13,7 @@ export interface Addon {
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];
+  connectUnix(path: string): number;
   /** A sealed memfd copy of a file (close-on-exec). */
   sealedCopy(path: string): number;
   /** Runs path with fds[i] as fd i; returns the pid. */

@@ -19,6 +19,8 @@ export interface BuildOptions {
   /** The name of a new session keyring to join (runc's default), or none with --no-new-keyring. */
   sessionKeyring?: string;
   hierarchies: Hierarchy[];
+  /** The console socket's fd in berth-init (3 + preserveFds), when there is one. */
+  consoleFd?: number;
   /** Where compiled seccomp filters are cached (under --root); none: always compile. */
   seccompCache?: string;
 }
@@ -119,7 +121,10 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     plan.seccomp = { bpf: c.bpf, flags: c.flags, listener: c.listener };
   }
   if (spec.process && !isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
-  if (p.terminal) fail('process.terminal', 'terminals are not supported yet (set process.terminal to false)');
+  if (p.terminal) {
+    if (o.consoleFd === undefined) fail('process.terminal', 'a terminal needs --console-socket (berth does not proxy one)');
+    plan.console = { fd: o.consoleFd!, rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 };
+  }
 
   // Devices from the config replace the defaults at the same path.
   (linux.devices ?? []).forEach((d, i) => {

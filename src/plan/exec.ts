@@ -15,7 +15,7 @@ const NAMESPACES: [string, number][] = [
   ['cgroup', CLONE.cgroup], ['time', CLONE.time], ['mnt', CLONE.mount],
 ];
 
-export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: number; seccomp?: { bpf: Buffer; flags: number } }): Buffer {
+export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: number; seccomp?: { bpf: Buffer; flags: number }; consoleFd?: number }): Buffer {
   const w = new Writer();
   for (const [name, flag] of NAMESPACES) {
     let theirs: string;
@@ -41,6 +41,7 @@ export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: num
   for (const a of proc.args) w.rec(K.REC_ARG, a);
   for (const e of proc.env ?? []) w.rec(K.REC_ENV, e);
   w.rec(K.REC_PRESERVE_FDS, o.preserveFds);
+  if (o.consoleFd !== undefined) w.rec(K.REC_CONSOLE, o.consoleFd, proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0);
   if (o.seccomp) w.rec(K.REC_SECCOMP, o.seccomp.bpf, o.seccomp.flags, 0);
   return w.finish();
 }

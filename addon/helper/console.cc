@@ -1,0 +1,73 @@
+// process.terminal: a pty made in the container's own devpts (so the container
+// sees its /dev/pts), its master sent to the engine over the console socket (with
+// SCM_RIGHTS, and the slave's name as the message, as runc sends it), its slave
+// the process's controlling terminal and stdio.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static void send_fd(int sock, int fd, const char* name) {
+  struct iovec iov = {(void*)name, strlen(name)};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) fail("sending the pty master to the console socket", "--console-socket", errno);
+}
+
+void setup_console(const plan::Plan& p) {
+  Record r;
+  if (!p.first(plan::REC_CONSOLE, &r)) return;
+  Reader rd = r.reader();
+  int sock = (int)rd.u64();
+  unsigned rows = (unsigned)rd.u64(), cols = (unsigned)rd.u64();
+  if (!rd.ok) fail("reading the plan", "process.terminal", EINVAL);
+  // The container's /dev/ptmx (a symlink to pts/ptmx of its devpts instance).
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fail("opening /dev/ptmx in the container", "process.terminal", errno);
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail("unlocking the pty", "process.terminal", errno);
+  // The slave through the master (no path lookup the container could redirect).
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail("opening the pty slave", "process.terminal", errno);
+  unsigned n = 0;
+  char name[64];
+  if (ioctl(master, TIOCGPTN, &n) < 0) fail("naming the pty", "process.terminal", errno);
+  snprintf(name, sizeof name, "/dev/pts/%u", n);
+  if (rows || cols) {
+    struct winsize ws = {};
+    ws.ws_row = (unsigned short)rows;
+    ws.ws_col = (unsigned short)cols;
+    if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("setting the terminal size", "process.consoleSize", errno);
+  }
+  send_fd(sock, master, name);
+  close(master);
+  close(sock);
+  // A session of its own, with the pty as controlling terminal and as stdio.
+  if (setsid() < 0) fail("starting a session", "process.terminal", errno);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) fail("setting the controlling terminal", "process.terminal", errno);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) fail("making the pty the process's stdio", "process.terminal", errno);
+  if (slave > 2) close(slave);
+}

@@ -1,0 +1,78 @@
+// process.terminal with --console-socket (runtime-spec's console socket, as
+// engines use it): a pty made in the container's devpts, the master sent to the
+// socket, the slave the process's controlling terminal and stdio, sized as asked.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test, type TestContext } from 'node:test';
+import { repoRoot, requireTool } from '../fixtures/runtime';
+import { leftovers, Session, show } from './helpers';
+
+const s = new Session('tty');
+after(() => s.close());
+
+/** Starts the receiving end; resolves once it listens, and gives what it printed at exit. */
+async function receiver(t: TestContext, typed = ''): Promise<{ path: string; output: Promise<string> }> {
+  const dir = s.tmpdir(t);
+  const path = join(dir, 'console.sock');
+  const p = spawn('python3', [join(repoRoot(), 'test/fixtures/console-receiver.py'), path, '5', ...(typed ? [typed] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  s.defer(t, () => p.kill());
+  let out = '';
+  const output = new Promise<string>((res) => p.on('exit', () => res(out)));
+  await new Promise<void>((res) => p.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('ready')) res();
+  }));
+  return { path, output };
+}
+
+test('create with a terminal: the master goes to --console-socket; the process has the pty as stdio and controlling tty', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const r = await receiver(t);
+  const b = s.bundle(t, {
+    args: ['sh', '-c', 'tty; stty size; readlink /proc/self/fd/0; cat /proc/self/stat | cut -d" " -f7'],
+    mutate: (spec) => {
+      spec.process.terminal = true;
+      spec.process.consoleSize = { height: 33, width: 99 };
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const c = s.create(b.dir, id, ['--console-socket', r.path]);
+  assert.equal(c.code, 0, show(c));
+  assert.equal(s.cli(['start', id]).code, 0);
+  const out = await r.output;
+  assert.match(out, /^name \/dev\/pts\/\d+$/m);
+  const lines = out.replace(/\r/g, '').split('\n');
+  assert.ok(lines.includes('/dev/pts/0'), `the container's own devpts: ${out}`);
+  assert.ok(lines.includes('33 99'), out);
+  // tty_nr (field 7 of stat) is not 0: the pty is the controlling terminal.
+  assert.ok(lines.some((l) => /^\d+$/.test(l) && l !== '0'), out);
+});
+
+test('exec --tty --console-socket into a running container', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const b = s.bundle(t, { args: ['sleep', '100'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  assert.equal(s.cli(['start', id]).code, 0);
+  const r = await receiver(t);
+  const e = s.cli(['exec', '--tty', '--console-socket', r.path, id, 'sh', '-c', 'tty; echo exec-ok']);
+  assert.equal(e.code, 0, show(e));
+  const out = await r.output;
+  assert.match(out.replace(/\r/g, ''), /^\/dev\/pts\/\d+\nexec-ok$/m);
+});
+
+test('a terminal without --console-socket is a clear error', (t) => {
+  const b = s.bundle(t, { args: ['true'], mutate: (spec) => (spec.process.terminal = true) });
+  const id = s.newId();
+  const c = s.create(b.dir, id);
+  assert.notEqual(c.code, 0);
+  assert.match(c.stderr, /process\.terminal.*--console-socket/);
+  assert.match(s.cli(['exec', '-t', 'no-such', 'true']).stderr, /does not exist/);
+});
+
+test('nothing is left behind', () => {
+  assert.deepEqual(leftovers(s), []);
+});
