@@ -233,6 +233,17 @@ void exec_process(const plan::Plan& p) {
     close_from(keep);
   }
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
+  Record ar;
+  if (p.first(plan::REC_APPARMOR, &ar)) {
+    // The profile takes effect at execve (what aa_change_onexec does), through the
+    // container's procfs, which berth verified when it mounted it.
+    Reader rd = ar.reader();
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "exec %s", rd.str());
+    int e = write_file("/proc/thread-self/attr/apparmor/exec", cmd);
+    if (e == ENOENT) e = write_file("/proc/thread-self/attr/exec", cmd);
+    if (e) fail("applying the AppArmor profile", "process.apparmorProfile", e, rd.str());
+  }
   install_seccomp(p, SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);
   fail("exec", "process.args", errno, g_exe);

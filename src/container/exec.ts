@@ -31,6 +31,8 @@ export interface ExecOptions {
   additionalGids: string[];
   caps: string[];
   noNewPrivs: boolean;
+  apparmor?: string;
+  processLabel?: string;
   ignorePaused: boolean;
 }
 
@@ -63,6 +65,8 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
     for (const set of ['bounding', 'effective', 'permitted'] as const) c[set] = [...new Set([...(c[set] ?? []), ...o.caps])];
   }
   if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
   return p;
 }
 

@@ -121,6 +121,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     plan.seccomp = { bpf: c.bpf, flags: c.flags, listener: c.listener };
   }
   if (spec.process && !isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
+  plan.apparmor = securityLabels(p, linux.mountLabel);
   if (p.terminal) {
     if (o.consoleFd === undefined) fail('process.terminal', 'a terminal needs --console-socket (berth does not proxy one)');
     plan.console = { fd: o.consoleFd!, rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 };
@@ -145,6 +146,25 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
 // rounded up to 2^64. Anything that large means unlimited.
 function u64(n: number): bigint {
   return n >= 18446744073709551615 ? 0xffffffffffffffffn : BigInt(n);
+}
+
+// AppArmor and SELinux, as runc treats them: a profile or process label the host
+// cannot apply is an error (never silently dropped); a mount label without
+// SELinux is ignored (SELinux labels only mean something where SELinux runs).
+export function securityLabels(p: NonNullable<Spec['process']>, mountLabel: string | undefined): string | undefined {
+  if (p.selinuxLabel && !existsSync('/sys/fs/selinux/enforce'))
+    fail('process.selinuxLabel', 'SELinux is not enabled on this host');
+  if (mountLabel && existsSync('/sys/fs/selinux/enforce'))
+    fail('linux.mountLabel', 'SELinux mount labels are not supported yet');
+  if (!p.apparmorProfile) return undefined;
+  let enabled = false;
+  try {
+    enabled = readFileSync('/sys/module/apparmor/parameters/enabled', 'latin1').trim() === 'Y';
+  } catch {
+    // no AppArmor in this kernel
+  }
+  if (!enabled) fail('process.apparmorProfile', `AppArmor is not enabled on this host (profile ${JSON.stringify(p.apparmorProfile)})`);
+  return p.apparmorProfile;
 }
 
 export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {

@@ -3,7 +3,7 @@
 // args, env) and exec it. The same message format as create, fewer records.
 import { readlinkSync } from 'node:fs';
 import type { Process } from '../spec/types';
-import { capSets, rlimitsOf } from './build';
+import { capSets, rlimitsOf, securityLabels } from './build';
 import * as K from './generated';
 import { Writer } from './message';
 import { CLONE } from './tables';
@@ -41,6 +41,8 @@ export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: num
   for (const a of proc.args) w.rec(K.REC_ARG, a);
   for (const e of proc.env ?? []) w.rec(K.REC_ENV, e);
   w.rec(K.REC_PRESERVE_FDS, o.preserveFds);
+  const apparmor = securityLabels(proc, undefined);
+  if (apparmor) w.rec(K.REC_APPARMOR, apparmor);
   if (o.consoleFd !== undefined) w.rec(K.REC_CONSOLE, o.consoleFd, proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0);
   if (o.seccomp) w.rec(K.REC_SECCOMP, o.seccomp.bpf, o.seccomp.flags, 0);
   return w.finish();

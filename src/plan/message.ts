@@ -90,6 +90,7 @@ export function encodePlan(p: Plan): Buffer {
   for (const e of p.env) w.rec(K.REC_ENV, e);
   w.rec(K.REC_PRESERVE_FDS, p.preserveFds);
   if (p.console) w.rec(K.REC_CONSOLE, p.console.fd, p.console.rows, p.console.cols);
+  if (p.apparmor) w.rec(K.REC_APPARMOR, p.apparmor);
   for (const h of p.hooks) w.rec(K.REC_HOOK, h.kind, h.timeout, h.args.length, h.path, ...h.args, h.env.length, ...h.env, h.field);
   if (p.seccomp) w.rec(K.REC_SECCOMP, p.seccomp.bpf, p.seccomp.flags, p.seccomp.listener ? 1 : 0);
   return w.finish();

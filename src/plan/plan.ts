@@ -63,6 +63,8 @@ export interface Plan {
   args: string[];
   env: string[];
   preserveFds: number;
+  /** process.apparmorProfile, where the host has AppArmor. */
+  apparmor?: string;
   /** process.terminal: the fd (in berth-init) of the connected console socket. */
   console?: { fd: number; rows: number; cols: number };
   hooks: PlanHook[];

@@ -4,7 +4,7 @@
 // not, and no container operation changes a host device node.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { leftovers, Session, show } from './helpers';
@@ -109,6 +109,27 @@ test('the init runs from a sealed memfd, not a writable host binary', (t) => {
   assert.match(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:berth-init/);
   assert.throws(() => writeFileSync(`/proc/${pid}/exe`, 'x', { flag: 'a' }), /ETXTBSY|EPERM/);
   assert.equal(s.cli(['delete', '--force', id]).code, 0);
+});
+
+// As runc: an AppArmor profile or SELinux process label the host cannot apply is an
+// error naming the field, never silently dropped; a mount label without SELinux
+// means nothing and is ignored. (This host has neither LSM.)
+test('AppArmor and SELinux fields: refused clearly where the host lacks them', (t) => {
+  const hasAppArmor = existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  const hasSELinux = existsSync('/sys/fs/selinux/enforce');
+  if (hasAppArmor || hasSELinux) return t.skip('this host has an LSM: the refusal cannot be shown here');
+  for (const [field, mutate] of [
+    ['process.apparmorProfile', (spec: { process: { apparmorProfile?: string } }) => (spec.process.apparmorProfile = 'docker-default')],
+    ['process.selinuxLabel', (spec: { process: { selinuxLabel?: string } }) => (spec.process.selinuxLabel = 'system_u:system_r:container_t:s0')],
+  ] as const) {
+    const b = s.bundle(t, { args: ['true'], mutate: mutate as never });
+    const id = s.newId();
+    const r = s.create(b.dir, id);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(field.replace('.', '\\.') + ': .*not enabled'));
+  }
+  const r = s.run(t, { args: ['true'], mutate: (spec) => (spec.linux.mountLabel = 'system_u:object_r:container_file_t:s0') });
+  assert.equal(r.code, 0, show(r));
 });
 
 // A crun run on this machine once left the host's /dev/null owned by 1000:1000:

@@ -28,7 +28,7 @@ const command: Command = {
       root: a.root, id: a.id, processFile: a.process, args: list(a.command), detach: a.detach, pidFile: a['pid-file'],
       tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
       env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
-      noNewPrivs: a['no-new-privs'], ignorePaused: a['ignore-paused'],
+      noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
     });
   },
 };
