@@ -157,6 +157,25 @@ static void set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
   if (syscall(SYS_capset, &h, d) < 0) fail("setting capabilities", "process.capabilities", errno);
 }
 
+// A cwd outside the container's root (through a leaked fd, say) reads as
+// unreachable to getcwd. Checked as root and before seccomp (a profile may deny
+// getcwd); finalize_identity changes directory again as the process's user.
+void verify_cwd(const plan::Plan& p) {
+  Record r;
+  const char* cwd = "/";
+  if (p.first(plan::REC_CWD, &r)) {
+    Reader rd = r.reader();
+    cwd = rd.str();
+  }
+  if (chdir(cwd) < 0) {
+    if (errno == EACCES) return;  // only the user may enter it: finalize_identity will see
+    fail("changing to the working directory", "process.cwd", errno, cwd);
+  }
+  char buf[8];
+  if (getcwd(buf, sizeof buf) == nullptr && errno != ERANGE)
+    fail("changing to the working directory", "process.cwd", errno, cwd);
+}
+
 void finalize_identity(const plan::Plan& p) {
   Record r;
   uint64_t bnd = ~0ull, eff = ~0ull, perm = ~0ull, inh = 0, amb = 0;
@@ -207,10 +226,6 @@ void finalize_identity(const plan::Plan& p) {
     cwd = rd.str();
   }
   if (chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
-  // A cwd outside the container's root (e.g. through a leaked fd) reads as unreachable.
-  char buf[8];
-  if (getcwd(buf, sizeof buf) == nullptr && errno != ERANGE)
-    fail("changing to the working directory", "process.cwd", errno, cwd);
 
   if (p.first(plan::REC_NO_NEW_PRIVS, &r) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail("setting no_new_privs", "process.noNewPrivileges", errno);
