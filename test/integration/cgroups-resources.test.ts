@@ -3,7 +3,7 @@
 // refused values name the field and leave nothing half-applied, an OOM kill at the
 // memory limit, a device outside the allowlist cannot be opened.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
@@ -98,6 +98,50 @@ describe('create with resources', () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, /linux\.resources\.cpu\.cpus/);
       assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
+  test('v2: blockIO, cpu, unified and swap reach their cgroup2 files (io.max on the VM\'s /dev/vda)', (t) => {
+    if (!unified) return t.skip('cgroup v2 only (the v2 lane runs it)');
+    const vda = existsSync('/dev/vda') ? statSync('/dev/vda').rdev : undefined;
+    const dev = vda === undefined ? undefined : { major: Math.floor(vda / 256) & 0xfff, minor: (vda & 0xff) | ((vda >> 12) & 0xfff00) };
+    const b = makeBundle({
+      args: ['sleep', '1000'],
+      mutate: (s) =>
+        (s.linux.resources = {
+          ...s.linux.resources,
+          memory: { limit: 64 << 20, swap: 96 << 20, reservation: 16 << 20 },
+          cpu: { shares: 2048, quota: 20000, period: 100000, burst: 5000 },
+          blockIO: { weight: 500, ...(dev && { throttleReadBpsDevice: [{ ...dev, rate: 1 << 20 }], throttleWriteIOPSDevice: [{ ...dev, rate: 100 }] }) },
+          unified: { 'memory.high': String(48 << 20), 'pids.max': '33' },
+        }),
+    });
+    const id = newId();
+    try {
+      const r = berth('create', '--bundle', b.dir, id);
+      assert.equal(r.code, 0, r.stderr);
+      const f = (name: string) => read(id, '', '', name);
+      assert.equal(f('memory.swap.max'), String(32 << 20), 'swap = memory+swap - memory');
+      assert.equal(f('memory.low'), String(16 << 20));
+      assert.equal(f('memory.high'), String(48 << 20), 'unified');
+      assert.equal(f('pids.max'), '33', 'unified');
+      assert.equal(f('cpu.weight'), '79');
+      assert.equal(f('cpu.max'), '20000 100000');
+      assert.equal(f('cpu.max.burst'), '5000');
+      if (dev) assert.match(f('io.max'), new RegExp(`^${dev.major}:${dev.minor} rbps=1048576 wbps=max riops=max wiops=100$`, 'm'));
+      const bad = makeBundle({ args: ['true'], mutate: (s) => (s.linux.resources = { ...s.linux.resources, unified: { 'nosuch.knob': '1' } }) });
+      try {
+        const e = berth('create', '--bundle', bad.dir, `${id}-bad`);
+        assert.equal(e.code, 1);
+        assert.match(e.stderr, /linux\.resources\.unified\["nosuch\.knob"\]: the cgroup2 controller "nosuch" is not available/);
+        assert.deepEqual(leftovers(root, `${id}-bad`, bad.dir), []);
+      } finally {
+        berth('delete', '--force', `${id}-bad`);
+        bad.cleanup();
+      }
     } finally {
       berth('delete', '--force', id);
       b.cleanup();
