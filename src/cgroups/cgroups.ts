@@ -28,6 +28,8 @@ export { deviceRuleText } from './resources';
 export interface Placement {
   dirs: string[];
   made: string[];
+  /** berth's own parents (the /berth of the default path): removed when empty, whoever made them. */
+  shared?: string[];
   freezer?: string;
   unified?: string;
 }
@@ -54,10 +56,16 @@ export function makeCgroups(p: Placement): void {
   for (const h of hs) {
     const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
     if (!dir) continue;
-    try {
-      mkdirs(h, dir);
-    } catch (e) {
-      throw new BerthError(`creating cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+    for (let i = 0; ; i++) {
+      try {
+        mkdirs(h, dir);
+        break;
+      } catch (e) {
+        // Another container's delete may remove a shared parent (/berth) between our
+        // check and our mkdir: make it again.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && i < 5) continue;
+        throw new BerthError(`creating cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+      }
     }
   }
 }
@@ -119,7 +127,7 @@ export function cgroupPids(p: Placement): number[] {
 
 /** Removes the directories berth made, deepest first; busy ones are retried briefly. */
 export function removeCgroups(p: Placement): void {
-  const dirs = [...new Set([...p.made])].sort((a, b) => b.length - a.length);
+  const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
   for (const dir of dirs) {
     for (let i = 0; ; i++) {
       try {

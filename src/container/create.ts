@@ -3,7 +3,7 @@
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
@@ -44,6 +44,9 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
   const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
+  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
+  // last container to go removes it, whichever made it.
+  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
   const namespaces = spec.linux?.namespaces ?? [];
   const saved: Saved = {
     ociVersion: spec.ociVersion,

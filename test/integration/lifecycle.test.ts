@@ -2,7 +2,7 @@
 // runc's CLI does them, and what is left after each (nothing, once deleted).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
@@ -161,6 +161,19 @@ describe('lifecycle', () => {
     assert.equal(state(id).status, 'created');
     assert.equal(berth('delete', '--force', id).code, 0);
     assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  test('the shared /berth cgroup parent goes with the last container below it', (t) => {
+    const parents = () => readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'berth')).filter((d) => existsSync(d));
+    if (parents().length) return t.skip('another user of /berth on this host');
+    const [a, b] = [newId(), newId()];
+    assert.equal(berth('create', '--bundle', sleeper.dir, a).code, 0);
+    assert.equal(berth('create', '--bundle', sleeper.dir, b).code, 0);
+    assert.ok(parents().length > 0);
+    assert.equal(berth('delete', '--force', a).code, 0);
+    assert.ok(parents().length > 0, 'b still needs it');
+    assert.equal(berth('delete', '--force', b).code, 0);
+    assert.deepEqual(parents(), []);
   });
 
   test('invalid ids are refused', () => {
