@@ -4,7 +4,7 @@
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups } from '../cgroups/cgroups';
+import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -18,7 +18,7 @@ import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
-import { connectConsole, initError, readMessage, spawnHelper, writeAll } from './sync';
+import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -105,19 +105,10 @@ function ociState(c: Container, status: string): object {
 // here needs the event loop, and Node's child_process and stream machinery would
 // cost more than the rest of create.
 function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined, listener?: { path: string; metadata: string }): void {
-  const addon = native();
-  const consoleFd = c.saved.process?.terminal && o.consoleSocket ? connectConsole(o.consoleSocket) : undefined;
-  let helper = 0;
-  let mine = -1;
+  let h: Helper | undefined;
   try {
-    try {
-      ({ pid: helper, sock: mine } = spawnHelper('create', o.preserveFds, consoleFd));
-    } finally {
-      if (consoleFd !== undefined) closeSync(consoleFd);
-    }
-    // berth-init joins the cgroups before it clones the init, so the init never
-    // runs outside them.
-    joinCgroups(c.saved.cgroups, helper);
+    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? o.consoleSocket : undefined, c.saved.cgroups);
+    const mine = h.sock;
     writeAll(mine, planMsg);
     let ready = false;
     for (let m = readMessage(mine); m; m = readMessage(mine)) {
@@ -162,14 +153,7 @@ function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks |
     }
     if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
   } finally {
-    if (mine >= 0) closeSync(mine);
-    if (helper) {
-      try {
-        addon.reap(helper, true);
-      } catch {
-        // reaped already
-      }
-    }
+    endHelper(h);
   }
 }
 

@@ -3,9 +3,7 @@
 // berth, CLONE_PARENT) which takes on the user, capabilities, rlimits, seccomp
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
-import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { joinCgroups } from '../cgroups/cgroups';
 import { BerthError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
@@ -13,7 +11,7 @@ import * as K from '../plan/generated';
 import { decodeItems } from '../plan/message';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
-import { connectConsole, initError, readMessage, spawnHelper, writeAll } from './sync';
+import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
 
 export interface ExecOptions {
   root: string;
@@ -88,17 +86,11 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
-  const consoleSock = proc.terminal ? connectConsole(o.consoleSocket!) : undefined;
-  let helper = 0;
-  let mine = -1;
+  let h: Helper | undefined;
   let pid = 0;
   try {
-    try {
-      ({ pid: helper, sock: mine } = spawnHelper('exec', o.preserveFds, consoleSock));
-    } finally {
-      if (consoleSock !== undefined) closeSync(consoleSock);
-    }
-    joinCgroups(c.saved.cgroups, helper);
+    h = startHelper('exec', o.preserveFds, proc.terminal ? o.consoleSocket : undefined, c.saved.cgroups);
+    const mine = h.sock;
     writeAll(mine, msg);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
@@ -119,14 +111,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     }
     throw e;
   } finally {
-    if (mine >= 0) closeSync(mine);
-    if (helper) {
-      try {
-        addon.reap(helper, true);
-      } catch {
-        // reaped
-      }
-    }
+    endHelper(h);
   }
   if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;

@@ -3,6 +3,7 @@
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { BerthError, errnoText } from '../errors';
 import { helperExe, native } from '../native/addon';
+import { joinCgroups, type Placement } from '../cgroups/cgroups';
 import { decodeItems } from '../plan/message';
 
 /**
@@ -10,7 +11,7 @@ import { decodeItems } from '../plan/message';
  * console socket if any (next), the sync socket (last; berth-init closes every fd
  * above it). Returns its pid and our end of the sync socket.
  */
-export function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd?: number): { pid: number; sock: number } {
+function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd?: number): { pid: number; sock: number } {
   const addon = native();
   const [mine, theirs] = addon.socketpair();
   const fds = [0, 1, 2, ...Array.from({ length: preserveFds }, (_, i) => 3 + i), ...(consoleFd === undefined ? [] : [consoleFd]), theirs];
@@ -25,8 +26,47 @@ export function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consol
   }
 }
 
+export interface Helper {
+  pid: number;
+  sock: number;
+}
+
+/**
+ * Starts berth-init for create or exec: connects the console socket first (when
+ * there is a terminal), then puts berth-init in the container's cgroups before it
+ * gets its plan, so nothing it starts runs outside them.
+ */
+export function startHelper(mode: 'create' | 'exec', preserveFds: number, consoleSocket: string | undefined, cgroups: Placement): Helper {
+  const consoleFd = consoleSocket === undefined ? undefined : connectConsole(consoleSocket);
+  let h: Helper;
+  try {
+    h = spawnHelper(mode, preserveFds, consoleFd);
+  } finally {
+    if (consoleFd !== undefined) closeSync(consoleFd);
+  }
+  try {
+    joinCgroups(cgroups, h.pid);
+  } catch (e) {
+    process.kill(h.pid, 'SIGKILL');
+    endHelper(h);
+    throw e;
+  }
+  return h;
+}
+
+/** Closes our end of the sync socket and reaps berth-init (which exits early on). */
+export function endHelper(h: Helper | undefined): void {
+  if (!h) return;
+  closeSync(h.sock);
+  try {
+    native().reap(h.pid, true);
+  } catch {
+    // reaped already
+  }
+}
+
 /** A connection to the engine's console socket (--console-socket), for the pty master. */
-export function connectConsole(path: string): number {
+function connectConsole(path: string): number {
   try {
     return native().connectUnix(path);
   } catch (e) {

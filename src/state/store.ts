@@ -124,6 +124,17 @@ export function writeAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
+/** Loads the container and runs fn while holding its lock (start, pause, resume, ...). */
+export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
+  const c = loadContainer(root, id);
+  const unlock = c.lock();
+  try {
+    return fn(c);
+  } finally {
+    unlock();
+  }
+}
+
 export function loadContainer(root: string, id: string): Container {
   const dir = containerDir(root, id);
   let text: string;

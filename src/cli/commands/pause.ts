@@ -6,19 +6,15 @@ const command: Command = {
   positionals: [{ name: 'id', required: true }],
   options: {},
   run: (a) => {
-    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+    const { withContainer } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
     const { setFrozen } = require('../../cgroups/freeze') as typeof import('../../cgroups/freeze');
-    const c = loadContainer(a.root, a.id);
-    const unlock = c.lock();
-    try {
+    withContainer(a.root, a.id, (c) => {
       // As runc: a created container can be paused too.
       const status = c.status();
       if (status !== 'running' && status !== 'created') throw new BerthError(`container not running: ${a.id} is ${status}`);
       setFrozen(c.saved.cgroups, true);
-    } finally {
-      unlock();
-    }
+    });
   },
 };
 export default command;

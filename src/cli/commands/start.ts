@@ -6,15 +6,11 @@ const command: Command = {
   positionals: [{ name: 'id', required: true }],
   options: {},
   run: (a) => {
-    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+    const { withContainer } = require('../../state/store') as typeof import('../../state/store');
     const { startContainer } = require('../../container/start') as typeof import('../../container/start');
-    const c = loadContainer(a.root, a.id);
-    const unlock = c.lock();
-    try {
+    withContainer(a.root, a.id, (c) => {
       startContainer(c);
-    } finally {
-      unlock();
-    }
+    });
   },
 };
 export default command;
