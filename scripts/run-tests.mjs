@@ -5,7 +5,7 @@
 //   node scripts/run-tests.mjs unit signals    only files whose path contains a word
 //   node scripts/run-tests.mjs --test-name-pattern=rootless   flags go to node
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,10 +46,23 @@ await esbuild.build({
   logLevel: 'warning',
 });
 
+// Host device nodes must come out of the whole run as they went in: no container
+// operation may chown or chmod them (a crun run here once left /dev/null 1000:1000).
+const HOST_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'];
+const devices = () => HOST_DEVICES.map((d) => {
+  const st = statSync(d);
+  return `${d} ${st.uid}:${st.gid} ${st.mode.toString(8)} ${st.rdev}`;
+}).join('\n');
+const devicesBefore = devices();
+
 const files = sources.map((f) => join(outDir, relative(testDir, f)).replace(/\.ts$/, '.js'));
 const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
   cwd: root,
   stdio: 'inherit',
 });
 rmSync(outDir, { recursive: true, force: true });
+if (devices() !== devicesBefore) {
+  process.stderr.write(`run-tests: host device nodes changed during the run:\nbefore:\n${devicesBefore}\nafter:\n${devices()}\n`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

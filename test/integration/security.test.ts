@@ -4,7 +4,7 @@
 // not, and no container operation changes a host device node.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { leftovers, Session, show } from './helpers';
@@ -155,6 +155,33 @@ test('host device nodes keep their owner and mode, with device entries and user 
     assert.equal(r.code, 0, `userns ${userns}: ${show(r)}`);
     assert.deepEqual(deviceStat(), before, `userns ${userns}`);
   }
+});
+
+// CVE-2021-30465 / CVE-2025-31133 / CVE-2025-52565 class: a rootfs whose /proc or
+// /dev/null is a symlink out of it must not redirect a mount or a write to the host.
+test('a rootfs whose /proc and /dev/null are symlinks to host paths cannot redirect mounts or writes', (t) => {
+  const hostDir = s.tmpdir(t, 'berth-itest-host-proc-');
+  const hostFile = join(s.tmpdir(t, 'berth-itest-host-null-'), 'victim');
+  writeFileSync(hostFile, 'untouched');
+  const b = s.bundle(t, {
+    copyRootfs: true,
+    args: ['sh', '-c', 'cat /proc/self/stat > /dev/null && echo proc-ok'],
+    // No /dev tmpfs: /dev/null is whatever the rootfs has.
+    mutate: (spec) => (spec.mounts = spec.mounts.filter((m: { destination: string }) => m.destination !== '/dev' && !m.destination.startsWith('/dev/'))),
+  });
+  rmSync(join(b.dir, 'rootfs/proc'), { recursive: true, force: true });
+  symlinkSync(`/../../../..${hostDir}`, join(b.dir, 'rootfs/proc'));
+  rmSync(join(b.dir, 'rootfs/dev/null'), { force: true });
+  symlinkSync(`/../../../..${hostFile}`, join(b.dir, 'rootfs/dev/null'));
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['run', '--bundle', b.dir, id]);
+  // Whether it runs or refuses, the host is untouched.
+  assert.deepEqual(readdirSync(hostDir), [], `host dir: ${show(r)}`);
+  assert.equal(readFileSync(hostFile, 'utf8'), 'untouched');
+  assert.equal(statSync(hostFile).isFile(), true);
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(hostDir), 'no mount on the host path');
+  if (r.code !== 0) assert.match(r.stderr, /\/dev\/null|\/proc|linux\.devices|mounts/, show(r));
 });
 
 test('nothing is left behind, and host devices are as they were', () => {
