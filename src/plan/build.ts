@@ -152,8 +152,11 @@ function u64(n: number): bigint {
 // cannot apply is an error (never silently dropped); a mount label without
 // SELinux is ignored (SELinux labels only mean something where SELinux runs).
 export function securityLabels(p: NonNullable<Spec['process']>, mountLabel: string | undefined): string | undefined {
-  if (p.selinuxLabel && !existsSync('/sys/fs/selinux/enforce'))
-    fail('process.selinuxLabel', 'SELinux is not enabled on this host');
+  if (p.selinuxLabel) {
+    if (!existsSync('/sys/fs/selinux/enforce')) fail('process.selinuxLabel', 'SELinux is not enabled on this host');
+    // Never pretend: where SELinux runs, berth cannot apply a label yet.
+    fail('process.selinuxLabel', 'SELinux process labels are not supported by berth yet');
+  }
   if (mountLabel && existsSync('/sys/fs/selinux/enforce'))
     fail('linux.mountLabel', 'SELinux mount labels are not supported yet');
   if (!p.apparmorProfile) return undefined;
