@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -250,14 +252,19 @@ void exec_process(const plan::Plan& p) {
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
   Record ar;
   if (p.first(plan::REC_APPARMOR, &ar)) {
-    // The profile takes effect at execve (what aa_change_onexec does), through the
-    // container's procfs, which berth verified when it mounted it.
+    // The profile takes effect at execve (what aa_change_onexec does), written
+    // through the container's procfs, checked to be procfs.
     Reader rd = ar.reader();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "exec %s", rd.str());
-    int e = write_file("/proc/thread-self/attr/apparmor/exec", cmd);
-    if (e == ENOENT) e = write_file("/proc/thread-self/attr/exec", cmd);
-    if (e) fail("applying the AppArmor profile", "process.apparmorProfile", e, rd.str());
+    int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+    // Only procfs may take it: a rootfs without a /proc mount could offer a plain file.
+    struct statfs sf;
+    if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+      fail("applying the AppArmor profile", "process.apparmorProfile", fd < 0 ? errno : EXDEV, "/proc is not procfs");
+    if (write_all(fd, cmd, strlen(cmd)) < 0) fail("applying the AppArmor profile", "process.apparmorProfile", errno, rd.str());
+    close(fd);
   }
   install_seccomp(p, SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);
