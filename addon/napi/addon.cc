@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <napi.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +19,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "napi/unix.h"
 
 extern char** environ;
 
@@ -156,20 +159,8 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
 // connectUnix(path): a stream socket connected to a unix socket path (close-on-exec).
 Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  struct sockaddr_un a = {};
-  a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path) return ThrowErrno(info.Env(), "connect", ENAMETOOLONG);
-  memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ThrowErrno(info.Env(), "socket", errno);
-  int rc;
-  do rc = connect(fd, (struct sockaddr*)&a, sizeof a);
-  while (rc < 0 && errno == EINTR);
-  if (rc < 0) {
-    int e = errno;
-    close(fd);
-    return ThrowErrno(info.Env(), "connect", e);
-  }
+  int fd = connect_unix(path);
+  if (fd < 0) return ThrowErrno(info.Env(), "connect", -fd);
   return Napi::Number::New(info.Env(), fd);
 }
 

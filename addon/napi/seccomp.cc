@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <napi.h>
+
 #include <seccomp.h>
 #include <stddef.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "napi/unix.h"
 
 namespace {
 
@@ -257,20 +260,8 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Array fdArr = info[2].As<Napi::Array>();
   std::vector<int> fds;
   for (uint32_t i = 0; i < fdArr.Length(); i++) fds.push_back(fdArr.Get(i).As<Napi::Number>().Int32Value());
-  struct sockaddr_un sa = {};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return Throw(env, "connect " + path, ENAMETOOLONG);
-  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return Throw(env, "socket", errno);
-  int rc;
-  do rc = connect(s, (struct sockaddr*)&sa, sizeof sa);
-  while (rc < 0 && errno == EINTR);
-  if (rc < 0) {
-    int e = errno;
-    close(s);
-    return Throw(env, "connect " + path, e);
-  }
+  int s = connect_unix(path);
+  if (s < 0) return Throw(env, "connect " + path, -s);
   size_t off = 0;
   bool first = true;
   std::vector<char> cbuf(CMSG_SPACE(sizeof(int) * (fds.empty() ? 1 : fds.size())));

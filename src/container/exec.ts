@@ -11,6 +11,7 @@ import * as K from '../plan/generated';
 import { decodeItems } from '../plan/message';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
+import { forwardSignals } from './forward';
 import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
 
 export interface ExecOptions {
@@ -34,7 +35,6 @@ export interface ExecOptions {
   ignorePaused: boolean;
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 /** The process to run: --process FILE as is, or the container's own process with the flags applied (as runc). */
 export function execProcess(base: Process | undefined, o: ExecOptions): Process {
@@ -115,18 +115,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   }
   if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // exited
-      }
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
+  const stopForwarding = forwardSignals((sig) => process.kill(pid, sig));
   const st = await addon.waitExit(pid);
-  for (const [sig, h] of handlers) process.off(sig, h);
+  stopForwarding();
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
 }

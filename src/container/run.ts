@@ -1,35 +1,23 @@
 // `run`: create + start; in the foreground, forward signals to the init and exit
 // with its status (128+N when a signal ended it), then delete the container. A
 // failure after create removes the container again: run leaves nothing half-made.
-import { constants } from 'node:os';
 import { native } from '../native/addon';
 import { createContainer, type CreateOptions } from './create';
 import { destroy } from './destroy';
+import { forwardSignals } from './forward';
 import { signalInit } from './signal';
 import { startContainer } from './start';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-
 export async function runContainer(o: CreateOptions, r: { detach: boolean; keep: boolean }): Promise<number> {
   const c = await createContainer(o);
-  const handlers: [NodeJS.Signals, () => void][] = [];
+  let stopForwarding = () => {};
   let status: number;
   try {
     if (r.detach) {
       startContainer(c);
       return 0;
     }
-    for (const sig of FORWARDED) {
-      const h = () => {
-        try {
-          signalInit(c, constants.signals[sig]);
-        } catch {
-          // the init is gone; its exit is on its way
-        }
-      };
-      process.on(sig, h);
-      handlers.push([sig, h]);
-    }
+    stopForwarding = forwardSignals((sig) => signalInit(c, sig));
     // The init is our child (berth-init clones it with CLONE_PARENT).
     const exited = native().waitExit(c.saved.pid);
     startContainer(c);
@@ -39,7 +27,7 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
     destroy(c, { runPoststop: true });
     throw e;
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
+    stopForwarding();
   }
   if (!r.keep) {
     const unlock = c.lock();

@@ -4,6 +4,30 @@ import type { Plan } from './plan';
 
 type Item = number | bigint | string | Buffer;
 
+/** One item: kind 1 u64, kind 2 string (NUL-terminated, none inside), kind 3 raw bytes. */
+function encodeItem(it: Item): Buffer {
+  if (Buffer.isBuffer(it)) {
+    const b = Buffer.alloc(5 + it.length);
+    b[0] = 3;
+    b.writeUInt32LE(it.length, 1);
+    it.copy(b, 5);
+    return b;
+  }
+  if (typeof it === 'string') {
+    const s = Buffer.from(it, 'utf8');
+    if (s.includes(0)) throw new Error(`a string for berth-init contains a NUL byte: ${JSON.stringify(it)}`);
+    const b = Buffer.alloc(6 + s.length);
+    b[0] = 2;
+    b.writeUInt32LE(s.length, 1);
+    s.copy(b, 5);
+    return b;
+  }
+  const b = Buffer.alloc(9);
+  b[0] = 1;
+  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(it)), 1);
+  return b;
+}
+
 /** Builds a plan message: records of items, then the header (exported for exec plans). */
 export class Writer {
   private chunks: Buffer[] = [];
@@ -14,30 +38,9 @@ export class Writer {
     const parts: Buffer[] = [];
     let len = 0;
     for (const it of items) {
-      if (Buffer.isBuffer(it)) {
-        // Raw bytes (kind 3): any value, no terminator.
-        const b = Buffer.alloc(5 + it.length);
-        b[0] = 3;
-        b.writeUInt32LE(it.length, 1);
-        it.copy(b, 5);
-        parts.push(b);
-        len += b.length;
-      } else if (typeof it === 'string') {
-        const s = Buffer.from(it, 'utf8');
-        if (s.includes(0)) throw new Error(`a string for berth-init contains a NUL byte: ${JSON.stringify(it)}`);
-        const b = Buffer.alloc(6 + s.length);
-        b[0] = 2;
-        b.writeUInt32LE(s.length, 1);
-        s.copy(b, 5);
-        parts.push(b);
-        len += b.length;
-      } else {
-        const b = Buffer.alloc(9);
-        b[0] = 1;
-        b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(it)), 1);
-        parts.push(b);
-        len += 9;
-      }
+      const b = encodeItem(it);
+      parts.push(b);
+      len += b.length;
     }
     const h = Buffer.alloc(8);
     h.writeUInt16LE(type, 0);
@@ -120,15 +123,7 @@ export function decodeItems(b: Buffer): (bigint | string | Buffer)[] {
 }
 
 export function encodeMessage(type: number, ...items: string[]): Buffer {
-  const parts = items.map((s) => {
-    const sb = Buffer.from(s, 'utf8');
-    const b = Buffer.alloc(6 + sb.length);
-    b[0] = 2;
-    b.writeUInt32LE(sb.length, 1);
-    sb.copy(b, 5);
-    return b;
-  });
-  const body = Buffer.concat(parts);
+  const body = Buffer.concat(items.map(encodeItem));
   const h = Buffer.alloc(8);
   h.writeUInt32LE(type, 0);
   h.writeUInt32LE(body.length, 4);

@@ -1,0 +1,23 @@
+// Foreground `run` and `exec`: signals berth gets go to the container's process
+// (which may have exited already: then there is nothing to do).
+import { constants } from 'node:os';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** Forwards signals with send(number) until the returned function is called. */
+export function forwardSignals(send: (signal: number) => void): () => void {
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      try {
+        send(constants.signals[sig]);
+      } catch {
+        // the process is gone; its exit is on its way
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  };
+}
