@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderMatrix, updateReadme } from './engine-matrix.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const testDir = join(root, 'test');
@@ -56,10 +57,19 @@ const devices = () => HOST_DEVICES.map((d) => {
 const devicesBefore = devices();
 
 const files = sources.map((f) => join(outDir, relative(testDir, f)).replace(/\.ts$/, '.js'));
+// The engine tests (test/engines/) record one row per case here; the README's
+// engine matrix is rendered from them after the run.
+const matrixDir = join(outDir, 'engine-matrix');
 const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
   cwd: root,
   stdio: 'inherit',
+  env: { ...process.env, BERTH_ENGINE_MATRIX_DIR: matrixDir },
 });
+const matrixRows = renderMatrix(matrixDir);
+if (matrixRows.length) {
+  const table = updateReadme(join(root, 'README.md'), matrixRows);
+  process.stdout.write(`# engine matrix, written to README.md:\n${table.replace(/^/gm, '# ')}\n`);
+}
 rmSync(outDir, { recursive: true, force: true });
 if (devices() !== devicesBefore) {
   process.stderr.write(`run-tests: host device nodes changed during the run:\nbefore:\n${devicesBefore}\nafter:\n${devices()}\n`);
