@@ -3,7 +3,7 @@
 //  2. standalone ajv validators from spec-schemas/ (scripts/build-validators.mjs)
 //  3. the native addon and berth-init (node-gyp), unless already built
 //  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +71,10 @@ async function bundle() {
     minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning',
     // Lazily loaded chunks are separate files, required by path at run time.
     external: ['./validators.js', './yargs-cli.js'],
-    define: { BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
+    define: {
+      BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
+      BERTH_COMMIT: JSON.stringify(gitCommit()),
+    },
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
@@ -105,3 +108,12 @@ await bundle();
 mkdirSync(join(root, 'build'), { recursive: true });
 makeCodeCache();
 log('done');
+
+/** The checkout's commit for `berth --version` ("-dirty" with local changes), or "none" outside git. */
+function gitCommit() {
+  const git = (...args) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  if (head.status !== 0) return 'none';
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
+}

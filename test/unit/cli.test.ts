@@ -12,11 +12,19 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const berth = (...args: string[]) => runRuntime(BERTH, root, args);
 
 describe('CLI', () => {
-  test('--version prints runc-like lines', () => {
+  test('--version prints runc-like lines that both go-runc parsers take', () => {
     const r = runRuntime(BERTH, root, ['--version']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^berth version \S+\n/);
     assert.match(r.stdout, /^spec: 1\.3\.0$/m);
+    // go-runc's older parser (containerd 1.4/1.5): exactly three lines after
+    // trimming, the first split on "version " and the others on ": " into two.
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 3, r.stdout);
+    assert.equal(lines[0].split('version ').length, 2);
+    assert.equal(lines[1].split(': ').length, 2);
+    assert.match(lines[1], /^commit: ([0-9a-f]{40}(-dirty)?|none)$/);
+    assert.equal(lines[2].split(': ').length, 2);
   });
 
   test('the shim prefix: --root --log --log-format json before the command', () => {
