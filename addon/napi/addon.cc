@@ -15,6 +15,7 @@
 #include <vector>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -164,6 +165,37 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// recvFd(sock): the fd sent with SCM_RIGHTS in the next message (the pty master
+// berth-init sends when berth proxies a terminal itself), close-on-exec.
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  char data[256];
+  struct iovec iov = {data, sizeof data};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(info.Env(), "recvmsg", errno);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return ThrowErrno(info.Env(), "recvmsg", EBADMSG);
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// setWindowSize(fd, rows, cols): TIOCSWINSZ on a terminal.
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  struct winsize ws = {};
+  ws.ws_row = (unsigned short)Int(info, 1);
+  ws.ws_col = (unsigned short)Int(info, 2);
+  if (ioctl(Int(info, 0), TIOCSWINSZ, &ws) < 0) return ThrowErrno(info.Env(), "ioctl TIOCSWINSZ", errno);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return ThrowErrno(info.Env(), "prctl", errno);
   return info.Env().Undefined();
@@ -227,6 +259,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("spawn", Napi::Function::New(env, Spawn));

@@ -26,6 +26,8 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** berth's own console socket when it proxies the terminal (run in the foreground). */
+  proxyConsole?: number;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -40,7 +42,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   const hs = hierarchies();
   const plan = buildPlan(spec, {
     bundle, execFifo: join(dir, 'exec.fifo'), preserveFds: o.preserveFds, noPivot: o.noPivot, hierarchies: hs,
-    consoleFd: spec.process?.terminal && o.consoleSocket ? 3 + o.preserveFds : undefined,
+    consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
   const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
@@ -107,7 +109,7 @@ function ociState(c: Container, status: string): object {
 function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined, listener?: { path: string; metadata: string }): void {
   let h: Helper | undefined;
   try {
-    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? o.consoleSocket : undefined, c.saved.cgroups);
+    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, c.saved.cgroups);
     const mine = h.sock;
     writeAll(mine, planMsg);
     let ready = false;

@@ -13,6 +13,7 @@ import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
 import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
+import { openTerminalProxy } from './terminal';
 
 export interface ExecOptions {
   root: string;
@@ -74,7 +75,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
-  if (proc.terminal && !o.consoleSocket) throw new BerthError('exec: a terminal needs --console-socket (berth does not proxy one)');
+  if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
   let seccomp: { bpf: Buffer; flags: number } | undefined;
   if (c.saved.seccomp) {
     const { CACHE_DIR, compileSeccomp, FILTER_FLAG } = require('../seccomp/compile') as typeof import('../seccomp/compile');
@@ -86,10 +87,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
+  // In the foreground without --console-socket berth is the terminal's other end.
+  const proxy = proc.terminal && !o.consoleSocket ? openTerminalProxy() : undefined;
   let h: Helper | undefined;
   let pid = 0;
   try {
-    h = startHelper('exec', o.preserveFds, proc.terminal ? o.consoleSocket : undefined, c.saved.cgroups);
+    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, c.saved.cgroups);
     const mine = h.sock;
     writeAll(mine, msg);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
@@ -100,7 +103,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+    proxy?.attach();
   } catch (e) {
+    proxy?.close();
     if (pid) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -115,8 +120,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   }
   if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;
-  const stopForwarding = forwardSignals((sig) => process.kill(pid, sig));
+  const stopForwarding = forwardSignals((sig) => process.kill(pid, sig), { proxiedTerminal: !!proxy });
   const st = await addon.waitExit(pid);
+  await proxy?.finish();
   stopForwarding();
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
 }

@@ -4,9 +4,13 @@ import { constants } from 'node:os';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
-/** Forwards signals with send(number) until the returned function is called. */
-export function forwardSignals(send: (signal: number) => void): () => void {
-  const handlers = FORWARDED.map((sig) => {
+/**
+ * Forwards signals with send(number) until the returned function is called.
+ * With a proxied terminal SIGWINCH is not sent on: resizing the pty signals the
+ * container's foreground process group itself.
+ */
+export function forwardSignals(send: (signal: number) => void, o: { proxiedTerminal?: boolean } = {}): () => void {
+  const handlers = FORWARDED.filter((sig) => !(o.proxiedTerminal && sig === 'SIGWINCH')).map((sig) => {
     const h = () => {
       try {
         send(constants.signals[sig]);

@@ -7,9 +7,23 @@ import { destroy } from './destroy';
 import { forwardSignals } from './forward';
 import { signalInit } from './signal';
 import { startContainer } from './start';
+import { openTerminalProxy, type TerminalProxy } from './terminal';
 
 export async function runContainer(o: CreateOptions, r: { detach: boolean; keep: boolean }): Promise<number> {
-  const c = await createContainer(o);
+  // In the foreground without --console-socket berth is the terminal's other end
+  // (used only when the config asks for a terminal).
+  let proxy: TerminalProxy | undefined = !r.detach && o.consoleSocket === undefined ? openTerminalProxy() : undefined;
+  let c;
+  try {
+    c = await createContainer({ ...o, proxyConsole: proxy?.theirs });
+  } catch (e) {
+    proxy?.close();
+    throw e;
+  }
+  if (proxy && !c.saved.process?.terminal) {
+    proxy.close();
+    proxy = undefined;
+  }
   let stopForwarding = () => {};
   let status: number;
   try {
@@ -17,13 +31,16 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
       startContainer(c);
       return 0;
     }
-    stopForwarding = forwardSignals((sig) => signalInit(c, sig));
+    proxy?.attach();
+    stopForwarding = forwardSignals((sig) => signalInit(c, sig), { proxiedTerminal: !!proxy });
     // The init is our child (berth-init clones it with CLONE_PARENT).
     const exited = native().waitExit(c.saved.pid);
     startContainer(c);
     const st = await exited;
     status = st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+    await proxy?.finish();
   } catch (e) {
+    proxy?.close();
     destroy(c, { runPoststop: true });
     throw e;
   } finally {

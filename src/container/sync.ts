@@ -33,16 +33,17 @@ export interface Helper {
 
 /**
  * Starts berth-init for create or exec: connects the console socket first (when
- * there is a terminal), then puts berth-init in the container's cgroups before it
- * gets its plan, so nothing it starts runs outside them.
+ * there is a terminal: `console` is the engine's socket path, or the fd of berth's
+ * own socket when it proxies the terminal), then puts berth-init in the
+ * container's cgroups before it gets its plan, so nothing it starts runs outside them.
  */
-export function startHelper(mode: 'create' | 'exec', preserveFds: number, consoleSocket: string | undefined, cgroups: Placement): Helper {
-  const consoleFd = consoleSocket === undefined ? undefined : connectConsole(consoleSocket);
+export function startHelper(mode: 'create' | 'exec', preserveFds: number, console: string | number | undefined, cgroups: Placement): Helper {
+  const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
   let h: Helper;
   try {
     h = spawnHelper(mode, preserveFds, consoleFd);
   } finally {
-    if (consoleFd !== undefined) closeSync(consoleFd);
+    if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }
   try {
     joinCgroups(cgroups, h.pid);

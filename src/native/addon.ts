@@ -14,6 +14,9 @@ export interface Addon {
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];
   connectUnix(path: string): number;
+  /** The fd that came with the next message on a unix socket (SCM_RIGHTS). */
+  recvFd(sock: number): number;
+  setWindowSize(fd: number, rows: number, cols: number): void;
   /** A sealed memfd copy of a file (close-on-exec). */
   sealedCopy(path: string): number;
   /** Runs path with fds[i] as fd i; returns the pid. */

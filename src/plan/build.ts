@@ -123,7 +123,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
   if (spec.process && !isAbsolute(p.cwd)) fail('process.cwd', `must be an absolute path, not ${JSON.stringify(p.cwd)}`);
   plan.apparmor = securityLabels(p, linux.mountLabel);
   if (p.terminal) {
-    if (o.consoleFd === undefined) fail('process.terminal', 'a terminal needs --console-socket (berth does not proxy one)');
+    if (o.consoleFd === undefined) fail('process.terminal', 'a terminal needs --console-socket, or a run in the foreground');
     plan.console = { fd: o.consoleFd!, rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 };
   }
 

@@ -73,6 +73,69 @@ test('a terminal without --console-socket is a clear error', (t) => {
   assert.match(s.cli(['exec', '-t', 'no-such', 'true']).stderr, /does not exist/);
 });
 
+/** Runs berth at a real terminal (test/fixtures/pty-driver.py); the terminal's output and the status. */
+async function atTerminal(size: string, steps: [string, string][], shellCmd: string): Promise<{ status: number; output: string }> {
+  const driver = join(repoRoot(), 'test/fixtures/pty-driver.py');
+  const p = spawn('python3', [driver, size, '20', JSON.stringify(steps), '--', 'sh', '-c', shellCmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((res) => p.on('exit', res));
+  return JSON.parse(out);
+}
+
+test('run in the foreground with a terminal and no socket: berth proxies its own terminal, size and resizes too', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const b = s.bundle(t, {
+    args: ['sh', '-c', 'tty; stty size; read x; echo got:$x; while :; do z=$(stty size); [ "$z" = "40 120" ] && break; sleep 0.05; done; echo resized:$z; exit 3'],
+    mutate: (spec) => (spec.process.terminal = true),
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const berth = `${s.bin} --root ${s.root}`;
+  // stty -g before and after: berth gives the terminal back as it found it.
+  const r = await atTerminal(
+    '33x100',
+    [['expect', '33 100'], ['type', 'hello\r'], ['expect', 'got:hello'], ['resize', '40x120'], ['expect', 'resized:']],
+    `stty -g; ${berth} run --bundle ${b.dir} ${id}; echo status=$?; stty -g`,
+  );
+  const out = r.output.replace(/\r/g, '');
+  assert.equal(r.status, 0, out);
+  assert.match(out, /^\/dev\/pts\/0$/m, 'the pty is in the container\'s own devpts');
+  assert.match(out, /^33 100$/m);
+  assert.match(out, /^got:hello$/m);
+  assert.match(out, /^resized:40 120$/m);
+  assert.match(out, /^status=3$/m);
+  const modes = out.split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+  assert.equal(modes.length, 2, out);
+  assert.equal(modes[0], modes[1], 'the terminal modes are restored');
+  assert.equal(s.cli(['state', id]).code, 1, 'run removed the container');
+});
+
+test('exec -t in the foreground without a socket proxies the terminal; detached it is an error', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const b = s.bundle(t, { args: ['sleep', '100'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  assert.equal(s.cli(['start', id]).code, 0);
+  const berth = `${s.bin} --root ${s.root}`;
+  const r = await atTerminal(
+    '21x77',
+    [['expect', '21 77'], ['type', 'typed\r'], ['expect', 'read:typed']],
+    `${berth} exec -t ${id} sh -c 'tty; stty size; read x; echo read:$x; exit 5'; echo status=$?`,
+  );
+  const out = r.output.replace(/\r/g, '');
+  assert.match(out, /^\/dev\/pts\/\d+$/m);
+  assert.match(out, /^read:typed$/m);
+  assert.match(out, /^status=5$/m);
+  const d = s.cli(['exec', '-t', '-d', id, 'true']);
+  assert.notEqual(d.code, 0);
+  assert.match(d.stderr, /detached terminal needs --console-socket/);
+  const rd = s.cli(['run', '-d', '--bundle', s.bundle(t, { args: ['true'], mutate: (spec) => (spec.process.terminal = true) }).dir, s.newId()]);
+  assert.notEqual(rd.code, 0);
+  assert.match(rd.stderr, /process\.terminal.*--console-socket/);
+});
+
 test('nothing is left behind', () => {
   assert.deepEqual(leftovers(s), []);
 });
