@@ -67,6 +67,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     noProcess: spec.process ? undefined : true,
     process: spec.process,
     seccomp: spec.linux?.seccomp,
+    resources: spec.linux?.resources,
   };
 
   const c = claimContainer(o.root, saved);

@@ -61,11 +61,22 @@ export function mergeResources(base: LinuxResources, over: LinuxResources): Linu
   return out as LinuxResources;
 }
 
+/**
+ * Applies r to the container's cgroups and records the resources now in force in
+ * its state (as runc keeps its config's), so a later update can build on them:
+ * a swap limit alone is memory+swap over the memory limit already set.
+ * The caller holds the container's lock and loaded c under it.
+ */
 export function updateContainer(c: Container, r: LinuxResources): void {
   const status = c.status();
   if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot update container ${c.id}: it is ${status}`);
+  const merged = mergeResources(c.saved.resources ?? {}, r);
+  const limit = merged.memory?.limit;
+  const apply = r.memory?.swap !== undefined && r.memory.limit === undefined && limit !== undefined ? { ...r, memory: { ...r.memory, limit } } : r;
   const hs = hierarchies();
   // Field names in errors are config paths; say where they came from.
-  const writes = planResourceWrites(hs, c.saved.cgroups.dirs, r, { forUpdate: true });
+  const writes = planResourceWrites(hs, c.saved.cgroups.dirs, apply, { forUpdate: true });
   applyResourceWrites(hs, writes, { rollback: true });
+  c.saved.resources = merged;
+  c.save();
 }

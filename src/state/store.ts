@@ -35,6 +35,8 @@ export interface Saved {
    * must not affect the container): the process as defaults, the seccomp profile. */
   process?: import('../spec/types').Process;
   seccomp?: NonNullable<import('../spec/types').Spec['linux']>['seccomp'];
+  /** linux.resources as created, then as each `update` left them. */
+  resources?: import('../spec/types').LinuxResources;
 }
 
 const ID_RE = /^[\w+\-.]+$/;

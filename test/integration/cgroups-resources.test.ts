@@ -67,6 +67,24 @@ describe('update', () => {
     }
   });
 
+  test('an update builds on the limits in force: a swap limit alone is memory+swap over the last memory limit', () => {
+    const b = makeBundle({ args: ['sleep', '1000'] });
+    const id = newId();
+    try {
+      assert.equal(berth('create', '--bundle', b.dir, id).code, 0);
+      let r = berth('update', '--memory', '64m', id);
+      assert.equal(r.code, 0, r.stderr);
+      r = berth('update', '--memory-swap', '96m', id);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(memLimit(id), String(64 * 1024 * 1024));
+      // v1 counts memory+swap; v2's memory.swap.max is the swap alone.
+      assert.equal(read(id, 'memory', 'memory.memsw.limit_in_bytes', 'memory.swap.max'), String((unified ? 32 : 96) * 1024 * 1024));
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
   test('a value the kernel refuses names the field, and the earlier values are put back', () => {
     const b = makeBundle({ args: ['sleep', '1000'], mutate: (s) => (s.linux.resources = { ...s.linux.resources, memory: { limit: 100 * 1024 * 1024 } }) });
     const id = newId();

@@ -39,7 +39,8 @@ const command: Command = {
     r = u.mergeResources(r, u.resourcesFromFlags(a));
     const unlock = c.lock();
     try {
-      u.updateContainer(c, r);
+      // Read again under the lock: another update may have recorded its limits meanwhile.
+      u.updateContainer(loadContainer(a.root, a.id), r);
     } finally {
       unlock();
     }
