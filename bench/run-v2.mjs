@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// `run` on a pure cgroup v2 host: berth, runc and crun side by side, interleaved.
+// Meant for the cgroup v2 VM (bench/cgroup-v2.sh boots it and runs this inside);
+// it refuses to run where /sys/fs/cgroup is not cgroup2.
+//
+//   node bench/run-v2.mjs [--runs N]     (default 10)
+//
+// Metrics (one untimed warm-up each, then N timed runs; wall-clock from spawn to
+// exit of `run` of a busybox ["true"] bundle in the foreground; median and p90):
+//   run           no resources
+//   run + limits  memory, pids, cpu and a device rule: the cgroup writes and the
+//                 eBPF device program on v2
+// The VM runs under QEMU's TCG here: compare runtimes within a run, not its
+// absolute times with the host's.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const CGROUP2_MAGIC = 0x63677270;
+if (statfsSync('/sys/fs/cgroup').type !== CGROUP2_MAGIC) {
+  process.stderr.write('run-v2: /sys/fs/cgroup is not cgroup2; run it in the VM: bash bench/cgroup-v2.sh\n');
+  process.exit(1);
+}
+
+const runtimes = [
+  ['berth', process.env.BERTH ?? join(repo, 'bin/berth')],
+  ['runc', process.env.RUNC ?? '/usr/sbin/runc'],
+  ['crun', process.env.CRUN ?? '/usr/bin/crun'],
+].filter(([name, bin]) => {
+  if (existsSync(bin)) return true;
+  process.stderr.write(`run-v2: ${name} (${bin}) is not installed; left out\n`);
+  return false;
+});
+
+function sh(bin, args) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${r.stderr ?? ''}${r.error ?? ''}`);
+  return r.stdout;
+}
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-v2-'));
+let seq = 0;
+try {
+  const rootfs = join(work, 'rootfs');
+  mkdirSync(rootfs);
+  sh('sh', [join(repo, 'scripts/make-rootfs.sh'), rootfs]);
+  const bundle = (name, resources) => {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    sh('/usr/sbin/runc', ['spec', '--bundle', dir]);
+    const spec = JSON.parse(sh('cat', [join(dir, 'config.json')]));
+    spec.process.terminal = false;
+    spec.process.args = ['true'];
+    spec.root = { path: rootfs, readonly: true };
+    if (resources) spec.linux.resources = resources;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
+    return dir;
+  };
+  const bundles = {
+    run: bundle('plain'),
+    'run + limits': bundle('limits', {
+      memory: { limit: 64 << 20 },
+      pids: { limit: 64 },
+      cpu: { shares: 512, quota: 50000, period: 100000 },
+      devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }],
+    }),
+  };
+  const versions = runtimes.map(([name, bin]) => `${name}: ${sh(bin, ['--version']).split('\n')[0]}`);
+  console.log(`run on cgroup v2 (kernel ${release()}), ${RUNS} runs each, ms median / p90`);
+  console.log(versions.join('; '));
+  console.log(`${'metric'.padEnd(16)}${runtimes.map(([n]) => n.padEnd(20)).join('')}`);
+  for (const [metric, dir] of Object.entries(bundles)) {
+    const res = Object.fromEntries(runtimes.map(([n]) => [n, []]));
+    for (let i = -1; i < RUNS; i++)
+      for (const [name, bin] of runtimes) {
+        const root = join(work, `root-${name}`);
+        const t = process.hrtime.bigint();
+        sh(bin, ['--root', root, 'run', '--bundle', dir, `bench-v2-${process.pid}-${name}-${++seq}`]);
+        if (i >= 0) res[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    const cell = (xs) => `${pct(xs, 0.5).toFixed(1)} / ${pct(xs, 0.9).toFixed(1)}`.padEnd(20);
+    console.log(`${metric.padEnd(16)}${runtimes.map(([n]) => cell(res[n])).join('')}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
