@@ -2,13 +2,13 @@
 # Installs what berth's build, demo and tests need on a Debian 12 machine (as root):
 # Debian's busybox-static (the demo and test rootfs), runc (the reference in tests
 # and benchmarks), iproute2 (network namespaces in tests), libseccomp-dev (linked
-# statically into the addon); then the npm packages, which also builds berth
+# statically into the addon), strace (a test watches the init's clone3); then the npm packages, which also builds berth
 # (native parts and the bundled CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev >/dev/null
+apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace >/dev/null
 # The engine tests (test/engines/) drive Debian's podman, containerd and docker
 # against berth; crun is the third runtime of the cgroup v2 benchmark. Their
 # packages would start daemons on the host: policy-rc.d forbids that while

@@ -34,6 +34,31 @@ static uint8_t g_plan_buf[plan::MAX_BYTES];
 static pid_t g_berth;
 static int g_fifo = -1;
 static int g_berth_pidfd = -1;
+static int g_cgroup2 = -1;  // the container's cgroup2 directory (O_PATH), or -1
+
+// struct clone_args as far as Linux 5.7 (CLONE_ARGS_SIZE_VER2), for clone3.
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+static const uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+// Clones (fork-like: same stack) with CLONE_PARENT into the container's cgroup2
+// directory, so the child never runs anywhere else: clone3 CLONE_INTO_CGROUP
+// (Linux 5.7). Kernels without it (ENOSYS, or E2BIG for the cgroup field) get
+// the older order: berth-init joins the cgroup, then a plain clone. Berth has
+// already put berth-init in the v1 hierarchies, which the child inherits.
+static pid_t clone_into_cgroup(uint64_t flags) {
+  if (g_cgroup2 >= 0) {
+    CloneArgs a = {};
+    a.flags = flags | kCloneIntoCgroup;
+    a.cgroup = (uint64_t)g_cgroup2;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid >= 0 || (errno != ENOSYS && errno != E2BIG)) return (pid_t)pid;
+    int e = write_file_at(g_cgroup2, "cgroup.procs", "0");
+    if (e) fail("joining the container's cgroup", "linux.cgroupsPath", e);
+  }
+  return (pid_t)syscall(SYS_clone, flags, 0, nullptr, nullptr, 0);
+}
 
 // Dies with berth. The check after prctl closes the race with a berth that died
 // just before; the init cannot use getppid() for it (in a new pid namespace its
@@ -122,7 +147,7 @@ static void join_namespaces(const plan::Plan& p) {
 // itself; on success the sync socket closes with its execve.
 [[noreturn]] static void exec_stage(const plan::Plan& p) {
   join_namespaces(p);
-  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, nullptr, nullptr, 0);
+  pid_t pid = clone_into_cgroup(CLONE_PARENT);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
     setup_console(p);
@@ -162,6 +187,11 @@ int main(int argc, char** argv) {
 
   static plan::Plan p;
   read_plan(&p);
+  if (const char* dir = str_of(p, plan::REC_CGROUP2)) {
+    // Opened before any namespace is joined: the path is the host's.
+    g_cgroup2 = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_cgroup2 < 0) fail("opening the container's cgroup", "linux.cgroupsPath", errno, dir);
+  }
   if (exec_mode) exec_stage(p);
 
   if (const char* fifo = str_of(p, plan::REC_EXEC_FIFO)) {
@@ -190,15 +220,22 @@ int main(int argc, char** argv) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) fail("creating a socket pair", "", errno);
   uint64_t clone_flags = (flags & ~(uint64_t)CLONE_NEWTIME) | CLONE_PARENT;
-  pid_t pid = (pid_t)syscall(SYS_clone, clone_flags, 0, nullptr, nullptr, 0);
-  if (pid < 0) fail("cloning the container init", "linux.namespaces", errno);
+  // Namespaces are copied before CLONE_INTO_CGROUP places the child: a cgroup
+  // namespace made by the clone would be rooted at berth-init's cgroup, not the
+  // container's. The init makes it once it is in its cgroups.
+  bool late_cgroupns = g_cgroup2 >= 0 && (clone_flags & CLONE_NEWCGROUP);
+  if (late_cgroupns) clone_flags &= ~(uint64_t)CLONE_NEWCGROUP;
+  pid_t pid = clone_into_cgroup(clone_flags);
+  if (pid < 0) fail("cloning the container init", g_cgroup2 >= 0 ? "linux.namespaces, linux.cgroupsPath" : "linux.namespaces", errno);
   if (pid == 0) {
     close(pair[0]);
     die_with_berth();
     close(g_berth_pidfd);  // checked once; the container must not hold it
+    if (g_cgroup2 >= 0) close(g_cgroup2);
     char go;
     if (read_all(pair[1], &go, 1) != 0) _exit(1);
     close(pair[1]);
+    if (late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) fail("creating the cgroup namespace", "linux.namespaces", errno);
     stage2(p, flags);
   }
   close(pair[1]);

@@ -49,6 +49,10 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   // Without a cgroupsPath the container goes below /berth, which is berth's own: the
   // last container to go removes it, whichever made it.
   if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  // The init is cloned into its cgroup2 directory, never running outside it.
+  // Not when it joins a cgroup namespace by path: from inside one, a cgroup
+  // outside it may not be reachable (nsdelegate); berth places berth-init then.
+  if (!namespacesJoined(spec, 'cgroup')) plan.cgroup2 = placement.unified;
   const namespaces = spec.linux?.namespaces ?? [];
   const saved: Saved = {
     ociVersion: spec.ociVersion,
@@ -80,7 +84,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
       ...(resources as object),
       devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
     });
-    runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener);
+    runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return c;
   } catch (e) {
@@ -107,10 +111,19 @@ function ociState(c: Container, status: string): object {
 // The conversation with berth-init, synchronously over a socket pair: nothing
 // here needs the event loop, and Node's child_process and stream machinery would
 // cost more than the rest of create.
-function runInit(c: Container, planMsg: Buffer, o: CreateOptions, hooks: Hooks | undefined, listener?: { path: string; metadata: string }): void {
+function runInit(
+  c: Container,
+  planMsg: Buffer,
+  o: CreateOptions,
+  hooks: Hooks | undefined,
+  listener: { path: string; metadata: string } | undefined,
+  cgroup2: string | undefined,
+): void {
   let h: Helper | undefined;
   try {
-    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, c.saved.cgroups);
+    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, c.saved.cgroups, {
+      clonedInto: cgroup2,
+    });
     const mine = h.sock;
     writeAll(mine, planMsg);
     let ready = false;
@@ -183,4 +196,8 @@ function sendSeccompListener(c: Container, initFd: number, l: { path: string; me
     if (fd >= 0) closeSync(fd);
     if (pidfd >= 0) closeSync(pidfd);
   }
+}
+
+function namespacesJoined(spec: { linux?: { namespaces?: { type: string; path?: string }[] } }, type: string): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === type && !!n.path);
 }

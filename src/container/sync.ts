@@ -35,9 +35,16 @@ export interface Helper {
  * Starts berth-init for create or exec: connects the console socket first (when
  * there is a terminal: `console` is the engine's socket path, or the fd of berth's
  * own socket when it proxies the terminal), then puts berth-init in the
- * container's cgroups before it gets its plan, so nothing it starts runs outside them.
+ * container's cgroups before it gets its plan, so nothing it starts runs outside
+ * them; except the one it clones the init into (CLONE_INTO_CGROUP).
  */
-export function startHelper(mode: 'create' | 'exec', preserveFds: number, console: string | number | undefined, cgroups: Placement): Helper {
+export function startHelper(
+  mode: 'create' | 'exec',
+  preserveFds: number,
+  console: string | number | undefined,
+  cgroups: Placement,
+  o: { clonedInto?: string } = {},
+): Helper {
   const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
   let h: Helper;
   try {
@@ -46,7 +53,8 @@ export function startHelper(mode: 'create' | 'exec', preserveFds: number, consol
     if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }
   try {
-    joinCgroups(cgroups, h.pid);
+    // berth-init clones the init straight into `clonedInto` (the cgroup2 dir) itself.
+    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid);
   } catch (e) {
     process.kill(h.pid, 'SIGKILL');
     endHelper(h);

@@ -80,6 +80,7 @@ export function encodePlan(p: Plan): Buffer {
   for (const m of p.masked) w.rec(K.REC_MASK, m);
   for (const m of p.readonly) w.rec(K.REC_READONLY, m);
   w.rec(K.REC_EXEC_FIFO, p.execFifo);
+  if (p.cgroup2 !== undefined) w.rec(K.REC_CGROUP2, p.cgroup2);
   for (const s of p.sysctls) w.rec(K.REC_SYSCTL, s.path, s.value, s.field);
   if (p.oomScoreAdj !== undefined) w.rec(K.REC_OOM_SCORE_ADJ, BigInt(p.oomScoreAdj));
   for (const l of p.rlimits) w.rec(K.REC_RLIMIT, l.resource, l.soft, l.hard, l.field);

@@ -51,6 +51,9 @@ export interface Plan {
   symlinks: { target: string; path: string }[];
   masked: string[];
   readonly: string[];
+  /** The container's cgroup2 directory, which berth-init clones the init into
+   * (unset: berth has put berth-init in every hierarchy, and the init inherits them). */
+  cgroup2?: string;
   execFifo: string;
   sysctls: { path: string; value: string; field: string }[];
   oomScoreAdj?: number;

@@ -3,6 +3,7 @@
 // hybrid host the limits go to the v1 hierarchies; the v2 lane (test/cgroup-v2)
 // runs this file on a pure cgroup2 host.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +11,7 @@ import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
 import { useValidators, validate } from '../../src/spec/validate';
 import { makeBundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
-import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
+import { BERTH, repoRoot, requireTool, runRuntime } from '../fixtures/runtime';
 
 let root: string;
 const berth = (...args: string[]) => runRuntime(BERTH, root, args);
@@ -114,8 +115,27 @@ describe('cgroups', () => {
     try {
       const r = berth('run', '--bundle', b.dir, newId());
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, unified ? /^0::\/$/m : /:pids:\/$/m);
+      // Every hierarchy, v1 and the unified one (which the init is cloned into).
+      const lines = r.stdout.trim().split('\n');
+      assert.ok(lines.length > 0 && lines.every((l) => l.endsWith(':/')), r.stdout);
+      assert.ok(lines.some((l) => l.startsWith('0::')), r.stdout);
     } finally {
+      b.cleanup();
+    }
+  });
+
+  test('the init is cloned straight into its cgroup2 directory (clone3 CLONE_INTO_CGROUP, seen with strace)', (t) => {
+    if (!requireTool('strace', t)) return;
+    const b = makeBundle({ args: ['true'] });
+    const id = newId();
+    const trace = join(b.dir, 'strace.txt');
+    try {
+      const r = spawnSync('strace', ['-f', '-e', 'trace=clone,clone3', '-o', trace, BERTH, '--root', root, 'run', '--bundle', b.dir, id], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const calls = readFileSync(trace, 'utf8');
+      assert.match(calls, /clone3\(\{flags=CLONE_PARENT\|[^}]*CLONE_INTO_CGROUP[^}]*cgroup=\d+\}, 88\) = \d+/, calls);
+    } finally {
+      berth('delete', '--force', id);
       b.cleanup();
     }
   });
