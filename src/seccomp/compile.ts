@@ -222,7 +222,7 @@ export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir
     return flagChecked.get(flags)!;
   };
   if (d.flags && !supported(d.flags)) {
-    for (const [name, bit] of Object.entries({ ...CONFIG_FLAGS, SECCOMP_FILTER_FLAG_NEW_LISTENER: FILTER_FLAG.NEW_LISTENER })) {
+    for (const [name, bit] of Object.entries<number>({ ...CONFIG_FLAGS, SECCOMP_FILTER_FLAG_NEW_LISTENER: FILTER_FLAG.NEW_LISTENER })) {
       const alone = bit === FILTER_FLAG.WAIT_KILLABLE_RECV ? bit | FILTER_FLAG.NEW_LISTENER : bit;
       if (d.flags & bit && !supported(alone)) fail(`${field}.flags`, `${name} is not supported by this kernel`);
     }

@@ -16,20 +16,22 @@ test('features: valid, and what it claims matches the host', () => {
   assert.equal(r.code, 0, r.stderr);
   const f = JSON.parse(r.stdout);
   validate('features', f, 'berth features');
+  const linux = f.linux;
+  assert.ok(linux?.namespaces && linux.capabilities && linux.cgroup && linux.seccomp?.archs && linux.seccomp.supportedFlags && linux.seccomp.knownFlags && f.mountOptions, r.stdout);
   assert.equal(f.ociVersionMax, '1.3.0');
   // Namespaces: exactly the kinds /proc/self/ns has.
-  assert.equal(f.linux.namespaces.length, readdirSync('/proc/self/ns').filter((n) => !n.endsWith('_for_children')).length);
+  assert.equal(linux.namespaces.length, readdirSync('/proc/self/ns').filter((n) => !n.endsWith('_for_children')).length);
   // Capabilities up to the kernel's last one.
-  assert.equal(f.linux.capabilities.length, Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')) + 1);
+  assert.equal(linux.capabilities.length, Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')) + 1);
   // cgroup versions as mounted.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-  assert.equal(f.linux.cgroup.v1, / - cgroup /.test(mounts));
-  assert.equal(f.linux.cgroup.v2, / - cgroup2 /.test(mounts));
-  assert.equal(f.linux.cgroup.systemd, false);
+  assert.equal(linux.cgroup.v1, / - cgroup /.test(mounts));
+  assert.equal(linux.cgroup.v2, / - cgroup2 /.test(mounts));
+  assert.equal(linux.cgroup.systemd, false);
   // Seccomp: the native architecture can be compiled, flags supported are known ones.
-  assert.equal(f.linux.seccomp.enabled, true);
-  assert.ok(f.linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
-  for (const flag of f.linux.seccomp.supportedFlags) assert.ok(f.linux.seccomp.knownFlags.includes(flag));
+  assert.equal(linux.seccomp.enabled, true);
+  assert.ok(linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
+  for (const flag of linux.seccomp.supportedFlags) assert.ok(linux.seccomp.knownFlags.includes(flag));
   // Every mount option it lists is one berth's plan builder takes.
   for (const o of ['ro', 'rbind', 'rro', 'rprivate', 'nosymfollow']) assert.ok(f.mountOptions.includes(o), o);
 });

@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { commands } from '../../src/cli/commands';
 import { fastParse } from '../../src/cli/fast-parse';
 
-const parse = (...argv: string[]) => {
+// Parsed values by name (the parser's own type knows only the global options).
+const parse = (...argv: string[]): Record<string, unknown> | undefined => {
   const r = fastParse(argv, commands);
   return r && { command: r.command.name, ...r.args };
 };
