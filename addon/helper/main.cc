@@ -154,9 +154,16 @@ static void join_namespaces(const plan::Plan& p) {
     setup_process_limits(p);
     resolve_executable(p);
     verify_cwd(p);
-    install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+    int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
     finalize_identity(p);
-    install_seccomp(p, SECCOMP_BEFORE_READY);
+    if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
+    if (listener >= 0) {
+      // berth copies the listener out of us (pidfd_getfd) for listenerPath: wait
+      // until it has, then the fd is not the process's to keep.
+      Reader st;
+      if (!recv_msg(plan::MSG_COMMIT, &st)) _exit(1);
+      close(listener);
+    }
     exec_process(p);
   }
   if (!send_pid(pid)) {

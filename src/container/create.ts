@@ -14,6 +14,7 @@ import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
 import { CACHE_DIR } from '../seccomp/compile';
+import { sendSeccompListener } from '../seccomp/listener';
 import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
@@ -151,7 +152,7 @@ function runInit(
         }
         case K.MSG_SECCOMP_FD: {
           if (!listener) throw new BerthError('unexpected seccomp listener fd from berth-init');
-          sendSeccompListener(c, Number(items[0]), listener);
+          sendSeccompListener(c.saved, { pid: c.saved.pid, fd: Number(items[0]) }, listener, 'creating');
           break;
         }
         case K.MSG_READY: {
@@ -170,31 +171,6 @@ function runInit(
     if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
   } finally {
     endHelper(h);
-  }
-}
-
-// config-linux.md, listenerPath: the notify fd goes to the agent over a unix
-// socket (SCM_RIGHTS), with the container process state as JSON, one per
-// connection. As runc: the fd is copied from the init with pidfd_getfd, the state
-// says "creating" and carries the init's pid.
-function sendSeccompListener(c: Container, initFd: number, l: { path: string; metadata: string }): void {
-  const addon = native();
-  let pidfd = -1;
-  let fd = -1;
-  try {
-    pidfd = addon.pidfdOpen(c.saved.pid);
-    fd = addon.pidfdGetfd(pidfd, initFd);
-    const s = c.saved;
-    const state = {
-      ociVersion: s.ociVersion, fds: ['seccompFd'], pid: s.pid, ...(l.metadata ? { metadata: l.metadata } : {}),
-      state: { ociVersion: s.ociVersion, id: s.id, status: 'creating', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} },
-    };
-    addon.sendFds(l.path, Buffer.from(JSON.stringify(state)), [fd]);
-  } catch (e) {
-    throw new BerthError(`sending the seccomp notify fd (linux.seccomp.listenerPath): ${(e as Error).message}`);
-  } finally {
-    if (fd >= 0) closeSync(fd);
-    if (pidfd >= 0) closeSync(pidfd);
   }
 }
 

@@ -8,7 +8,8 @@ import { BerthError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
-import { decodeItems } from '../plan/message';
+import { decodeItems, encodeMessage } from '../plan/message';
+import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
@@ -76,12 +77,15 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
-  let seccomp: { bpf: Buffer; flags: number } | undefined;
+  let seccomp: { bpf: Buffer; flags: number; listener: boolean } | undefined;
+  let listener: { path: string; metadata: string } | undefined;
   if (c.saved.seccomp) {
-    const { CACHE_DIR, compileSeccomp, FILTER_FLAG } = require('../seccomp/compile') as typeof import('../seccomp/compile');
+    const { CACHE_DIR, compileSeccomp } = require('../seccomp/compile') as typeof import('../seccomp/compile');
     const s = compileSeccomp(c.saved.seccomp, { cacheDir: resolve(o.root, CACHE_DIR) });
-    // A notify listener belongs to the container's init; exec'd processes share the rules only.
-    seccomp = { bpf: s.bpf, flags: s.flags & ~FILTER_FLAG.NEW_LISTENER };
+    // With SCMP_ACT_NOTIFY the exec'd process gets a listener of its own, sent to
+    // listenerPath as runc sends it (its notifications are not the init's).
+    listener = s.listener;
+    seccomp = { bpf: s.bpf, flags: s.flags, listener: !!s.listener };
   }
   const consoleFd = proc.terminal ? 3 + o.preserveFds : undefined;
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
@@ -97,10 +101,22 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     writeAll(mine, msg);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
+    // The process waits for MSG_COMMIT after it reported its listener (which may
+    // come before berth-init's MSG_PID): berth copies the fd out first.
+    let listenerFd: number | undefined;
+    const sendListener = () => {
+      if (!pid || listenerFd === undefined) return;
+      sendSeccompListener(c.saved, { pid, fd: listenerFd }, listener!, 'running');
+      listenerFd = undefined;
+      writeAll(mine, encodeMessage(K.MSG_COMMIT, ''));
+    };
     for (let m = readMessage(mine); m; m = readMessage(mine)) {
       const items = decodeItems(m.payload);
       if (m.type === K.MSG_PID) pid = Number(items[0]);
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
+      else if (m.type === K.MSG_SECCOMP_FD && listener) listenerFd = Number(items[0]);
+      else throw new BerthError(`exec: unexpected message ${m.type} from berth-init`);
+      sendListener();
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
     proxy?.attach();

@@ -15,7 +15,7 @@ const NAMESPACES: [string, number][] = [
   ['cgroup', CLONE.cgroup], ['time', CLONE.time], ['mnt', CLONE.mount],
 ];
 
-export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: number; seccomp?: { bpf: Buffer; flags: number }; consoleFd?: number }): Buffer {
+export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: number; seccomp?: { bpf: Buffer; flags: number; listener: boolean }; consoleFd?: number }): Buffer {
   const w = new Writer();
   for (const [name, flag] of NAMESPACES) {
     let theirs: string;
@@ -44,6 +44,6 @@ export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: num
   const apparmor = securityLabels(proc, undefined);
   if (apparmor) w.rec(K.REC_APPARMOR, apparmor);
   if (o.consoleFd !== undefined) w.rec(K.REC_CONSOLE, o.consoleFd, proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0);
-  if (o.seccomp) w.rec(K.REC_SECCOMP, o.seccomp.bpf, o.seccomp.flags, 0);
+  if (o.seccomp) w.rec(K.REC_SECCOMP, o.seccomp.bpf, o.seccomp.flags, o.seccomp.listener ? 1 : 0);
   return w.finish();
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import type { LinuxSeccomp } from '../../src/spec/types';
 import { native } from '../../src/native/addon';
 import { repoRoot, RUNC } from '../fixtures/runtime';
@@ -199,43 +199,46 @@ describe('notify', () => {
   // A seccomp agent: takes the notify fd and the container process state from
   // the listener socket, answers every mkdir with ENOMEDIUM, writes what it got.
   const AGENT = String.raw`
-import array, ctypes, json, os, socket, struct, sys, fcntl
+import array, fcntl, json, socket, struct, sys, threading
 path, out = sys.argv[1], sys.argv[2]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path); srv.listen(1)
+srv.bind(path); srv.listen(4)
 print("ready", flush=True)
-conn, _ = srv.accept()
-fds = array.array("i")
-data = b""
-while True:
-    msg, anc, flags, addr = conn.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
-    for level, typ, cdata in anc:
-        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-            fds.frombytes(cdata[: len(cdata) - (len(cdata) % 4)])
-    if not msg: break
-    data += msg
-conn.close()
-open(out, "w").write(json.dumps({"state": json.loads(data), "nfds": len(fds)}))
-fd = fds[0]
 NOTIF_RECV, NOTIF_SEND = 0xc0502100, 0xc0182101
+def answer(fd):
+    while True:
+        buf = bytearray(80)
+        try:
+            fcntl.ioctl(fd, NOTIF_RECV, buf)
+        except OSError:
+            break
+        nid, pid, fl, nr = struct.unpack_from("<QIIi", buf)
+        try:
+            fcntl.ioctl(fd, NOTIF_SEND, bytearray(struct.pack("<QqiI", nid, 0, -123, 0)))
+        except OSError:
+            pass
 while True:
-    buf = bytearray(80)
-    try:
-        fcntl.ioctl(fd, NOTIF_RECV, buf)
-    except OSError:
-        break
-    nid, pid, fl, nr = struct.unpack_from("<QIIi", buf)
-    resp = struct.pack("<QqiI", nid, 0, -123, 0)
-    try:
-        fcntl.ioctl(fd, NOTIF_SEND, bytearray(resp))
-    except OSError:
-        pass
+    conn, _ = srv.accept()
+    fds = array.array("i")
+    data = b""
+    while True:
+        msg, anc, flags, addr = conn.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                fds.frombytes(cdata[: len(cdata) - (len(cdata) % 4)])
+        if not msg: break
+        data += msg
+    conn.close()
+    with open(out, "a") as f:
+        f.write(json.dumps({"state": json.loads(data), "nfds": len(fds)}) + "\n")
+    threading.Thread(target=answer, args=(fds[0],), daemon=True).start()
 `;
 
-  test('listenerPath: the agent gets the fd and the state, and answers the calls', async (t) => {
+  /** Starts the agent; its socket, the file it writes (a JSON line per connection), its stderr so far. */
+  async function startAgent(t: TestContext): Promise<{ sock: string; out: string; err: () => string }> {
     const dir = s.tmpdir(t, 'berth-itest-agent-');
     const sock = join(dir, 'agent.sock');
-    const out = join(dir, 'got.json');
+    const out = join(dir, 'got.jsonl');
     writeFileSync(join(dir, 'agent.py'), AGENT);
     const agent = spawn('python3', [join(dir, 'agent.py'), sock, out], { stdio: ['ignore', 'pipe', 'pipe'] });
     let agentErr = '';
@@ -245,6 +248,37 @@ while True:
       agent.stdout!.on('data', (d) => String(d).includes('ready') && res());
       agent.on('exit', () => rej(new Error(`agent exited: ${agentErr}`)));
     });
+    return { sock, out, err: () => agentErr };
+  }
+
+  test('exec gets a listener of its own, sent to listenerPath with the state "running" (as runc)', async (t) => {
+    const { sock, out, err } = await startAgent(t);
+    const b = s.bundle(t, {
+      args: ['sleep', '100'],
+      copyRootfs: true,
+      mutate: withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] }),
+    });
+    const id = s.newId();
+    s.deleteAfter(t, id);
+    assert.equal(s.create(b.dir, id).code, 0);
+    assert.equal(s.cli(['start', id]).code, 0);
+    const e = s.cli(['exec', id, 'sh', '-c', 'mkdir /tmp/x; echo "mkdir $?"; echo "pid $$"'], { timeoutMs: 20_000 });
+    assert.equal(e.code, 0, show(e) + err());
+    assert.match(e.stdout, /^mkdir 1$/m);
+    assert.match(e.stderr, /No medium found/);
+    const got = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(got.length, 2, JSON.stringify(got));
+    const [init, exec] = got;
+    assert.equal(init.state.state.status, 'creating');
+    assert.equal(exec.state.state.status, 'running');
+    assert.equal(exec.nfds, 1);
+    assert.equal(exec.state.state.pid, init.state.pid, "the state's pid is the init's");
+    assert.notEqual(exec.state.pid, init.state.pid, "beside it, the exec'd process's own");
+  });
+
+  test('listenerPath: the agent gets the fd and the state, and answers the calls', async (t) => {
+    const { sock, out, err } = await startAgent(t);
+    const agentErr = err();
     const id = s.newId();
     const r = s.sh(t, 'mkdir /tmp/x; echo "mkdir $?"; rmdir /tmp; echo "rmdir $?"', withSeccomp({
       defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'meta-data',
@@ -255,7 +289,7 @@ while True:
     assert.match(r.stdout, /^mkdir 1$/m);
     assert.match(r.stderr, /No medium found/);
     assert.ok(existsSync(out), agentErr);
-    const got = JSON.parse(readFileSync(out, 'utf8'));
+    const got = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]);
     assert.equal(got.nfds, 1);
     assert.deepEqual(got.state.fds, ['seccompFd']);
     assert.equal(got.state.metadata, 'meta-data');
