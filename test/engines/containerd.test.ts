@@ -1,0 +1,453 @@
+// containerd 1.6 driven through ctr, with the io.containerd.runc.v2 shim running
+// bin/berth (`ctr run --runc-binary berth --runc-root <private dir>`). The daemon
+// runs privately: its own root, state, sockets and TMPDIR under one /tmp dir, the
+// CRI plugin off, and a ctr namespace of its own (so the containers' cgroups live
+// under /<namespace>/<id> and nobody else's). Each case asserts what the container
+// really did and that nothing of it is left once the engine removed it; the last
+// case stops the daemon and checks that its private dirs and cgroup parents go too.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, type TestContext } from 'node:test';
+import { BERTH } from '../fixtures/runtime';
+import { waitFor } from '../integration/helpers';
+import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+
+const ENGINE = 'containerd';
+const TOOLS = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'];
+const IMAGE = 'localhost/berth-busybox:latest';
+
+const version = (): string => {
+  // "containerd github.com/containerd/containerd 1.6.20~ds1 <package version>"
+  const out = spawnSync('containerd', ['--version'], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error('containerd not installed');
+  return out.stdout.trim().split(/\s+/)[2];
+};
+
+/** The private daemon: its dirs, its socket, and the ctr invocation bound to them. */
+interface Daemon {
+  dir: string;
+  socket: string;
+  /** berth's --root as the shim passes it: <runc-root>/<namespace>. */
+  berthRoot: string;
+  namespace: string;
+  proc: ChildProcess;
+  exited: Promise<void>;
+  /** The cgroup parent /<namespace> in each hierarchy, which berth creates for the containers. */
+  cgroupParents: string[];
+}
+
+let daemon: Daemon | undefined;
+let daemonStarting: Promise<Daemon> | undefined;
+let counter = 0;
+
+function cgroupHierarchies(): string[] {
+  return readdirSync('/sys/fs/cgroup', { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join('/sys/fs/cgroup', e.name));
+}
+
+async function startDaemon(): Promise<Daemon> {
+  const dir = mkdtempSync('/tmp/berth-engine-containerd-');
+  const socket = join(dir, 'containerd.sock');
+  const namespace = `berth-${process.pid}`;
+  const cgroupParents = cgroupHierarchies().map((h) => join(h, namespace));
+  // A parent that exists already is not ours to remove at the end.
+  assert.deepEqual(cgroupParents.filter((p) => existsSync(p)), [], 'the ctr namespace names a cgroup that exists already');
+  mkdirSync(join(dir, 'tmp'));
+  writeFileSync(
+    join(dir, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      // Only ctr drives this daemon; the CRI plugin would also want CNI and a pause image.
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${socket}"`,
+      '[ttrpc]',
+      `  address = "${socket}.ttrpc"`,
+      '[debug]',
+      '  address = ""',
+      '[metrics]',
+      '  address = ""',
+      '[plugins]',
+      '  [plugins."io.containerd.internal.v1.opt"]',
+      `    path = "${dir}/opt"`,
+      '',
+    ].join('\n'),
+  );
+  const log = openSync(join(dir, 'containerd.log'), 'a');
+  // TMPDIR reaches the shims too: their exec process files and pty sockets stay in here.
+  const proc = spawn('containerd', ['--config', join(dir, 'config.toml')], {
+    env: { ...process.env, TMPDIR: join(dir, 'tmp') },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const d: Daemon = { dir, socket, berthRoot: join(dir, 'runc-root', namespace), namespace, proc, exited, cgroupParents };
+  daemon = d;
+  const up = await waitFor(() => proc.exitCode === null && existsSync(socket) && ctr(d, ['version']).code === 0, 30_000);
+  assert.ok(up, `containerd did not come up:\n${daemonLog(d)}`);
+  const imported = ctr(d, ['images', 'import', busyboxImage(IMAGE)]);
+  assert.equal(imported.code, 0, `ctr images import: ${imported.stderr}`);
+  return d;
+}
+
+/** The daemon, started by the first case that needs it. */
+function engine(): Promise<Daemon> {
+  daemonStarting ??= startDaemon();
+  return daemonStarting;
+}
+
+function daemonLog(d: Daemon): string {
+  try {
+    return readFileSync(join(d.dir, 'containerd.log'), 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function ctr(d: Daemon, args: string[], opts: { input?: string } = {}) {
+  return sh('ctr', ['--address', d.socket, '--namespace', d.namespace, ...args], { input: opts.input ?? '', timeoutMs: 60_000 });
+}
+
+/** `ctr run`'s flags that point the shim at this worktree's berth and its private root. */
+function runtimeFlags(d: Daemon): string[] {
+  return ['--runc-binary', BERTH, '--runc-root', join(d.dir, 'runc-root')];
+}
+
+/** The ctr command line as one shell string, for `script -c`. */
+function ctrShell(d: Daemon, args: string[]): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return ['ctr', '--address', d.socket, '--namespace', d.namespace, ...args].map(q).join(' ');
+}
+
+/** Runs a ctr command through a real pty (util-linux script), returning its status and output. */
+function ctrWithPty(d: Daemon, args: string[]) {
+  return sh('script', ['-qec', ctrShell(d, args), '/dev/null'], { input: '', timeoutMs: 60_000 });
+}
+
+function newId(name: string): string {
+  return `bctr-${process.pid}-${++counter}-${name}`;
+}
+
+/** Removes the container however the case ended: kill everything, delete the task, remove the container. */
+function removeWhenDone(t: TestContext, d: Daemon, id: string): void {
+  t.after(() => {
+    if (!ctr(d, ['container', 'ls', '-q']).stdout.split('\n').includes(id)) return;
+    ctr(d, ['task', 'kill', '--all', '--signal', 'KILL', id]);
+    ctr(d, ['task', 'delete', '--force', id]);
+    ctr(d, ['container', 'rm', id]);
+  });
+}
+
+type TaskStatus = 'RUNNING' | 'PAUSED' | 'STOPPED' | 'CREATED' | 'UNKNOWN' | undefined;
+
+/** The task's pid and status as `ctr task ls` shows them. */
+function task(d: Daemon, id: string): { pid: number; status: TaskStatus } | undefined {
+  for (const line of ctr(d, ['task', 'ls']).stdout.split('\n').slice(1)) {
+    const [name, pid, status] = line.trim().split(/\s+/);
+    if (name === id) return { pid: Number(pid), status: status as TaskStatus };
+  }
+  return undefined;
+}
+
+/** A detached container running cmd; removed when the case ends. */
+function runDetached(t: TestContext, d: Daemon, id: string, cmd: string[], extra: string[] = []): number {
+  removeWhenDone(t, d, id);
+  const r = ctr(d, ['run', '-d', ...runtimeFlags(d), ...extra, IMAGE, id, ...cmd]);
+  assert.equal(r.code, 0, `ctr run -d: ${r.stderr}`);
+  const info = task(d, id);
+  assert.equal(info?.status, 'RUNNING', `task ${id} after run -d`);
+  return info!.pid;
+}
+
+/** A foreground `ctr run --rm` that the case signals while it runs. */
+function runForeground(d: Daemon, id: string, cmd: string[]) {
+  const child = spawn('ctr', ['--address', d.socket, '--namespace', d.namespace, 'run', '--rm', ...runtimeFlags(d), IMAGE, id, ...cmd], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exit = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  return { child, exit, out: () => stdout, err: () => stderr };
+}
+
+function alive(pid: number): boolean {
+  try {
+    // A zombie has an empty cmdline and is as good as gone.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** What still mentions the container: berth's leftovers, a shim serving it, the engine's bundle and records. */
+function leftovers(d: Daemon, id: string): string[] {
+  const out = berthLeftovers(d.berthRoot, id);
+  const bundle = join(d.dir, 'state/io.containerd.runtime.v2.task', d.namespace, id);
+  if (existsSync(bundle)) out.push(`shim bundle ${bundle}`);
+  if (ctr(d, ['task', 'ls', '-q']).stdout.split('\n').includes(id)) out.push('task still listed');
+  if (ctr(d, ['container', 'ls', '-q']).stdout.split('\n').includes(id)) out.push('container still listed');
+  if (ctr(d, ['snapshot', 'ls']).stdout.split('\n').some((l) => l.startsWith(`${id} `))) out.push('snapshot still listed');
+  return out;
+}
+
+/** The shim exits shortly after the task is deleted, so this waits for the host to settle before asserting. */
+async function assertNothingLeft(d: Daemon, id: string): Promise<void> {
+  await waitFor(() => leftovers(d, id).length === 0, 15_000);
+  assert.deepEqual(leftovers(d, id), [], `left behind by ${id}`);
+}
+
+function removeContainer(d: Daemon, id: string): void {
+  const del = ctr(d, ['task', 'delete', id]);
+  assert.equal(del.code, 0, `ctr task delete: ${del.stderr}`);
+  const rm = ctr(d, ['container', 'rm', id]);
+  assert.equal(rm.code, 0, `ctr container rm: ${rm.stderr}`);
+}
+
+/** The host's view of the container's cgroup file in a v1 hierarchy. */
+function cgroupFile(d: Daemon, id: string, controller: string, file: string): string {
+  return readFileSync(join('/sys/fs/cgroup', controller, d.namespace, id, file), 'utf8').trim();
+}
+
+engineCase(ENGINE, version, 'ctr run --rm: output and exit status', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('rm');
+  removeWhenDone(t, d, id);
+  const r = ctr(d, ['run', '--rm', ...runtimeFlags(d), IMAGE, id, 'sh', '-c', 'echo "hello from pid $$"; echo to-stderr >&2; exit 3']);
+  assert.equal(r.code, 3, `ctr run exit status (stderr: ${r.stderr})`);
+  // pid 1: the container has its own PID namespace.
+  assert.equal(r.stdout, 'hello from pid 1\n');
+  assert.match(r.stderr, /to-stderr/);
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'ctr run --rm --tty through a pty', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('tty');
+  removeWhenDone(t, d, id);
+  const r = ctrWithPty(d, ['run', '--rm', '--tty', ...runtimeFlags(d), IMAGE, id, 'sh', '-c', 'tty; [ -t 1 ] && echo stdout-is-a-tty; exit 4']);
+  assert.equal(r.code, 4, `exit status through script (output: ${r.stdout}${r.stderr})`);
+  // The container's stdin is a pty slave of its own (the shim holds the master).
+  assert.match(r.stdout, /\/dev\/pts\/\d+\r*\n/);
+  assert.match(r.stdout, /stdout-is-a-tty/);
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'ctr run -d, task exec (plain and --tty), task delete, container rm', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('exec');
+  const initPid = runDetached(t, d, id, ['sleep', '1000']);
+  assert.ok(alive(initPid), 'the init process runs on the host');
+
+  const e1 = ctr(d, ['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo "exec beside $(cat /proc/1/comm) as $(id -u)"; exit 5']);
+  assert.equal(e1.code, 5, `task exec exit status (stderr: ${e1.stderr})`);
+  assert.equal(e1.stdout, 'exec beside sleep as 0\n', "the exec joined the container's PID namespace");
+
+  const e2 = ctr(d, ['task', 'exec', '--exec-id', 'e2', '--user', '1000', '--cwd', '/tmp', id, 'sh', '-c', 'id -u; pwd']);
+  assert.equal(e2.code, 0, e2.stderr);
+  assert.equal(e2.stdout, '1000\n/tmp\n');
+
+  const e3 = ctrWithPty(d, ['task', 'exec', '--tty', '--exec-id', 'e3', id, 'sh', '-c', 'tty; exit 6']);
+  assert.equal(e3.code, 6, `task exec --tty exit status (output: ${e3.stdout}${e3.stderr})`);
+  assert.match(e3.stdout, /\/dev\/pts\/\d+\r*\n/);
+
+  // The exec'd processes are gone; the container still runs.
+  assert.equal(task(d, id)?.status, 'RUNNING');
+  const kill = ctr(d, ['task', 'kill', '--signal', 'KILL', id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.ok(await waitFor(() => task(d, id)?.status === 'STOPPED', 15_000), 'task stopped after SIGKILL');
+  removeContainer(d, id);
+  await assertNothingLeft(d, id);
+  assert.ok(!alive(initPid), 'the init process is gone');
+});
+
+engineCase(ENGINE, version, 'task kill: default SIGTERM reaches the container init', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('term');
+  removeWhenDone(t, d, id);
+  // PID 1 of a PID namespace ignores signals it has no handler for, so it traps TERM.
+  const run = runForeground(d, id, ['sh', '-c', "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 1; done"]);
+  t.after(() => run.child.kill('SIGKILL'));
+  assert.ok(await waitFor(() => run.out().includes('ready\n'), 30_000), `container did not start: ${run.err()}`);
+  const kill = ctr(d, ['task', 'kill', id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.equal(await run.exit, 7, `ctr run exit status (stderr: ${run.err()})`);
+  assert.equal(run.out(), 'ready\ngot TERM\n');
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'task kill --signal KILL ends a foreground ctr run with 137', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('kill');
+  removeWhenDone(t, d, id);
+  const run = runForeground(d, id, ['sh', '-c', "trap '' TERM; echo ready; while :; do sleep 1; done"]);
+  t.after(() => run.child.kill('SIGKILL'));
+  assert.ok(await waitFor(() => run.out().includes('ready\n'), 30_000), `container did not start: ${run.err()}`);
+  const kill = ctr(d, ['task', 'kill', '--signal', 'KILL', id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.equal(await run.exit, 137, `ctr run exit status (stderr: ${run.err()})`);
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'task kill --all kills exec processes too; task ps lists them', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('all');
+  const initPid = runDetached(t, d, id, ['sleep', '1000']);
+  const bg = ctr(d, ['task', 'exec', '--detach', '--exec-id', 'bg', id, 'sleep', '999']);
+  assert.equal(bg.code, 0, bg.stderr);
+
+  // The shim runs `ps --format json`: host pids of every process in the container.
+  const ps = ctr(d, ['task', 'ps', id]);
+  assert.equal(ps.code, 0, ps.stderr);
+  const pids = ps.stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).filter((p) => p > 0);
+  assert.ok(pids.includes(initPid), `task ps lists the init pid ${initPid}: ${ps.stdout}`);
+  assert.equal(pids.length, 2, `task ps lists init and the exec process: ${ps.stdout}`);
+  const execPid = pids.find((p) => p !== initPid)!;
+  assert.equal(readFileSync(`/proc/${execPid}/cmdline`, 'utf8'), 'sleep\x00999\x00');
+  assert.match(ps.stdout, /ExecID:bg/, 'the exec process is attributed to its exec id');
+
+  const kill = ctr(d, ['task', 'kill', '--all', '--signal', 'KILL', id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.ok(await waitFor(() => task(d, id)?.status === 'STOPPED', 15_000), 'task stopped');
+  assert.ok(await waitFor(() => !alive(initPid) && !alive(execPid), 15_000), 'init and exec process both killed');
+  removeContainer(d, id);
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'task pause / resume freeze and thaw the container; task delete --force', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('pause');
+  runDetached(t, d, id, ['sleep', '1000']);
+
+  const pause = ctr(d, ['task', 'pause', id]);
+  assert.equal(pause.code, 0, pause.stderr);
+  assert.equal(task(d, id)?.status, 'PAUSED');
+  assert.equal(cgroupFile(d, id, 'freezer', 'freezer.state'), 'FROZEN');
+  // Nothing runs in a frozen container: an exec cannot start.
+  const frozenExec = ctr(d, ['task', 'exec', '--exec-id', 'frozen', id, 'true']);
+  assert.notEqual(frozenExec.code, 0, 'exec into a paused container fails');
+
+  const resume = ctr(d, ['task', 'resume', id]);
+  assert.equal(resume.code, 0, resume.stderr);
+  assert.equal(task(d, id)?.status, 'RUNNING');
+  assert.equal(cgroupFile(d, id, 'freezer', 'freezer.state'), 'THAWED');
+  const e = ctr(d, ['task', 'exec', '--exec-id', 'thawed', id, 'echo', 'running again']);
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(e.stdout, 'running again\n');
+
+  // delete --force on a running task: the shim kills everything, then deletes.
+  const del = ctr(d, ['task', 'delete', '--force', id]);
+  assert.equal(del.code, 0, del.stderr);
+  const rm = ctr(d, ['container', 'rm', id]);
+  assert.equal(rm.code, 0, rm.stderr);
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'ctr run --memory-limit is enforced', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('mem');
+  const limit = 32 * 1024 * 1024;
+  runDetached(t, d, id, ['sleep', '1000'], ['--memory-limit', String(limit)]);
+  assert.equal(cgroupFile(d, id, 'memory', 'memory.limit_in_bytes'), String(limit));
+
+  // The shell holds the string in memory: 1 MiB fits, 64 MiB does not (this host has no swap).
+  const hold = (bytes: number) => `x=$(head -c ${bytes} /dev/zero | tr '\\0' a); echo held \${#x}`;
+  const small = ctr(d, ['task', 'exec', '--exec-id', 'small', id, 'sh', '-c', hold(1 << 20)]);
+  assert.equal(small.code, 0, small.stderr);
+  assert.equal(small.stdout, `held ${1 << 20}\n`);
+  const big = ctr(d, ['task', 'exec', '--exec-id', 'big', id, 'sh', '-c', hold(64 << 20)]);
+  assert.equal(big.code, 137, `the memory hog is OOM-killed (stdout: ${big.stdout})`);
+  assert.match(cgroupFile(d, id, 'memory', 'memory.oom_control'), /^oom_kill [1-9]/m, 'the kill was the cgroup OOM killer');
+  assert.equal(task(d, id)?.status, 'RUNNING', 'the container itself survives');
+
+  const kill = ctr(d, ['task', 'kill', '--signal', 'KILL', id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.ok(await waitFor(() => task(d, id)?.status === 'STOPPED', 15_000), 'task stopped');
+  removeContainer(d, id);
+  await assertNothingLeft(d, id);
+});
+
+/** Stops the daemon, its shims, and removes what it and berth made for this file. Returns what it could not remove. */
+async function teardown(d: Daemon): Promise<string[]> {
+  const problems: string[] = [];
+  for (const id of ctr(d, ['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    problems.push(`container ${id} still there at the end`);
+    ctr(d, ['task', 'kill', '--all', '--signal', 'KILL', id]);
+    ctr(d, ['task', 'delete', '--force', id]);
+    ctr(d, ['container', 'rm', id]);
+  }
+  if (d.proc.exitCode === null) {
+    d.proc.kill('SIGTERM');
+    await d.exited;
+  }
+  // Shims outlive the daemon by design; ours name our socket in their argv.
+  const shims = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          return cmd.startsWith('/usr/bin/containerd-shim') && cmd.includes(d.socket);
+        } catch {
+          return false;
+        }
+      });
+  await waitFor(() => shims().length === 0, 15_000);
+  for (const pid of shims()) {
+    problems.push(`shim ${pid} still running`);
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ourMounts = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m) => m?.startsWith(`${d.dir}/`));
+  for (const m of ourMounts().reverse()) {
+    problems.push(`mount ${m} still there`);
+    spawnSync('umount', ['-l', m]);
+  }
+  rmSync(d.dir, { recursive: true, force: true });
+  if (existsSync(d.dir)) problems.push(`${d.dir} not removed`);
+  // berth made /<namespace> as the containers' cgroup parent; it is ours and empty now.
+  for (const p of d.cgroupParents) {
+    try {
+      rmdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cgroup ${p}: ${(e as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+engineCase(ENGINE, version, 'daemon stopped: shims gone, private dirs unmounted and removed', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  daemon = undefined;
+  assert.deepEqual(await teardown(d), []);
+  assert.equal(d.proc.exitCode !== null || d.proc.signalCode !== null, true, 'containerd exited');
+  assert.ok(!existsSync(d.dir), 'private dir removed');
+  assert.deepEqual(d.cgroupParents.filter((p) => existsSync(p)), [], 'cgroup parents removed');
+});
+
+// When a case failed before the last one ran, the daemon still has to go.
+after(async () => {
+  if (daemon) await teardown(daemon);
+});
