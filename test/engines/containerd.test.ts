@@ -161,6 +161,8 @@ function runDetached(t: TestContext, d: Daemon, id: string, cmd: string[], extra
   assert.equal(r.code, 0, `ctr run -d: ${r.stderr}`);
   const info = task(d, id);
   assert.equal(info?.status, 'RUNNING', `task ${id} after run -d`);
+  // The shim ran this worktree's berth with the private root, not runc from PATH.
+  assert.ok(existsSync(join(d.berthRoot, id, 'state.json')), `berth's state for ${id} under ${d.berthRoot}`);
   return info!.pid;
 }
 
