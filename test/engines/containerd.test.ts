@@ -1,8 +1,10 @@
 // containerd 1.6 driven through ctr, with the io.containerd.runc.v2 shim running
 // bin/berth (`ctr run --runc-binary berth --runc-root <private dir>`). The daemon
-// runs privately: its own root, state, sockets and TMPDIR under one /tmp dir, the
-// CRI plugin off, and a ctr namespace of its own (so the containers' cgroups live
-// under /<namespace>/<id> and nobody else's). Each case asserts what the container
+// runs privately: its own root, state, sockets and TMPDIR under one /tmp dir, and a
+// ctr namespace of its own (so the containers' cgroups live under /<namespace>/<id>
+// and nobody else's). Its CRI plugin has one runtime handler, "berth" (BinaryName =
+// bin/berth, Root = a private dir), for the Kubernetes-style case, driven over the
+// same socket by a small gRPC client (./cri). Each case asserts what the container
 // really did and that nothing of it is left once the engine removed it; the last
 // case stops the daemon and checks that its private dirs and cgroup parents go too.
 import assert from 'node:assert/strict';
@@ -12,11 +14,15 @@ import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
 import { waitFor } from '../integration/helpers';
+import { CriClient, decode, pb } from './cri';
 import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
 
 const ENGINE = 'containerd';
 const TOOLS = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'];
 const IMAGE = 'localhost/berth-busybox:latest';
+// The CRI plugin's sandbox ("pause") image: the same rootfs, sleeping.
+const PAUSE_IMAGE = 'localhost/berth-pause:latest';
+const CRI_HANDLER = 'berth';
 
 const version = (): string => {
   // "containerd github.com/containerd/containerd 1.6.20~ds1 <package version>"
@@ -31,10 +37,14 @@ interface Daemon {
   socket: string;
   /** berth's --root as the shim passes it: <runc-root>/<namespace>. */
   berthRoot: string;
+  /** The same for the CRI plugin's containers (its namespace is k8s.io). */
+  criBerthRoot: string;
   namespace: string;
+  /** The pods' cgroup parent (relative to each hierarchy), under a name of this file's own. */
+  podCgroupParent: string;
   proc: ChildProcess;
   exited: Promise<void>;
-  /** The cgroup parent /<namespace> in each hierarchy, which berth creates for the containers. */
+  /** The cgroup parents berth creates for the containers (ctr's /<namespace>, the pods' parent), deepest first. */
   cgroupParents: string[];
 }
 
@@ -52,7 +62,8 @@ async function startDaemon(): Promise<Daemon> {
   const dir = mkdtempSync('/tmp/berth-engine-containerd-');
   const socket = join(dir, 'containerd.sock');
   const namespace = `berth-${process.pid}`;
-  const cgroupParents = cgroupHierarchies().map((h) => join(h, namespace));
+  const podCgroupParent = `berth-${process.pid}-cripods`;
+  const cgroupParents = cgroupHierarchies().flatMap((h) => [join(h, namespace), join(h, podCgroupParent, 'pod'), join(h, podCgroupParent)]);
   // A parent that exists already is not ours to remove at the end.
   assert.deepEqual(cgroupParents.filter((p) => existsSync(p)), [], 'the ctr namespace names a cgroup that exists already');
   mkdirSync(join(dir, 'tmp'));
@@ -62,8 +73,6 @@ async function startDaemon(): Promise<Daemon> {
       'version = 2',
       `root = "${dir}/root"`,
       `state = "${dir}/state"`,
-      // Only ctr drives this daemon; the CRI plugin would also want CNI and a pause image.
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
       '[grpc]',
       `  address = "${socket}"`,
       '[ttrpc]',
@@ -73,6 +82,24 @@ async function startDaemon(): Promise<Daemon> {
       '[metrics]',
       '  address = ""',
       '[plugins]',
+      '  [plugins."io.containerd.grpc.v1.cri"]',
+      // Streaming (CRI Exec/Attach) stays on loopback; the tests use ExecSync only.
+      '    disable_tcp_service = true',
+      '    stream_server_address = "127.0.0.1"',
+      '    stream_server_port = "0"',
+      `    sandbox_image = "${PAUSE_IMAGE}"`,
+      // Without CAP_SYS_RESOURCE the sandbox's default oomScoreAdj of -998 cannot be applied.
+      '    restrict_oom_score_adj = true',
+      '    [plugins."io.containerd.grpc.v1.cri".cni]',
+      `      bin_dir = "${dir}/cni-bin"`,
+      `      conf_dir = "${dir}/cni-conf"`,
+      '    [plugins."io.containerd.grpc.v1.cri".containerd]',
+      `      default_runtime_name = "${CRI_HANDLER}"`,
+      `      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${CRI_HANDLER}]`,
+      '        runtime_type = "io.containerd.runc.v2"',
+      `        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${CRI_HANDLER}.options]`,
+      `          BinaryName = "${BERTH}"`,
+      `          Root = "${dir}/runc-root-cri"`,
       '  [plugins."io.containerd.internal.v1.opt"]',
       `    path = "${dir}/opt"`,
       '',
@@ -86,12 +113,27 @@ async function startDaemon(): Promise<Daemon> {
   });
   closeSync(log);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const d: Daemon = { dir, socket, berthRoot: join(dir, 'runc-root', namespace), namespace, proc, exited, cgroupParents };
+  const d: Daemon = {
+    dir,
+    socket,
+    berthRoot: join(dir, 'runc-root', namespace),
+    criBerthRoot: join(dir, 'runc-root-cri', 'k8s.io'),
+    namespace,
+    podCgroupParent,
+    proc,
+    exited,
+    cgroupParents,
+  };
   daemon = d;
   const up = await waitFor(() => proc.exitCode === null && existsSync(socket) && ctr(d, ['version']).code === 0, 30_000);
   assert.ok(up, `containerd did not come up:\n${daemonLog(d)}`);
   const imported = ctr(d, ['images', 'import', busyboxImage(IMAGE)]);
   assert.equal(imported.code, 0, `ctr images import: ${imported.stderr}`);
+  // The CRI plugin sees the images of the k8s.io namespace only.
+  for (const tar of [busyboxImage(IMAGE), busyboxImage(PAUSE_IMAGE, ['/bin/sleep', '2147483647'])]) {
+    const r = sh('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', tar]);
+    assert.equal(r.code, 0, `ctr -n k8s.io images import: ${r.stderr}`);
+  }
   return d;
 }
 
@@ -109,8 +151,8 @@ function daemonLog(d: Daemon): string {
   }
 }
 
-function ctr(d: Daemon, args: string[], opts: { input?: string } = {}) {
-  return sh('ctr', ['--address', d.socket, '--namespace', d.namespace, ...args], { input: opts.input ?? '', timeoutMs: 60_000 });
+function ctr(d: Daemon, args: string[], opts: { input?: string; namespace?: string } = {}) {
+  return sh('ctr', ['--address', d.socket, '--namespace', opts.namespace ?? d.namespace, ...args], { input: opts.input ?? '', timeoutMs: 60_000 });
 }
 
 /** `ctr run`'s flags that point the shim at this worktree's berth and its private root. */
@@ -383,14 +425,118 @@ engineCase(ENGINE, version, 'ctr run --memory-limit is enforced', async (t) => {
   await assertNothingLeft(d, id);
 });
 
+const NODE = 2; // CRI NamespaceMode
+const CONTAINER = 1;
+const CONTAINER_EXITED = 2n; // CRI ContainerState
+
+engineCase(ENGINE, version, 'CRI: pod sandbox and container through the berth runtime handler', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const cri = new CriClient(d.socket);
+  const rt = (method: string, ...fields: Buffer[]) => cri.call('RuntimeService', method, Buffer.concat(fields));
+  const str = (m: Map<number, bigint | Buffer>, f: number) => (m.get(f) as Buffer | undefined)?.toString() ?? '';
+
+  const logDir = join(d.dir, 'pod-logs');
+  // Host network (no CNI here), a PID namespace per container, as kubelet asks for a hostNetwork pod.
+  // PodSandboxConfig: metadata, log_directory, linux { cgroup_parent, security_context { namespace_options } }.
+  const podConfig = Buffer.concat([
+    pb.msg(1, pb.str(1, 'pod'), pb.str(2, `uid-${process.pid}`), pb.str(3, 'default')),
+    pb.str(3, logDir),
+    pb.msg(8, pb.str(1, `/${d.podCgroupParent}/pod`), pb.msg(2, pb.msg(1, pb.int(1, NODE), pb.int(2, CONTAINER)))),
+  ]);
+  const podId = str(await rt('RunPodSandbox', pb.msg(1, podConfig), pb.str(2, CRI_HANDLER)), 1);
+  assert.match(podId, /^[0-9a-f]{64}$/);
+  let containerId = '';
+  t.after(async () => {
+    // Idempotent in the CRI: whatever is left goes.
+    if (containerId) {
+      await rt('StopContainer', pb.str(1, containerId), pb.int(2, 0)).catch(() => {});
+      await rt('RemoveContainer', pb.str(1, containerId)).catch(() => {});
+    }
+    await rt('StopPodSandbox', pb.str(1, podId)).catch(() => {});
+    await rt('RemovePodSandbox', pb.str(1, podId)).catch(() => {});
+    cri.close();
+  });
+  // The sandbox runs berth's container: its state is under the handler's Root.
+  assert.ok(existsSync(join(d.criBerthRoot, podId, 'state.json')), 'the sandbox is a berth container');
+
+  const loop = "echo started; trap 'echo got TERM; exit 0' TERM; while :; do sleep 1; done";
+  // ContainerConfig: metadata, image, command, log_path, linux { resources { cpu_shares, memory_limit_in_bytes } }.
+  const containerConfig = pb.msg(
+    2,
+    pb.msg(1, pb.str(1, 'c1')),
+    pb.msg(2, pb.str(1, IMAGE)),
+    pb.strs(3, ['sh', '-c', loop]),
+    pb.str(11, 'c1.log'),
+    pb.msg(15, pb.msg(1, pb.int(3, 256), pb.int(4, 64 << 20))),
+  );
+  containerId = str(await rt('CreateContainer', pb.str(1, podId), containerConfig, pb.msg(3, podConfig)), 1);
+  assert.match(containerId, /^[0-9a-f]{64}$/);
+  await rt('StartContainer', pb.str(1, containerId));
+  assert.ok(existsSync(join(d.criBerthRoot, containerId, 'state.json')), 'the container is a berth container');
+
+  const cg = (controller: string, file: string) =>
+    readFileSync(join('/sys/fs/cgroup', controller, d.podCgroupParent, 'pod', containerId, file), 'utf8').trim();
+  assert.equal(cg('memory', 'memory.limit_in_bytes'), String(64 << 20), 'the pod cgroup parent and the memory limit');
+  assert.equal(cg('cpu', 'cpu.shares'), '256');
+
+  const exec = await rt('ExecSync', pb.str(1, containerId), pb.strs(2, ['sh', '-c', 'echo "execsync as $(id -u) beside $(cat /proc/1/comm)"; exit 3']), pb.int(3, 30));
+  // The container shares the pod's PID namespace (CRI's default, POD): PID 1 is the sandbox's sleep.
+  assert.equal(str(exec, 1), 'execsync as 0 beside sleep\n');
+  assert.equal(Number(exec.get(3) ?? 0n), 3, 'ExecSync exit code');
+
+  // UpdateContainerResources: the shim pipes the resources to `berth update --resources -`.
+  await rt('UpdateContainerResources', pb.str(1, containerId), pb.msg(2, pb.int(3, 512), pb.int(4, 128 << 20)));
+  assert.equal(cg('memory', 'memory.limit_in_bytes'), String(128 << 20));
+  assert.equal(cg('cpu', 'cpu.shares'), '512');
+
+  // StopContainer sends SIGTERM (the trap ends the loop with 0) before any SIGKILL.
+  await rt('StopContainer', pb.str(1, containerId), pb.int(2, 30));
+  const status = decode((await rt('ContainerStatus', pb.str(1, containerId))).get(1) as Buffer);
+  assert.equal(status.get(3), CONTAINER_EXITED, 'container exited');
+  assert.equal(status.get(7) ?? 0n, 0n, 'exit code 0 from the TERM trap');
+  const log = readFileSync(join(logDir, 'c1.log'), 'utf8');
+  assert.match(log, / stdout F started\n/);
+  assert.match(log, / stdout F got TERM\n/);
+
+  await rt('RemoveContainer', pb.str(1, containerId));
+  await rt('StopPodSandbox', pb.str(1, podId));
+  await rt('RemovePodSandbox', pb.str(1, podId));
+  for (const id of [containerId, podId]) {
+    await waitFor(() => berthLeftovers(d.criBerthRoot, id).length === 0, 15_000);
+    assert.deepEqual(berthLeftovers(d.criBerthRoot, id), [], `left behind by ${id === podId ? 'the sandbox' : 'the container'}`);
+  }
+});
+
+/** The cgroup dirs below dir, parents before children. */
+function cgroupTree(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => [join(dir, e.name), ...cgroupTree(join(dir, e.name))]);
+}
+
+function tryRmdir(dir: string, problems: string[]): void {
+  try {
+    rmdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cgroup ${dir}: ${(e as Error).message}`);
+  }
+}
+
 /** Stops the daemon, its shims, and removes what it and berth made for this file. Returns what it could not remove. */
 async function teardown(d: Daemon): Promise<string[]> {
   const problems: string[] = [];
-  for (const id of ctr(d, ['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-    problems.push(`container ${id} still there at the end`);
-    ctr(d, ['task', 'kill', '--all', '--signal', 'KILL', id]);
-    ctr(d, ['task', 'delete', '--force', id]);
-    ctr(d, ['container', 'rm', id]);
+  for (const namespace of [d.namespace, 'k8s.io']) {
+    for (const id of ctr(d, ['container', 'ls', '-q'], { namespace }).stdout.split('\n').filter(Boolean)) {
+      problems.push(`container ${namespace}/${id} still there at the end`);
+      ctr(d, ['task', 'kill', '--all', '--signal', 'KILL', id], { namespace });
+      ctr(d, ['task', 'delete', '--force', id], { namespace });
+      ctr(d, ['container', 'rm', id], { namespace });
+    }
   }
   if (d.proc.exitCode === null) {
     d.proc.kill('SIGTERM');
@@ -428,13 +574,22 @@ async function teardown(d: Daemon): Promise<string[]> {
   }
   rmSync(d.dir, { recursive: true, force: true });
   if (existsSync(d.dir)) problems.push(`${d.dir} not removed`);
-  // berth made /<namespace> as the containers' cgroup parent; it is ours and empty now.
+  // berth made the cgroup parents for this file's containers; what is under them
+  // now is a container berth could not delete (its processes are killed first).
   for (const p of d.cgroupParents) {
-    try {
-      rmdirSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cgroup ${p}: ${(e as Error).message}`);
+    for (const leftover of cgroupTree(p).reverse()) {
+      problems.push(`cgroup ${leftover} still there`);
+      for (const pid of readFileSync(join(leftover, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await waitFor(() => readFileSync(join(leftover, 'cgroup.procs'), 'utf8') === '', 15_000);
+      tryRmdir(leftover, problems);
     }
+    tryRmdir(p, problems);
   }
   return problems;
 }
