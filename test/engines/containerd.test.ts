@@ -44,7 +44,7 @@ interface Daemon {
   podCgroupParent: string;
   proc: ChildProcess;
   exited: Promise<void>;
-  /** The cgroup parents berth creates for the containers (ctr's /<namespace>, the pods' parent), deepest first. */
+  /** The cgroup parents berth creates for this file's containers (ctr's /<namespace>, the pods' parent), in every hierarchy. */
   cgroupParents: string[];
 }
 
@@ -63,9 +63,9 @@ async function startDaemon(): Promise<Daemon> {
   const socket = join(dir, 'containerd.sock');
   const namespace = `berth-${process.pid}`;
   const podCgroupParent = `berth-${process.pid}-cripods`;
-  const cgroupParents = cgroupHierarchies().flatMap((h) => [join(h, namespace), join(h, podCgroupParent, 'pod'), join(h, podCgroupParent)]);
+  const cgroupParents = cgroupHierarchies().flatMap((h) => [join(h, namespace), join(h, podCgroupParent)]);
   // A parent that exists already is not ours to remove at the end.
-  assert.deepEqual(cgroupParents.filter((p) => existsSync(p)), [], 'the ctr namespace names a cgroup that exists already');
+  assert.deepEqual(cgroupParents.filter((p) => existsSync(p)), [], 'a cgroup parent of this file exists already');
   mkdirSync(join(dir, 'tmp'));
   writeFileSync(
     join(dir, 'config.toml'),
@@ -151,8 +151,8 @@ function daemonLog(d: Daemon): string {
   }
 }
 
-function ctr(d: Daemon, args: string[], opts: { input?: string; namespace?: string } = {}) {
-  return sh('ctr', ['--address', d.socket, '--namespace', opts.namespace ?? d.namespace, ...args], { input: opts.input ?? '', timeoutMs: 60_000 });
+function ctr(d: Daemon, args: string[], opts: { namespace?: string } = {}) {
+  return sh('ctr', ['--address', d.socket, '--namespace', opts.namespace ?? d.namespace, ...args], { input: '', timeoutMs: 60_000 });
 }
 
 /** `ctr run`'s flags that point the shim at this worktree's berth and its private root. */
@@ -574,8 +574,8 @@ async function teardown(d: Daemon): Promise<string[]> {
   }
   rmSync(d.dir, { recursive: true, force: true });
   if (existsSync(d.dir)) problems.push(`${d.dir} not removed`);
-  // berth made the cgroup parents for this file's containers; what is under them
-  // now is a container berth could not delete (its processes are killed first).
+  // berth made the cgroup parents for this file's containers. Below them now: the
+  // pod's parent (empty), or a container berth could not delete (killed first).
   for (const p of d.cgroupParents) {
     for (const leftover of cgroupTree(p).reverse()) {
       problems.push(`cgroup ${leftover} still there`);
