@@ -285,6 +285,79 @@ engineCase(ENGINE, version, 'ctr run --rm --tty through a pty', async (t) => {
   await assertNothingLeft(d, id);
 });
 
+/** A capability set from /proc/<pid>/status as a bigint mask. */
+function capMask(status: string, set: 'CapBnd' | 'CapEff'): bigint {
+  const m = new RegExp(`^${set}:\\s*([0-9a-f]+)$`, 'm').exec(status);
+  assert.ok(m, `${set} in ${status}`);
+  return BigInt(`0x${m[1]}`);
+}
+const CAP_CHOWN = 0n;
+const CAP_NET_ADMIN = 12n;
+const has = (mask: bigint, cap: bigint) => ((mask >> cap) & 1n) === 1n;
+
+engineCase(ENGINE, version, 'ctr run options: --read-only, ro bind --mount, --env, --cwd, --cap-add/--cap-drop, --net-host', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const id = newId('opts');
+  removeWhenDone(t, d, id);
+  const hostDir = join(d.dir, 'hostdir');
+  mkdirSync(hostDir, { recursive: true });
+  writeFileSync(join(hostDir, 'file.txt'), 'from the host\n');
+  const script = [
+    'echo "env=$FOO cwd=$(pwd)"',
+    'cat /data/file.txt',
+    'touch /rootfs-write 2>/dev/null && echo rootfs-writable || echo rootfs-readonly',
+    'touch /data/new 2>/dev/null && echo bind-writable || echo bind-readonly',
+    // Host network: the host's interfaces, not just lo.
+    'echo "links=$(ls /sys/class/net | wc -l)"',
+    // Without --seccomp there is no profile: the --seccomp case below is refused this.
+    'unshare -U true && echo unshare-allowed',
+    'cat /proc/self/status',
+  ].join('; ');
+  const r = ctr(d, [
+    'run', '--rm', ...runtimeFlags(d),
+    '--read-only', '--net-host', '--env', 'FOO=bar', '--cwd', '/tmp',
+    '--cap-add', 'CAP_NET_ADMIN', '--cap-drop', 'CAP_CHOWN',
+    '--mount', `type=bind,src=${hostDir},dst=/data,options=rbind:ro`,
+    IMAGE, id, 'sh', '-c', script,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.deepEqual(lines.slice(0, 4), ['env=bar cwd=/tmp', 'from the host', 'rootfs-readonly', 'bind-readonly']);
+  assert.equal(lines[4], `links=${readdirSync('/sys/class/net').length}`);
+  assert.equal(lines[5], 'unshare-allowed');
+  const bounding = capMask(r.stdout, 'CapBnd');
+  assert.ok(has(bounding, CAP_NET_ADMIN), 'CAP_NET_ADMIN added');
+  assert.ok(!has(bounding, CAP_CHOWN), 'CAP_CHOWN dropped');
+  assert.ok(!existsSync(join(hostDir, 'new')));
+  await assertNothingLeft(d, id);
+});
+
+engineCase(ENGINE, version, 'ctr run --privileged and --seccomp', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const priv = newId('priv');
+  removeWhenDone(t, d, priv);
+  const p = ctr(d, ['run', '--rm', ...runtimeFlags(d), '--privileged', IMAGE, priv, 'sh', '-c', 'cat /proc/self/status; ls /dev']);
+  assert.equal(p.code, 0, p.stderr);
+  // Every capability this host can grant (its bounding set lacks CAP_SYS_RESOURCE), no seccomp, the host's devices.
+  const hostStatus = readFileSync('/proc/self/status', 'utf8');
+  assert.equal(capMask(p.stdout, 'CapEff'), capMask(hostStatus, 'CapBnd'));
+  assert.match(p.stdout, /^Seccomp:\s*0$/m);
+  if (existsSync('/dev/kmsg')) assert.match(p.stdout, /^kmsg$/m, 'host devices are passed to a privileged container');
+  await assertNothingLeft(d, priv);
+
+  const sec = newId('seccomp');
+  removeWhenDone(t, d, sec);
+  // The default profile refuses unshare(2) to a process without CAP_SYS_ADMIN (allowed in the options case).
+  const s = ctr(d, ['run', '--rm', ...runtimeFlags(d), '--seccomp', IMAGE, sec, 'sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; unshare -U true && echo unshared || echo refused']);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /^NoNewPrivs:\s*1$/m);
+  assert.match(s.stdout, /^Seccomp:\s*2$/m);
+  assert.match(s.stdout, /^refused$/m);
+  await assertNothingLeft(d, sec);
+});
+
 engineCase(ENGINE, version, 'ctr run -d, task exec (plain and --tty), task delete, container rm', async (t) => {
   if (!requireEngine(t, ...TOOLS)) return;
   const d = await engine();
