@@ -501,85 +501,153 @@ engineCase(ENGINE, version, 'ctr run --memory-limit is enforced', async (t) => {
 const NODE = 2; // CRI NamespaceMode
 const CONTAINER = 1;
 const CONTAINER_EXITED = 2n; // CRI ContainerState
+const LOOP = "echo started; trap 'echo got TERM; exit 0' TERM; while :; do sleep 1; done";
 
-engineCase(ENGINE, version, 'CRI: pod sandbox and container through the berth runtime handler', async (t) => {
-  if (!requireEngine(t, ...TOOLS)) return;
-  const d = await engine();
+type Reply = Map<number, bigint | Buffer>;
+const text = (m: Reply, f: number) => (m.get(f) as Buffer | undefined)?.toString() ?? '';
+
+/**
+ * A pod on the private daemon's CRI plugin, run by the berth handler, with host
+ * network (there is no CNI here) and a cgroup parent of this file's own. It and
+ * its containers are stopped and removed when the case ends, however it ends.
+ */
+async function criPod(t: TestContext, d: Daemon, name: string, opts: { privileged?: boolean } = {}) {
   const cri = new CriClient(d.socket);
   const rt = (method: string, ...fields: Buffer[]) => cri.call('RuntimeService', method, Buffer.concat(fields));
-  const str = (m: Map<number, bigint | Buffer>, f: number) => (m.get(f) as Buffer | undefined)?.toString() ?? '';
-
-  const logDir = join(d.dir, 'pod-logs');
-  // Host network (no CNI here), a PID namespace per container, as kubelet asks for a hostNetwork pod.
-  // PodSandboxConfig: metadata, log_directory, linux { cgroup_parent, security_context { namespace_options } }.
-  const podConfig = Buffer.concat([
-    pb.msg(1, pb.str(1, 'pod'), pb.str(2, `uid-${process.pid}`), pb.str(3, 'default')),
+  const logDir = join(d.dir, 'pod-logs', name);
+  const cgroupParent = `/${d.podCgroupParent}/${name}`;
+  // PodSandboxConfig: metadata, log_directory, linux { cgroup_parent, security_context { namespace_options, privileged } }.
+  const config = Buffer.concat([
+    pb.msg(1, pb.str(1, name), pb.str(2, `uid-${name}-${process.pid}`), pb.str(3, 'default')),
     pb.str(3, logDir),
-    pb.msg(8, pb.str(1, `/${d.podCgroupParent}/pod`), pb.msg(2, pb.msg(1, pb.int(1, NODE), pb.int(2, CONTAINER)))),
+    pb.msg(8, pb.str(1, cgroupParent), pb.msg(2, pb.msg(1, pb.int(1, NODE), pb.int(2, CONTAINER)), opts.privileged ? pb.int(6, 1) : Buffer.alloc(0))),
   ]);
-  const podId = str(await rt('RunPodSandbox', pb.msg(1, podConfig), pb.str(2, CRI_HANDLER)), 1);
-  assert.match(podId, /^[0-9a-f]{64}$/);
-  let containerId = '';
+  const containers: string[] = [];
+  let id = '';
   t.after(async () => {
-    // Idempotent in the CRI: whatever is left goes.
-    if (containerId) {
-      await rt('StopContainer', pb.str(1, containerId), pb.int(2, 0)).catch(() => {});
-      await rt('RemoveContainer', pb.str(1, containerId)).catch(() => {});
+    // All idempotent in the CRI: whatever is left goes.
+    for (const c of containers) {
+      await rt('StopContainer', pb.str(1, c), pb.int(2, 0)).catch(() => {});
+      await rt('RemoveContainer', pb.str(1, c)).catch(() => {});
     }
-    await rt('StopPodSandbox', pb.str(1, podId)).catch(() => {});
-    await rt('RemovePodSandbox', pb.str(1, podId)).catch(() => {});
+    if (id) {
+      await rt('StopPodSandbox', pb.str(1, id)).catch(() => {});
+      await rt('RemovePodSandbox', pb.str(1, id)).catch(() => {});
+    }
     cri.close();
   });
-  // The sandbox runs berth's container: its state is under the handler's Root.
-  assert.ok(existsSync(join(d.criBerthRoot, podId, 'state.json')), 'the sandbox is a berth container');
+  id = text(await rt('RunPodSandbox', pb.msg(1, config), pb.str(2, CRI_HANDLER)), 1);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  // The sandbox is berth's container: its state is under the handler's Root.
+  assert.ok(existsSync(join(d.criBerthRoot, id, 'state.json')), 'the sandbox is a berth container');
+  return {
+    id,
+    rt,
+    logDir,
+    /** The host's view of a container's cgroup file in a v1 hierarchy (this host's layout). */
+    cgroupFile: (container: string, controller: string, file: string) =>
+      readFileSync(join('/sys/fs/cgroup', controller, cgroupParent, container, file), 'utf8').trim(),
+    /** Creates and starts a container running LOOP; `linux` is its LinuxContainerConfig. */
+    async start(container: string, linux: Buffer = Buffer.alloc(0)): Promise<string> {
+      // ContainerConfig: metadata, image, command, log_path, linux.
+      const cc = pb.msg(2, pb.msg(1, pb.str(1, container)), pb.msg(2, pb.str(1, IMAGE)), pb.strs(3, ['sh', '-c', LOOP]), pb.str(11, `${container}.log`), pb.msg(15, linux));
+      const cid = text(await rt('CreateContainer', pb.str(1, id), cc, pb.msg(3, config)), 1);
+      assert.match(cid, /^[0-9a-f]{64}$/);
+      containers.push(cid);
+      await rt('StartContainer', pb.str(1, cid));
+      assert.ok(existsSync(join(d.criBerthRoot, cid, 'state.json')), 'the container is a berth container');
+      return cid;
+    },
+    async execSync(cid: string, cmd: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+      const r = await rt('ExecSync', pb.str(1, cid), pb.strs(2, ['sh', '-c', cmd]), pb.int(3, 30));
+      return { stdout: text(r, 1), stderr: text(r, 2), exitCode: Number(r.get(3) ?? 0n) };
+    },
+    /** StopContainer, RemoveContainer for each container, StopPodSandbox, RemovePodSandbox; then nothing of them is left. */
+    async remove(): Promise<void> {
+      for (const c of containers) {
+        await rt('StopContainer', pb.str(1, c), pb.int(2, 30));
+        await rt('RemoveContainer', pb.str(1, c));
+      }
+      await rt('StopPodSandbox', pb.str(1, id));
+      await rt('RemovePodSandbox', pb.str(1, id));
+      for (const x of [...containers, id]) {
+        await waitFor(() => berthLeftovers(d.criBerthRoot, x).length === 0, 15_000);
+        assert.deepEqual(berthLeftovers(d.criBerthRoot, x), [], `left behind by ${x === id ? 'the sandbox' : 'a container'}`);
+      }
+    },
+  };
+}
 
-  const loop = "echo started; trap 'echo got TERM; exit 0' TERM; while :; do sleep 1; done";
-  // ContainerConfig: metadata, image, command, log_path, linux { resources { cpu_shares, memory_limit_in_bytes } }.
-  const containerConfig = pb.msg(
-    2,
-    pb.msg(1, pb.str(1, 'c1')),
-    pb.msg(2, pb.str(1, IMAGE)),
-    pb.strs(3, ['sh', '-c', loop]),
-    pb.str(11, 'c1.log'),
-    pb.msg(15, pb.msg(1, pb.int(3, 256), pb.int(4, 64 << 20))),
-  );
-  containerId = str(await rt('CreateContainer', pb.str(1, podId), containerConfig, pb.msg(3, podConfig)), 1);
-  assert.match(containerId, /^[0-9a-f]{64}$/);
-  await rt('StartContainer', pb.str(1, containerId));
-  assert.ok(existsSync(join(d.criBerthRoot, containerId, 'state.json')), 'the container is a berth container');
+engineCase(ENGINE, version, 'CRI: pod sandbox, container with resources, ExecSync, UpdateContainerResources, StopContainer', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const pod = await criPod(t, d, 'pod1');
+  // LinuxContainerConfig { resources { cpu_shares, memory_limit_in_bytes } }.
+  const c = await pod.start('c1', pb.msg(1, pb.int(3, 256), pb.int(4, 64 << 20)));
+  assert.equal(pod.cgroupFile(c, 'memory', 'memory.limit_in_bytes'), String(64 << 20), 'the pod cgroup parent and the memory limit');
+  assert.equal(pod.cgroupFile(c, 'cpu', 'cpu.shares'), '256');
 
-  const cg = (controller: string, file: string) =>
-    readFileSync(join('/sys/fs/cgroup', controller, d.podCgroupParent, 'pod', containerId, file), 'utf8').trim();
-  assert.equal(cg('memory', 'memory.limit_in_bytes'), String(64 << 20), 'the pod cgroup parent and the memory limit');
-  assert.equal(cg('cpu', 'cpu.shares'), '256');
-
-  const exec = await rt('ExecSync', pb.str(1, containerId), pb.strs(2, ['sh', '-c', 'echo "execsync as $(id -u) beside $(cat /proc/1/comm)"; exit 3']), pb.int(3, 30));
+  const exec = await pod.execSync(c, 'echo "execsync as $(id -u) beside $(cat /proc/1/comm)"; exit 3');
   // The container shares the pod's PID namespace (CRI's default, POD): PID 1 is the sandbox's sleep.
-  assert.equal(str(exec, 1), 'execsync as 0 beside sleep\n');
-  assert.equal(Number(exec.get(3) ?? 0n), 3, 'ExecSync exit code');
+  assert.equal(exec.stdout, 'execsync as 0 beside sleep\n');
+  assert.equal(exec.exitCode, 3, 'ExecSync exit code');
 
   // UpdateContainerResources: the shim pipes the resources to `berth update --resources -`.
-  await rt('UpdateContainerResources', pb.str(1, containerId), pb.msg(2, pb.int(3, 512), pb.int(4, 128 << 20)));
-  assert.equal(cg('memory', 'memory.limit_in_bytes'), String(128 << 20));
-  assert.equal(cg('cpu', 'cpu.shares'), '512');
+  await pod.rt('UpdateContainerResources', pb.str(1, c), pb.msg(2, pb.int(3, 512), pb.int(4, 128 << 20)));
+  assert.equal(pod.cgroupFile(c, 'memory', 'memory.limit_in_bytes'), String(128 << 20));
+  assert.equal(pod.cgroupFile(c, 'cpu', 'cpu.shares'), '512');
 
   // StopContainer sends SIGTERM (the trap ends the loop with 0) before any SIGKILL.
-  await rt('StopContainer', pb.str(1, containerId), pb.int(2, 30));
-  const status = decode((await rt('ContainerStatus', pb.str(1, containerId))).get(1) as Buffer);
+  await pod.rt('StopContainer', pb.str(1, c), pb.int(2, 30));
+  const status = decode((await pod.rt('ContainerStatus', pb.str(1, c))).get(1) as Buffer);
   assert.equal(status.get(3), CONTAINER_EXITED, 'container exited');
   assert.equal(status.get(7) ?? 0n, 0n, 'exit code 0 from the TERM trap');
-  const log = readFileSync(join(logDir, 'c1.log'), 'utf8');
+  const log = readFileSync(join(pod.logDir, 'c1.log'), 'utf8');
   assert.match(log, / stdout F started\n/);
   assert.match(log, / stdout F got TERM\n/);
-
-  await rt('RemoveContainer', pb.str(1, containerId));
-  await rt('StopPodSandbox', pb.str(1, podId));
-  await rt('RemovePodSandbox', pb.str(1, podId));
-  for (const id of [containerId, podId]) {
-    await waitFor(() => berthLeftovers(d.criBerthRoot, id).length === 0, 15_000);
-    assert.deepEqual(berthLeftovers(d.criBerthRoot, id), [], `left behind by ${id === podId ? 'the sandbox' : 'the container'}`);
-  }
+  await pod.remove();
 });
+
+engineCase(ENGINE, version, 'CRI: restricted container (runAsUser, read-only rootfs, no_new_privs, RuntimeDefault seccomp, dropped cap)', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const pod = await criPod(t, d, 'pod2');
+  // LinuxContainerConfig { security_context { capabilities { drop }, run_as_user, readonly_rootfs, no_new_privs, seccomp RuntimeDefault } }.
+  const c = await pod.start(
+    'restricted',
+    pb.msg(2, pb.msg(1, pb.strs(2, ['NET_RAW'])), pb.msg(5, pb.int(1, 1000)), pb.int(7, 1), pb.int(11, 1), pb.msg(15)),
+  );
+  const r = await pod.execSync(c, 'id -u; touch /x 2>/dev/null && echo rootfs-writable || echo rootfs-readonly; unshare -U true 2>/dev/null && echo unshare-allowed || echo unshare-refused; cat /proc/self/status');
+  assert.equal(r.exitCode, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.deepEqual(lines.slice(0, 3), ['1000', 'rootfs-readonly', 'unshare-refused']);
+  assert.match(r.stdout, /^NoNewPrivs:\s*1$/m);
+  assert.match(r.stdout, /^Seccomp:\s*2$/m);
+  assert.equal(capMask(r.stdout, 'CapEff'), 0n, 'a non-root user has no effective capabilities');
+  assert.ok(!has(capMask(r.stdout, 'CapBnd'), 13n), 'CAP_NET_RAW dropped from the bounding set');
+  // The container's own process runs as that user too.
+  assert.match(readFileSync(`/proc/${pidOfContainer(d, c)}/status`, 'utf8'), /^Uid:\s+1000\s/m);
+  await pod.remove();
+});
+
+engineCase(ENGINE, version, 'CRI: privileged pod and container', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const pod = await criPod(t, d, 'pod3', { privileged: true });
+  // LinuxContainerConfig { security_context { privileged } }.
+  const c = await pod.start('priv', pb.msg(2, pb.int(2, 1)));
+  const r = await pod.execSync(c, 'cat /proc/self/status; ls /dev');
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(capMask(r.stdout, 'CapEff'), capMask(readFileSync('/proc/self/status', 'utf8'), 'CapBnd'), "every capability this host's bounding set has");
+  assert.match(r.stdout, /^Seccomp:\s*0$/m);
+  if (existsSync('/dev/kmsg')) assert.match(r.stdout, /^kmsg$/m, 'host devices are passed to a privileged container');
+  await pod.remove();
+});
+
+/** The host pid of a CRI container's init, from berth's state. */
+function pidOfContainer(d: Daemon, id: string): number {
+  return JSON.parse(readFileSync(join(d.criBerthRoot, id, 'state.json'), 'utf8')).pid;
+}
 
 /** The cgroup dirs below dir, parents before children. */
 function cgroupTree(dir: string): string[] {
