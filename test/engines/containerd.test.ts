@@ -717,8 +717,8 @@ async function teardown(d: Daemon): Promise<string[]> {
   }
   rmSync(d.dir, { recursive: true, force: true });
   if (existsSync(d.dir)) problems.push(`${d.dir} not removed`);
-  // berth made the cgroup parents for this file's containers. Below them now: the
-  // pod's parent (empty), or a container berth could not delete (killed first).
+  // berth made the cgroup parents for this file's containers and removes them once
+  // empty; anything below one now is a container that was not deleted (killed first).
   for (const p of d.cgroupParents) {
     for (const leftover of cgroupTree(p).reverse()) {
       problems.push(`cgroup ${leftover} still there`);
