@@ -513,16 +513,21 @@ const text = (m: Reply, f: number) => (m.get(f) as Buffer | undefined)?.toString
  * network (there is no CNI here) and a cgroup parent of this file's own. It and
  * its containers are stopped and removed when the case ends, however it ends.
  */
-async function criPod(t: TestContext, d: Daemon, name: string, opts: { privileged?: boolean } = {}) {
+async function criPod(t: TestContext, d: Daemon, name: string, opts: { privileged?: boolean; sysctls?: Record<string, string> } = {}) {
   const cri = new CriClient(d.socket);
   const rt = (method: string, ...fields: Buffer[]) => cri.call('RuntimeService', method, Buffer.concat(fields));
   const logDir = join(d.dir, 'pod-logs', name);
   const cgroupParent = `/${d.podCgroupParent}/${name}`;
-  // PodSandboxConfig: metadata, log_directory, linux { cgroup_parent, security_context { namespace_options, privileged } }.
+  // PodSandboxConfig: metadata, log_directory, linux { cgroup_parent, security_context { namespace_options, privileged }, sysctls }.
   const config = Buffer.concat([
     pb.msg(1, pb.str(1, name), pb.str(2, `uid-${name}-${process.pid}`), pb.str(3, 'default')),
     pb.str(3, logDir),
-    pb.msg(8, pb.str(1, cgroupParent), pb.msg(2, pb.msg(1, pb.int(1, NODE), pb.int(2, CONTAINER)), opts.privileged ? pb.int(6, 1) : Buffer.alloc(0))),
+    pb.msg(
+      8,
+      pb.str(1, cgroupParent),
+      pb.msg(2, pb.msg(1, pb.int(1, NODE), pb.int(2, CONTAINER)), opts.privileged ? pb.int(6, 1) : Buffer.alloc(0)),
+      pb.map(3, opts.sysctls ?? {}),
+    ),
   ]);
   const containers: string[] = [];
   let id = '';
@@ -580,18 +585,22 @@ async function criPod(t: TestContext, d: Daemon, name: string, opts: { privilege
   };
 }
 
-engineCase(ENGINE, version, 'CRI: pod sandbox, container with resources, ExecSync, UpdateContainerResources, StopContainer', async (t) => {
+engineCase(ENGINE, version, 'CRI: pod sandbox with a sysctl, container with resources, ExecSync, UpdateContainerResources, StopContainer', async (t) => {
   if (!requireEngine(t, ...TOOLS)) return;
   const d = await engine();
-  const pod = await criPod(t, d, 'pod1');
+  // kernel.shm_rmid_forced belongs to the pod's IPC namespace, which its containers join.
+  const hostShmRmidForced = readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim();
+  const podShmRmidForced = hostShmRmidForced === '1' ? '0' : '1';
+  const pod = await criPod(t, d, 'pod1', { sysctls: { 'kernel.shm_rmid_forced': podShmRmidForced } });
   // LinuxContainerConfig { resources { cpu_shares, memory_limit_in_bytes } }.
   const c = await pod.start('c1', pb.msg(1, pb.int(3, 256), pb.int(4, 64 << 20)));
   assert.equal(pod.cgroupFile(c, 'memory', 'memory.limit_in_bytes'), String(64 << 20), 'the pod cgroup parent and the memory limit');
   assert.equal(pod.cgroupFile(c, 'cpu', 'cpu.shares'), '256');
 
-  const exec = await pod.execSync(c, 'echo "execsync as $(id -u) beside $(cat /proc/1/comm)"; exit 3');
+  const exec = await pod.execSync(c, 'echo "execsync as $(id -u) beside $(cat /proc/1/comm)"; cat /proc/sys/kernel/shm_rmid_forced; exit 3');
   // The container shares the pod's PID namespace (CRI's default, POD): PID 1 is the sandbox's sleep.
-  assert.equal(exec.stdout, 'execsync as 0 beside sleep\n');
+  assert.equal(exec.stdout, `execsync as 0 beside sleep\n${podShmRmidForced}\n`, "the pod's sysctl in its IPC namespace");
+  assert.equal(readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim(), hostShmRmidForced, "the host's own is untouched");
   assert.equal(exec.exitCode, 3, 'ExecSync exit code');
 
   // UpdateContainerResources: the shim pipes the resources to `berth update --resources -`.
