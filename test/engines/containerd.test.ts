@@ -554,10 +554,10 @@ async function criPod(t: TestContext, d: Daemon, name: string, opts: { privilege
     /** The host's view of a container's cgroup file in a v1 hierarchy (this host's layout). */
     cgroupFile: (container: string, controller: string, file: string) =>
       readFileSync(join('/sys/fs/cgroup', controller, cgroupParent, container, file), 'utf8').trim(),
-    /** Creates and starts a container running LOOP; `linux` is its LinuxContainerConfig. */
-    async start(container: string, linux: Buffer = Buffer.alloc(0)): Promise<string> {
+    /** Creates and starts a container running `sh -c script`; `linux` is its LinuxContainerConfig. */
+    async start(container: string, linux: Buffer = Buffer.alloc(0), script = LOOP): Promise<string> {
       // ContainerConfig: metadata, image, command, log_path, linux.
-      const cc = pb.msg(2, pb.msg(1, pb.str(1, container)), pb.msg(2, pb.str(1, IMAGE)), pb.strs(3, ['sh', '-c', LOOP]), pb.str(11, `${container}.log`), pb.msg(15, linux));
+      const cc = pb.msg(2, pb.msg(1, pb.str(1, container)), pb.msg(2, pb.str(1, IMAGE)), pb.strs(3, ['sh', '-c', script]), pb.str(11, `${container}.log`), pb.msg(15, linux));
       const cid = text(await rt('CreateContainer', pb.str(1, id), cc, pb.msg(3, config)), 1);
       assert.match(cid, /^[0-9a-f]{64}$/);
       containers.push(cid);
@@ -616,6 +616,26 @@ engineCase(ENGINE, version, 'CRI: pod sandbox with a sysctl, container with reso
   const log = readFileSync(join(pod.logDir, 'c1.log'), 'utf8');
   assert.match(log, / stdout F started\n/);
   assert.match(log, / stdout F got TERM\n/);
+  await pod.remove();
+});
+
+engineCase(ENGINE, version, 'CRI: StopContainer of a container ignoring SIGTERM kills it, and only it, in a shared PID namespace', async (t) => {
+  if (!requireEngine(t, ...TOOLS)) return;
+  const d = await engine();
+  const pod = await criPod(t, d, 'pod4');
+  const sandboxPid = pidOfContainer(d, pod.id);
+  const c = await pod.start('stubborn', Buffer.alloc(0), "trap '' TERM; echo started; while :; do sleep 1; done");
+  const containerPid = pidOfContainer(d, c);
+  // After the grace period the shim sends `kill --all <id> 9`: the container's cgroup only, not the pod's sleep.
+  await pod.rt('StopContainer', pb.str(1, c), pb.int(2, 1));
+  const status = decode((await pod.rt('ContainerStatus', pb.str(1, c))).get(1) as Buffer);
+  assert.equal(status.get(3), CONTAINER_EXITED, 'container exited');
+  assert.equal(status.get(7), 137n, 'killed by SIGKILL');
+  assert.ok(!alive(containerPid), 'the container init is gone');
+  assert.ok(alive(sandboxPid), 'the sandbox in the same PID namespace still runs');
+  // PodSandboxStatusResponse { status { state } }: SANDBOX_READY is 0, the default.
+  const sandbox = decode((await pod.rt('PodSandboxStatus', pb.str(1, pod.id))).get(1) as Buffer);
+  assert.equal(sandbox.get(3) ?? 0n, 0n, 'the sandbox is still ready');
   await pod.remove();
 });
 
