@@ -119,10 +119,11 @@ class Dockerd {
   }
 
   /** The docker CLI against this daemon, with a private client config. */
-  docker(args: string[], timeoutMs = 60_000) {
+  docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
     return sh(DOCKER, ['-H', `unix://${this.sock}`, ...args], {
       env: { ...process.env, DOCKER_CONFIG: join(this.dir, 'cli') },
-      timeoutMs,
+      input: opts.input,
+      timeoutMs: opts.timeoutMs ?? 60_000,
     });
   }
 
@@ -148,14 +149,14 @@ class Dockerd {
    * `docker run --rm` of cmd; resolves after docker removed the container, with
    * the result and the id (from --cidfile) once nothing of it is left.
    */
-  async runRm(opts: string[], cmd: string[]) {
+  async runRm(opts: string[], cmd: string[], input?: string) {
     const cidfile = join(this.dir, `cid-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-    const r = this.docker(['run', '--rm', '--cidfile', cidfile, ...RUN, ...opts, IMAGE, ...cmd]);
+    const r = this.docker(['run', '--rm', '--cidfile', cidfile, ...RUN, ...opts, IMAGE, ...cmd], { input });
     const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
     rmSync(cidfile, { force: true });
     assert.ok(id, `docker run gave no container id: ${r.stderr}`);
     await this.assertRemoved(id);
-    return r;
+    return { ...r, id };
   }
 
   inspect(id: string, format: string): string {
@@ -262,9 +263,19 @@ function docker(name: string, fn: (d: Dockerd, t: TestContext) => Promise<void>)
 }
 
 docker('run --rm with the default seccomp profile', async (d) => {
-  const r = await d.runRm([], ['sh', '-c', 'echo hello; grep "^Seccomp:" /proc/self/status; unshare -U true; echo unshare=$?']);
+  // One of docker's masked files that this kernel has (a /dev/null bind in the container).
+  const masked = ['/proc/kcore', '/proc/timer_list', '/proc/sched_debug'].find((f) => existsSync(f));
+  assert.ok(masked, 'the host has none of /proc/kcore, /proc/timer_list, /proc/sched_debug');
+  const r = await d.runRm([], ['sh', '-c',
+    'echo hello; grep "^Seccomp:" /proc/self/status; unshare -U true; echo unshare=$?; hostname; ' +
+    `echo masked=$(wc -c < ${masked}); grep " /proc/sys " /proc/mounts; touch /dev/shm/x && echo shm=ok`]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^hello$/m);
+  // docker's hostname (the short id), masked and read-only paths, its /dev/shm.
+  assert.match(r.stdout, new RegExp(`^${r.id.slice(0, 12)}$`, 'm'));
+  assert.match(r.stdout, /^masked=0$/m);
+  assert.match(r.stdout, /^\S+ \/proc\/sys \S+ ro[,\s]/m);
+  assert.match(r.stdout, /^shm=ok$/m);
   // 2 = filter mode: docker's profile is loaded.
   assert.match(r.stdout, /^Seccomp:\s+2$/m);
   // The profile allows unshare only with CAP_SYS_ADMIN (unconfined, the same call works: below).
@@ -281,9 +292,10 @@ docker('--security-opt seccomp=unconfined', async (d) => {
   assert.match(r.stdout, /^unshare=0$/m);
 });
 
-docker('exit code of the container', async (d) => {
-  const r = await d.runRm([], ['sh', '-c', 'exit 7']);
+docker('run -i: stdin in, exit code out', async (d) => {
+  const r = await d.runRm(['-i'], ['sh', '-c', 'read line; echo got:$line; exit 7'], 'hello\n');
   assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'got:hello\n');
 });
 
 docker('run -d, exec (output, exit code), state under the shim\'s --root, rm', async (d, t) => {
@@ -314,10 +326,18 @@ docker('exec -u -w -e', async (d, t) => {
   await d.assertRemoved(id);
 });
 
-docker('stop kills a PID 1 that ignores TERM after the timeout; start again; rm', async (d, t) => {
-  const id = d.runDetached(t, [], ['sh', '-c', "trap '' TERM; echo started; while true; do sleep 1; done"]);
+docker('kill -s USR1; stop kills a PID 1 that ignores TERM after the timeout; start again; rm', async (d, t) => {
+  const id = d.runDetached(t, [], ['sh', '-c', "trap '' TERM; trap 'echo got-usr1' USR1; echo started; while true; do sleep 1; done"]);
   const pid = Number(d.inspect(id, '{{.State.Pid}}'));
   assert.ok(pid > 0);
+  // kill -s USR1 reaches PID 1 (the runtime gets the signal's number).
+  assert.equal(d.docker(['kill', '-s', 'USR1', id]).code, 0);
+  let logs = '';
+  for (let i = 0; i < 100 && !logs.includes('got-usr1'); i++) {
+    logs = d.docker(['logs', id]).stdout;
+    if (!logs.includes('got-usr1')) await sleep(100);
+  }
+  assert.match(logs, /got-usr1/);
   const stop = d.docker(['stop', '-t', '1', id]);
   assert.equal(stop.code, 0, stop.stderr);
   // 137 = SIGKILL: TERM was ignored and the KILL after the timeout ended it.
