@@ -298,6 +298,13 @@ docker('run -i: stdin in, exit code out', async (d) => {
   assert.equal(r.stdout, 'got:hello\n');
 });
 
+docker('a missing executable: create fails, docker exits 127, nothing left', async (d) => {
+  // docker maps the runtime's "no such file or directory" (read back from --log) to 127.
+  const r = await d.runRm([], ['/nonexistent']);
+  assert.equal(r.code, 127, r.stderr);
+  assert.match(r.stderr, /\/nonexistent: no such file or directory/);
+});
+
 docker('run -d, exec (output, exit code), state under the shim\'s --root, rm', async (d, t) => {
   const id = d.runDetached(t, [], ['sleep', '1000']);
   assert.ok(existsSync(join(d.berthRoot, id)), `berth's state is not under ${d.berthRoot}`);
