@@ -455,16 +455,38 @@ docker('pause / unpause', async (d, t) => {
 
 docker('update --memory', async (d, t) => {
   const id = d.runDetached(t, ['--memory', '32m'], ['sleep', '1000']);
-  const limit = join(cgroupDir(Number(d.inspect(id, '{{.State.Pid}}')), 'memory'), 'memory.limit_in_bytes');
+  const memory = cgroupDir(Number(d.inspect(id, '{{.State.Pid}}')), 'memory');
+  const limit = join(memory, 'memory.limit_in_bytes');
+  const softLimit = readFileSync(join(memory, 'memory.soft_limit_in_bytes'), 'utf8');
   const grab64m = ['exec', id, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'];
   // 64 MiB is more than 32 MiB: the OOM killer ends dd...
   assert.equal(d.docker(grab64m).code, 137);
   const u = d.docker(['update', '--memory', '160m', '--memory-swap', '320m', id]);
   assert.equal(u.code, 0, u.stderr);
   assert.equal(readFileSync(limit, 'utf8').trim(), String(160 * 1024 * 1024));
+  // docker sends reservation 0 for "none": the soft limit stays as it was.
+  assert.equal(readFileSync(join(memory, 'memory.soft_limit_in_bytes'), 'utf8'), softLimit);
   // ...and fits once the limit is 160 MiB.
   const r = d.docker(grab64m);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(d.docker(['rm', '-f', id]).code, 0);
+  await d.assertRemoved(id);
+});
+
+docker('update --pids-limit --cpus of a container without a memory limit', async (d, t) => {
+  const id = d.runDetached(t, [], ['sleep', '1000']);
+  const pid = Number(d.inspect(id, '{{.State.Pid}}'));
+  const memoryLimit = readFileSync(join(cgroupDir(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8');
+  // docker sends memory.limit 0 for "no limit": it must not become a limit of 0.
+  const u = d.docker(['update', '--pids-limit', '20', '--cpus', '0.5', id]);
+  assert.equal(u.code, 0, u.stderr);
+  assert.equal(readFileSync(join(cgroupDir(pid, 'pids'), 'pids.max'), 'utf8').trim(), '20');
+  assert.equal(readFileSync(join(cgroupDir(pid, 'cpu'), 'cpu.cfs_quota_us'), 'utf8').trim(), '50000');
+  assert.equal(readFileSync(join(cgroupDir(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8'), memoryLimit);
+  // The pids limit is enforced: the 30 background sleeps cannot all start.
+  const r = d.docker(['exec', id, 'sh', '-c', 'i=0; while [ $i -lt 30 ]; do sleep 100 & i=$((i+1)); done']);
+  assert.match(r.stderr, /can't fork/);
+  assert.ok(Number(readFileSync(join(cgroupDir(pid, 'pids'), 'pids.current'), 'utf8')) <= 20);
   assert.equal(d.docker(['rm', '-f', id]).code, 0);
   await d.assertRemoved(id);
 });
