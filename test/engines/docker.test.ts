@@ -21,7 +21,8 @@ const ENGINE = 'docker';
 // /usr/local/bin/docker on the test hosts is an unrelated newer client.
 const DOCKER = '/usr/bin/docker';
 const IMAGE = 'localhost/berth-busybox:latest';
-const RUN = ['--runtime', 'berth', '--network', 'none'];
+// berth, and no network unless the case names one.
+const runFlags = (opts: string[]) => ['--runtime', 'berth', ...(opts.includes('--network') ? [] : ['--network', 'none']), ...opts];
 
 let versionText: string | undefined;
 function version(): string {
@@ -136,7 +137,7 @@ class Dockerd {
 
   /** `docker run -d` of cmd; the container is removed (rm -f) when the test ends. */
   runDetached(t: TestContext, opts: string[], cmd: string[]): string {
-    const r = this.docker(['run', '-d', ...RUN, ...opts, IMAGE, ...cmd]);
+    const r = this.docker(['run', '-d', ...runFlags(opts), IMAGE, ...cmd]);
     assert.equal(r.code, 0, `docker run -d: ${r.stderr}`);
     const id = r.stdout.trim();
     t.after(() => {
@@ -151,11 +152,13 @@ class Dockerd {
    */
   async runRm(opts: string[], cmd: string[], input?: string) {
     const cidfile = join(this.dir, `cid-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-    const r = this.docker(['run', '--rm', '--cidfile', cidfile, ...RUN, ...opts, IMAGE, ...cmd], { input });
+    // Other containers of the case (a namespace donor) keep their mounts.
+    const mountsBefore = mountsUnder(this.dir);
+    const r = this.docker(['run', '--rm', '--cidfile', cidfile, ...runFlags(opts), IMAGE, ...cmd], { input });
     const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
     rmSync(cidfile, { force: true });
     assert.ok(id, `docker run gave no container id: ${r.stderr}`);
-    await this.assertRemoved(id);
+    await this.assertRemoved(id, mountsBefore);
     return { ...r, id };
   }
 
@@ -167,14 +170,14 @@ class Dockerd {
 
   /**
    * What is left of a container docker removed: berth's state dir, cgroups,
-   * mounts and processes naming the id, and any mount under docker's dirs but
-   * the data-root's own (the container's overlay). The shim exits on its own
-   * after the removal, so this waits for it.
+   * mounts and processes naming the id, and any mount under docker's dirs not
+   * in mountsBefore (the data-root's own by default): the container's overlay,
+   * shm, netns. The shim exits on its own after the removal, so this waits for it.
    */
-  async leftoversOf(id: string): Promise<string[]> {
+  async leftoversOf(id: string, mountsBefore = [this.dataRoot]): Promise<string[]> {
     const look = () => [
       ...berthLeftovers(this.berthRoot, id),
-      ...mountsUnder(this.dir).filter((m) => m !== this.dataRoot).map((m) => `mount ${m}`),
+      ...mountsUnder(this.dir).filter((m) => !mountsBefore.includes(m)).map((m) => `mount ${m}`),
     ];
     for (let i = 0; i < 200; i++) {
       if (look().length === 0) return [];
@@ -184,9 +187,9 @@ class Dockerd {
   }
 
   /** Asserts the container is gone from docker and left nothing behind. */
-  async assertRemoved(id: string): Promise<void> {
+  async assertRemoved(id: string, mountsBefore?: string[]): Promise<void> {
     assert.notEqual(this.docker(['inspect', id]).code, 0, `docker still knows ${id}`);
-    assert.deepEqual(await this.leftoversOf(id), []);
+    assert.deepEqual(await this.leftoversOf(id, mountsBefore), []);
   }
 
   /**
@@ -362,7 +365,7 @@ docker('kill -s USR1; stop kills a PID 1 that ignores TERM after the timeout; st
 
 docker('run -t through a pty', async (d) => {
   const cidfile = join(d.dir, 'cid-tty');
-  const r = d.dockerInPty(['run', '--rm', '-t', '--cidfile', cidfile, ...RUN, IMAGE, 'sh', '-c', 'tty; [ -t 1 ] && echo stdout-is-tty; exit 3']);
+  const r = d.dockerInPty(['run', '--rm', '-t', '--cidfile', cidfile, ...runFlags([]), IMAGE, 'sh', '-c', 'tty; [ -t 1 ] && echo stdout-is-tty; exit 3']);
   const id = readFileSync(cidfile, 'utf8').trim();
   rmSync(cidfile);
   await d.assertRemoved(id);
@@ -392,7 +395,7 @@ docker('--memory is enforced', async (d, t) => {
   // 137: the OOM killer's SIGKILL.
   assert.match(r.stdout, /^big=137$/m);
   // The OOM kill of PID 1 is what docker reports (the shim watches the cgroup berth made).
-  const c = d.docker(['create', ...RUN, '--memory', '32m', IMAGE, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=128M', 'count=1']);
+  const c = d.docker(['create', ...runFlags(['--memory', '32m']), IMAGE, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=128M', 'count=1']);
   assert.equal(c.code, 0, c.stderr);
   const id = c.stdout.trim();
   t.after(() => d.docker(['rm', '-f', id]));
@@ -487,6 +490,26 @@ docker('update --pids-limit --cpus of a container without a memory limit', async
   const r = d.docker(['exec', id, 'sh', '-c', 'i=0; while [ $i -lt 30 ]; do sleep 100 & i=$((i+1)); done']);
   assert.match(r.stderr, /can't fork/);
   assert.ok(Number(readFileSync(join(cgroupDir(pid, 'pids'), 'pids.current'), 'utf8')) <= 20);
+  assert.equal(d.docker(['rm', '-f', id]).code, 0);
+  await d.assertRemoved(id);
+});
+
+const NS_LINKS = 'for n in net ipc pid; do readlink /proc/self/ns/$n; done';
+
+docker('--network/--pid/--ipc container:<id> join the other container\'s namespaces', async (d, t) => {
+  const id = d.runDetached(t, ['--ipc', 'shareable'], ['sleep', '1000']);
+  const ns = (out: string) => out.split('\n').filter((l) => /^(net|ipc|pid):/.test(l)).sort();
+  const own = d.docker(['exec', id, 'sh', '-c', NS_LINKS]);
+  assert.equal(own.code, 0, own.stderr);
+  const r = await d.runRm(
+    ['--network', `container:${id}`, '--pid', `container:${id}`, '--ipc', `container:${id}`],
+    ['sh', '-c', `${NS_LINKS}; ps -o pid,args`],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(ns(r.stdout).length, 3);
+  assert.deepEqual(ns(r.stdout), ns(own.stdout));
+  // The other container's PID 1 is visible: one pid namespace.
+  assert.match(r.stdout, /^\s*1\s+sleep 1000$/m);
   assert.equal(d.docker(['rm', '-f', id]).code, 0);
   await d.assertRemoved(id);
 });
