@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
-import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+import { berthLeftovers, busyboxImage, engineCase, findExecutable, requireEngine, sh } from './engine';
 
 const ENGINE = 'docker';
 // /usr/local/bin/docker on the test hosts is an unrelated newer client.
@@ -27,7 +27,7 @@ const runFlags = (opts: string[]) => ['--runtime', 'berth', ...(opts.includes('-
 let versionText: string | undefined;
 function version(): string {
   // "Docker version 20.10.24+dfsg1, build 5d6db84"
-  versionText ??= /version ([^,\s]+)/.exec(sh('dockerd', ['--version']).stdout)?.[1] ?? 'unknown';
+  versionText ??= /version ([^,\s]+)/.exec(sh(findExecutable('dockerd') ?? 'dockerd', ['--version']).stdout)?.[1] ?? 'unknown';
   return versionText;
 }
 
@@ -83,7 +83,7 @@ class Dockerd {
     mkdirSync(join(this.dir, 'cli'));
     const logFd = openSync(this.log, 'a');
     this.child = spawn(
-      'dockerd',
+      findExecutable('dockerd')!,
       [
         '--config-file', join(this.dir, 'daemon.json'),
         '--data-root', this.dataRoot,
@@ -98,12 +98,16 @@ class Dockerd {
     );
     closeSync(logFd);
     const child = this.child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     let gone = false;
     void this.exited.then(() => (gone = true));
-    // Up when the API answers; dockerd exiting first is a failure with its log.
-    for (;;) {
+    // Up when the API answers; dockerd exiting first (or never answering) is a failure with its log.
+    for (let i = 0; ; i++) {
       if (gone) throw new Error(`dockerd exited while starting:\n${this.logTail()}`);
+      if (i === 1200) throw new Error(`dockerd did not answer on ${this.sock}:\n${this.logTail()}`);
       if (existsSync(this.sock) && this.docker(['version', '--format', '{{.Server.Version}}']).code === 0) break;
       await sleep(100);
     }
@@ -203,7 +207,15 @@ class Dockerd {
     const left: string[] = [];
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      await this.exited;
+      // dockerd gives its containers 15 s to stop; a daemon hung beyond a minute is killed.
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 60_000)));
+      if (await Promise.race([this.exited!.then(() => false), hung])) {
+        left.push('dockerd did not exit on SIGTERM');
+        this.child.kill('SIGKILL');
+        await this.exited;
+      }
+      clearTimeout(timer);
     }
     // containerd and the shims exit after dockerd; give them the moment they need.
     for (let i = 0; i < 100 && processesNaming(this.dir).length > 0; i++) await sleep(50);
