@@ -92,13 +92,16 @@ function planV1(h: Hierarchy, dir: string, r: LinuxResources, add: Add, opts: { 
     const swapWrite = () => {
       if (swap !== undefined && swap !== 0 && existsSync(memsw)) add('memory.memsw.limit_in_bytes', swap, `${F}.memory.swap`);
     };
+    // A limit or reservation of 0 means unset (as runc, and as on v2 below): docker's
+    // update sends 0 for the ones the container does not have.
+    const limit = m.limit === 0 ? undefined : m.limit;
     // memory <= memory+swap at every step: raise memsw first when the new limit exceeds it.
     const curSw = Number(readTrim(memsw) ?? 'NaN');
-    const swapFirst = m.limit !== undefined && (m.limit === -1 || m.limit > curSw);
+    const swapFirst = limit !== undefined && (limit === -1 || limit > curSw);
     if (swapFirst) swapWrite();
-    if (m.limit !== undefined) add('memory.limit_in_bytes', m.limit, `${F}.memory.limit`);
+    if (limit !== undefined) add('memory.limit_in_bytes', limit, `${F}.memory.limit`);
     if (!swapFirst) swapWrite();
-    if (m.reservation !== undefined) add('memory.soft_limit_in_bytes', m.reservation, `${F}.memory.reservation`);
+    if (m.reservation !== undefined && m.reservation !== 0) add('memory.soft_limit_in_bytes', m.reservation, `${F}.memory.reservation`);
     if (m.swappiness !== undefined) add('memory.swappiness', m.swappiness, `${F}.memory.swappiness`);
     if (m.disableOOMKiller) add('memory.oom_control', 1, `${F}.memory.disableOOMKiller`);
     // kernel and kernelTCP: deprecated; the files are gone in Linux 6.x (runc ignores them too).

@@ -61,6 +61,12 @@ describe('resource writes', () => {
     const ws = planResourceWrites(v1, dirs, { memory: { limit: 1 << 20, reservation: 1 }, cpu: { shares: 512, quota: 1000, period: 10000, cpus: '0' }, pids: { limit: 0 } });
     assert.deepEqual(files(ws), ['memory.limit_in_bytes=1048576', 'memory.soft_limit_in_bytes=1', 'cpu.shares=512', 'cpu.cfs_period_us=10000', 'cpu.cfs_quota_us=1000', 'pids.max=max', 'cpuset.cpus=0']);
   });
+  test('v1: a memory limit or reservation of 0 is unset and left as it is (docker update sends 0s; runc skips them)', () => {
+    const dirs = v1.map((h) => `${h.mountpoint}/berth/x`);
+    // What `docker update --pids-limit 20 --cpus 0.5` sends for a container without memory limits.
+    const ws = planResourceWrites(v1, dirs, { memory: { limit: 0, reservation: 0, swap: 0, kernel: 0 }, cpu: { shares: 0, quota: 50000, period: 100000 }, pids: { limit: 20 }, blockIO: { weight: 0 } }, { forUpdate: true });
+    assert.deepEqual(files(ws), ['cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000', 'pids.max=20']);
+  });
 });
 
 describe('update flags', () => {
