@@ -51,6 +51,18 @@ void setup_console(const plan::Plan& p) {
   // The slave through the master (no path lookup the container could redirect).
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
   if (slave < 0) fail("opening the pty slave", "process.terminal", errno);
+  // The process's user owns its terminal (as under runc), or a non-root user
+  // could not reopen its /dev/pts/N. Only the uid: devpts's gid= names the group.
+  // Only this pty: inherited stdio may be host devices, never to be chowned.
+  Record user;
+  if (p.first(plan::REC_USER, &user)) {
+    Reader ur = user.reader();
+    uid_t uid = (uid_t)ur.u64();
+    if (!ur.ok) fail("reading the plan", "process.user", EINVAL);
+    // EINVAL: a uid the user namespace does not map; setting it fails later, saying so.
+    if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EINVAL)
+      fail("giving the terminal to the process's user", "process.user.uid", errno);
+  }
   unsigned n = 0;
   char name[64];
   if (ioctl(master, TIOCGPTN, &n) < 0) fail("naming the pty", "process.terminal", errno);

@@ -111,6 +111,10 @@ static void join_namespaces(const plan::Plan& p) {
       if ((joins[i].type == CLONE_NEWUSER) != (pass == 0)) continue;
       if (setns(joins[i].fd, joins[i].type) < 0) fail("joining namespace", joins[i].field, errno);
       close(joins[i].fd);
+      // setns keeps our host ids, unmapped in there: become the namespace's root
+      // (as runc does), so what we make (an exec's pty) belongs to a mapped id.
+      if (joins[i].type == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        fail("becoming root in the user namespace", joins[i].field, errno);
     }
 }
 
