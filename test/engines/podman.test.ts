@@ -207,7 +207,7 @@ engineCase(ENGINE, version, 'run -it through a pty', async (t) => {
   await assertGone(id);
 });
 
-engineCase(ENGINE, version, 'exec -it through a pty', async (t) => {
+engineCase(ENGINE, version, 'exec -it through a pty (and as a non-root user, who owns it)', async (t) => {
   const p = podman(t);
   if (!p) return;
   const id = runDetached(t, p, [IMAGE, 'sleep', '1000']);
@@ -215,6 +215,11 @@ engineCase(ENGINE, version, 'exec -it through a pty', async (t) => {
   assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /\/dev\/pts\/\d+/);
   assert.match(r.stdout, /typed-5/);
+  // A non-root user owns its pty and can reopen it by name.
+  const u = onPty(p, ['exec', '-it', '-u', '1000', id, 'sh'], 'stat -c "owner %u" $(tty); echo x > $(tty) && echo reopened\nexit\n');
+  assert.equal(u.code, 0, `${u.stdout}\n${u.stderr}`);
+  assert.match(u.stdout, /^owner 1000\r?$/m);
+  assert.match(u.stdout, /^reopened\r?$/m);
   ok(p, ['rm', '-f', '-t', '0', id]);
   await assertGone(id);
 });
