@@ -369,6 +369,42 @@ engineCase(ENGINE, version, 'rm -f of a running container (PID 1 ignores TERM)',
   await assertGone(id);
 });
 
+engineCase(ENGINE, version, 'kill -s USR1 reaches PID 1; restart runs it again', async (t) => {
+  const p = podman(t);
+  if (!p) return;
+  const id = runDetached(t, p, [IMAGE, 'sh', '-c', 'trap "echo got-usr1" USR1; echo started; while :; do usleep 50000; done']);
+  assert.ok(await waitFor(() => ok(p, ['logs', id]).includes('started')));
+  ok(p, ['kill', '-s', 'USR1', id]);
+  assert.ok(await waitFor(() => ok(p, ['logs', id]).includes('got-usr1')), ok(p, ['logs', id]));
+  const pidBefore = containerPid(p, id);
+  // PID 1 ignores TERM: restart goes on to KILL, delete, create, start.
+  ok(p, ['restart', '-t', '1', id]);
+  const pidAfter = containerPid(p, id);
+  assert.notEqual(pidAfter, pidBefore);
+  assert.ok(await waitFor(() => ok(p, ['logs', id]).split('started').length === 3), ok(p, ['logs', id]));
+  assert.equal(ok(p, ['exec', id, 'echo', 'after restart']), 'after restart\n');
+  ok(p, ['rm', '-f', '-t', '0', id]);
+  await assertGone(id);
+});
+
+engineCase(ENGINE, version, 'stop with --pid host (kill --all): every process of the container gets the TERM', async (t) => {
+  const p = podman(t);
+  if (!p) return;
+  const vol = mkdtempSync(join(p.dir, 'host', 'killall-'));
+  // A background shell that records the TERM it gets; without --all only PID 1 would get it.
+  // (`wait` returns to run the trap at once.)
+  const bg = 'trap "echo term > /w/bg; exit 0" TERM; echo up > /w/bg; sleep 1000 & wait';
+  const id = runDetached(t, p, ['--pid', 'host', '-v', `${vol}:/w`, IMAGE, 'sh', '-c', `sh -c '${bg}' & sleep 1002`]);
+  const marker = () => (existsSync(join(vol, 'bg')) ? readFileSync(join(vol, 'bg'), 'utf8').trim() : '');
+  assert.ok(await waitFor(() => marker() === 'up'), 'the background shell never started');
+  ok(p, ['stop', '-t', '10', id]);
+  assert.equal(marker(), 'term');
+  // 143: PID 1 got the TERM too, not the KILL after the timeout.
+  assert.equal(ok(p, ['inspect', '--format', '{{.State.ExitCode}}', id]).trim(), '143');
+  ok(p, ['rm', id]);
+  await assertGone(id);
+});
+
 /** Stops everything the private podman made and removes its dirs; returns what could not be removed. */
 function teardown(): string[] {
   if (tornDown || !podmanEnv) return [];
