@@ -133,6 +133,7 @@ static void join_namespaces(const plan::Plan& p) {
     setup_process_limits(p);
     resolve_executable(p);
     verify_cwd(p);
+    reset_signals();
     install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
     finalize_identity(p);
     install_seccomp(p, SECCOMP_BEFORE_READY);
@@ -275,6 +276,7 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
   resolve_executable(p);
   // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.
   verify_cwd(p);
+  reset_signals();
   int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
   if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);

@@ -178,6 +178,27 @@ void verify_cwd(const plan::Plan& p) {
     fail("changing to the working directory", "process.cwd", errno, cwd);
 }
 
+// The process starts with every signal at its default action and none blocked,
+// as under runc: an ignored signal stays ignored across execve, and berth-init
+// ignores SIGPIPE, and posix_spawn left glibc's internal signals (32, 33) ignored.
+// Done before seccomp, which could deny rt_sigaction. The raw syscall: glibc's
+// sigaction refuses its internal signals.
+void reset_signals() {
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } dfl = {(void*)SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask) < 0) fail("resetting signal dispositions", "", errno);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) fail("unblocking signals", "", errno);
+}
+
 void finalize_identity(const plan::Plan& p) {
   Record r;
   uint64_t bnd = ~0ull, eff = ~0ull, perm = ~0ull, inh = 0, amb = 0;
