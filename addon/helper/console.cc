@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -36,7 +37,20 @@ static void send_fd(int sock, int fd, const char* name) {
   if (n < 0) fail("sending the pty master to the console socket", "--console-socket", errno);
 }
 
-void setup_console(const plan::Plan& p) {
+// config-linux.md "Default Devices": with a terminal, "/dev/console is set up ...
+// by bind mounting the pseudoterminal pty to /dev/console". The pty by its fd, the
+// target opened without leaving the container's root.
+static void mount_on_console(int slave) {
+  int tgt = open_in_root(rootfs_fd(), "/dev/console", O_PATH | O_NOFOLLOW, true, true);
+  if (tgt < 0) fail("making /dev/console for the terminal", "process.terminal", -tgt);
+  int tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree < 0 || move_mount(tree, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail("bind-mounting the pty on /dev/console", "process.terminal", errno);
+  close(tree);
+  close(tgt);
+}
+
+void setup_console(const plan::Plan& p, bool mount_console) {
   Record r;
   if (!p.first(plan::REC_CONSOLE, &r)) return;
   Reader rd = r.reader();
@@ -73,6 +87,7 @@ void setup_console(const plan::Plan& p) {
     ws.ws_col = (unsigned short)cols;
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("setting the terminal size", "process.consoleSize", errno);
   }
+  if (mount_console) mount_on_console(slave);
   send_fd(sock, master, name);
   close(master);
   close(sock);

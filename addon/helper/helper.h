@@ -47,8 +47,10 @@ void setup_devices(const plan::Plan& p);
 
 // ---- console.cc ----
 // With process.terminal: a pty in the container, its master sent to the console
-// socket, its slave the controlling terminal and stdio. Call inside the container.
-void setup_console(const plan::Plan& p);
+// socket, its slave the controlling terminal and stdio. Call inside the container;
+// for the init (mount_console), before the rootfs is made read-only: the pty is
+// bound on /dev/console too.
+void setup_console(const plan::Plan& p, bool mount_console);
 
 // ---- process.cc ----
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);

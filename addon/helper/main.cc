@@ -129,7 +129,7 @@ static void join_namespaces(const plan::Plan& p) {
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, nullptr, nullptr, 0);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
-    setup_console(p);
+    setup_console(p, false);
     setup_process_limits(p);
     resolve_executable(p);
     verify_cwd(p);
@@ -270,8 +270,8 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
   run_hooks(p, plan::HOOK_CREATE_CONTAINER, state, len);
 
   enter_rootfs(p);
+  setup_console(p, true);
   finish_rootfs(p);
-  setup_console(p);
   setup_process_limits(p);
   resolve_executable(p);
   // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.

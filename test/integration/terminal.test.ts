@@ -64,6 +64,28 @@ test('exec --tty --console-socket into a running container', async (t) => {
   assert.match(out.replace(/\r/g, ''), /^\/dev\/pts\/\d+\nexec-ok$/m);
 });
 
+test('config-linux.md default devices: with a terminal, "/dev/console is set up ... by bind mounting the pseudoterminal pty to /dev/console" (read-only rootfs too)', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const r = await receiver(t);
+  const b = s.bundle(t, {
+    args: ['sh', '-c', 'echo "console $(stat -c "%t:%T" /dev/console) tty $(stat -L -c "%t:%T" $(tty))"; grep -c " /dev/console " /proc/self/mountinfo'],
+    mutate: (spec) => {
+      spec.process.terminal = true;
+      spec.root!.readonly = true;
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const c = s.create(b.dir, id, ['--console-socket', r.path]);
+  assert.equal(c.code, 0, show(c));
+  assert.equal(s.cli(['start', id]).code, 0);
+  const out = (await r.output).replace(/\r/g, '');
+  const m = out.match(/^console (\S+) tty (\S+)$/m);
+  assert.ok(m, out);
+  assert.equal(m[1], m[2], 'the same device');
+  assert.match(out, /^1$/m, 'a mount on /dev/console');
+});
+
 test("the terminal belongs to the process's user (as runc): a non-root user can reopen its /dev/pts/N", async (t) => {
   if (!requireTool('python3', t)) return;
   const r = await receiver(t);
