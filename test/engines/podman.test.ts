@@ -194,16 +194,24 @@ engineCase(ENGINE, version, 'exec exit codes', async (t) => {
   await assertGone(id);
 });
 
-engineCase(ENGINE, version, 'run -it through a pty', async (t) => {
+engineCase(ENGINE, version, 'run -it through a pty (/dev/console is the pty)', async (t) => {
   const p = podman(t);
   if (!p) return;
   const cidfile = join(p.dir, 'tmp', 'cid-tty');
-  const r = onPty(p, ['run', '--rm', '-it', '--cidfile', cidfile, '--network', 'none', IMAGE, 'sh'], 'tty; echo typed-$((6*7))\nexit 5\n');
+  const r = onPty(
+    p,
+    ['run', '--rm', '-it', '--cidfile', cidfile, '--network', 'none', IMAGE, 'sh'],
+    'tty; echo typed-$((6*7)); echo "console=$(stat -c %t:%T /dev/console) pty=$(stat -L -c %t:%T $(tty))"\nexit 5\n',
+  );
   const id = readFileSync(cidfile, 'utf8').trim();
   rmSync(cidfile);
   assert.equal(r.code, 5, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /\/dev\/pts\/\d+/);
   assert.match(r.stdout, /typed-42/);
+  // config-linux.md: /dev/console is a bind mount of the pty.
+  const devs = r.stdout.match(/^console=(\S+) pty=(\S+)\r?$/m);
+  assert.ok(devs, r.stdout);
+  assert.equal(devs[1], devs[2]);
   await assertGone(id);
 });
 
