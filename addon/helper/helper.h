@@ -57,7 +57,7 @@ void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t s
 void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score
 void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
 void verify_cwd(const plan::Plan& p);            // cwd inside the container (as root)
-void reset_signals();                            // every signal at its default, none blocked
+int reset_signals();                             // every signal at its default, none blocked; 0 or errno
 void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
 [[noreturn]] void exec_process(const plan::Plan& p);
 

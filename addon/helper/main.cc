@@ -133,7 +133,8 @@ static void join_namespaces(const plan::Plan& p) {
     setup_process_limits(p);
     resolve_executable(p);
     verify_cwd(p);
-    reset_signals();
+    // Before seccomp, which could deny rt_sigaction.
+    if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
     install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
     finalize_identity(p);
     install_seccomp(p, SECCOMP_BEFORE_READY);
@@ -276,7 +277,8 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
   resolve_executable(p);
   // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.
   verify_cwd(p);
-  reset_signals();
+  // Before seccomp, which could deny rt_sigaction.
+  if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
   if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
