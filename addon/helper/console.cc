@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -36,7 +37,20 @@ static void send_fd(int sock, int fd, const char* name) {
   if (n < 0) fail("sending the pty master to the console socket", "--console-socket", errno);
 }
 
-void setup_console(const plan::Plan& p) {
+// config-linux.md "Default Devices": with a terminal, "/dev/console is set up ...
+// by bind mounting the pseudoterminal pty to /dev/console". The pty by its fd, the
+// target opened without leaving the container's root.
+static void mount_on_console(int slave) {
+  int tgt = open_in_root(rootfs_fd(), "/dev/console", O_PATH | O_NOFOLLOW, true, true);
+  if (tgt < 0) fail("making /dev/console for the terminal", "process.terminal", -tgt);
+  int tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree < 0 || move_mount(tree, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail("bind-mounting the pty on /dev/console", "process.terminal", errno);
+  close(tree);
+  close(tgt);
+}
+
+void setup_console(const plan::Plan& p, bool mount_console) {
   Record r;
   if (!p.first(plan::REC_CONSOLE, &r)) return;
   Reader rd = r.reader();
@@ -51,6 +65,18 @@ void setup_console(const plan::Plan& p) {
   // The slave through the master (no path lookup the container could redirect).
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
   if (slave < 0) fail("opening the pty slave", "process.terminal", errno);
+  // The process's user owns its terminal (as under runc), or a non-root user
+  // could not reopen its /dev/pts/N. Only the uid: devpts's gid= names the group.
+  // Only this pty: inherited stdio may be host devices, never to be chowned.
+  Record user;
+  if (p.first(plan::REC_USER, &user)) {
+    Reader ur = user.reader();
+    uid_t uid = (uid_t)ur.u64();
+    if (!ur.ok) fail("reading the plan", "process.user", EINVAL);
+    // EINVAL: a uid the user namespace does not map; setting it fails later, saying so.
+    if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EINVAL)
+      fail("giving the terminal to the process's user", "process.user.uid", errno);
+  }
   unsigned n = 0;
   char name[64];
   if (ioctl(master, TIOCGPTN, &n) < 0) fail("naming the pty", "process.terminal", errno);
@@ -61,6 +87,7 @@ void setup_console(const plan::Plan& p) {
     ws.ws_col = (unsigned short)cols;
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("setting the terminal size", "process.consoleSize", errno);
   }
+  if (mount_console) mount_on_console(slave);
   send_fd(sock, master, name);
   close(master);
   close(sock);

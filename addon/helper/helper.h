@@ -47,14 +47,17 @@ void setup_devices(const plan::Plan& p);
 
 // ---- console.cc ----
 // With process.terminal: a pty in the container, its master sent to the console
-// socket, its slave the controlling terminal and stdio. Call inside the container.
-void setup_console(const plan::Plan& p);
+// socket, its slave the controlling terminal and stdio. Call inside the container;
+// for the init (mount_console), before the rootfs is made read-only: the pty is
+// bound on /dev/console too.
+void setup_console(const plan::Plan& p, bool mount_console);
 
 // ---- process.cc ----
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);
 void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score
 void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
 void verify_cwd(const plan::Plan& p);            // cwd inside the container (as root)
+int reset_signals();                             // every signal at its default, none blocked; 0 or errno
 void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
 [[noreturn]] void exec_process(const plan::Plan& p);
 

@@ -136,6 +136,10 @@ static void join_namespaces(const plan::Plan& p) {
       if ((joins[i].type == CLONE_NEWUSER) != (pass == 0)) continue;
       if (setns(joins[i].fd, joins[i].type) < 0) fail("joining namespace", joins[i].field, errno);
       close(joins[i].fd);
+      // setns keeps our host ids, unmapped in there: become the namespace's root
+      // (as runc does), so what we make (an exec's pty) belongs to a mapped id.
+      if (joins[i].type == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        fail("becoming root in the user namespace", joins[i].field, errno);
     }
 }
 
@@ -150,10 +154,12 @@ static void join_namespaces(const plan::Plan& p) {
   pid_t pid = clone_into_cgroup(CLONE_PARENT);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
-    setup_console(p);
+    setup_console(p, false);
     setup_process_limits(p);
     resolve_executable(p);
     verify_cwd(p);
+    // Before seccomp, which could deny rt_sigaction.
+    if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
     int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
     finalize_identity(p);
     if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
@@ -309,12 +315,14 @@ static void stage2(const plan::Plan& p, uint64_t flags) {
   run_hooks(p, plan::HOOK_CREATE_CONTAINER, state, len);
 
   enter_rootfs(p);
+  setup_console(p, true);
   finish_rootfs(p);
-  setup_console(p);
   setup_process_limits(p);
   resolve_executable(p);
   // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.
   verify_cwd(p);
+  // Before seccomp, which could deny rt_sigaction.
+  if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
   if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);

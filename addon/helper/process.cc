@@ -68,6 +68,7 @@ void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t s
       // The hook's stdin is the state; its stdout joins our stderr.
       dup2(in[0], 0);
       dup2(2, 1);
+      if (reset_signals() != 0) _exit(127);
       execve(path, argv, envp);
       _exit(127);
     }
@@ -176,6 +177,26 @@ void verify_cwd(const plan::Plan& p) {
   char buf[8];
   if (getcwd(buf, sizeof buf) == nullptr && errno != ERANGE)
     fail("changing to the working directory", "process.cwd", errno, cwd);
+}
+
+// Every signal at its default action and none blocked, as a process runc starts
+// has them: an ignored signal stays ignored across execve, and berth-init ignores
+// SIGPIPE, and posix_spawn left glibc's internal signals (32, 33) ignored. The
+// raw syscall: glibc's sigaction refuses its internal signals. Returns 0 or errno.
+int reset_signals() {
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } dfl = {(void*)SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask) < 0) return errno;
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  return sigprocmask(SIG_SETMASK, &none, nullptr) < 0 ? errno : 0;
 }
 
 void finalize_identity(const plan::Plan& p) {

@@ -71,15 +71,19 @@ export function makeCgroups(p: Placement): void {
 }
 
 function mkdirs(h: Hierarchy, dir: string): void {
-  if (existsSync(dir)) return;
-  if (dir !== h.mountpoint) mkdirs(h, dirname(dir));
+  if (!dir.startsWith(h.mountpoint + '/')) return;
+  const cpuset = h.controllers.includes('cpuset');
+  // A cpuset dir that exists may be one another container's create has just made
+  // and not yet filled (a shared parent such as /berth): check it too, as runc does.
+  if (existsSync(dir) && !cpuset) return;
+  mkdirs(h, dirname(dir));
   try {
     mkdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   // A new v1 cpuset has no cpus or mems: no task could join it. Inherit the parent's.
-  if (h.controllers.includes('cpuset')) {
+  if (cpuset) {
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
       if (readFileSync(join(dir, f), 'latin1').trim() === '') writeFileSync(join(dir, f), readFileSync(join(dirname(dir), f)));
     }

@@ -4,7 +4,7 @@
 // runs this file on a pure cgroup2 host.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
@@ -103,6 +103,26 @@ describe('cgroups', () => {
       } finally {
         b.cleanup();
       }
+    }
+  });
+
+  test('v1 cpuset: a parent another create has made but not filled yet (empty cpus/mems) is filled, as runc does', (t) => {
+    const cpuset = hierarchies().find((h) => h.version === 1 && h.controllers.includes('cpuset'));
+    if (!cpuset) return t.skip('no v1 cpuset hierarchy on this host (a v2 cpuset is not filled by hand)');
+    // What a concurrent create leaves for a moment: the shared parent made, its cpus and mems not yet copied.
+    const parent = `/berth-cpuset-${process.pid}`;
+    const parentDir = dirFor(cpuset, parent);
+    mkdirSync(parentDir);
+    const b = makeBundle({ args: ['cat', '/sys/fs/cgroup/cpuset/cpuset.cpus'], mutate: (s) => (s.linux.cgroupsPath = `${parent}/c`) });
+    try {
+      assert.equal(readFileSync(join(parentDir, 'cpuset.cpus'), 'utf8').trim(), '');
+      const r = berth('run', '--bundle', b.dir, newId());
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(readFileSync(join(parentDir, 'cpuset.cpus'), 'utf8'), readFileSync(join(cpuset.mountpoint, 'cpuset.cpus'), 'utf8'));
+      assert.equal(readFileSync(join(parentDir, 'cpuset.mems'), 'utf8'), readFileSync(join(cpuset.mountpoint, 'cpuset.mems'), 'utf8'));
+    } finally {
+      b.cleanup();
+      rmdirSync(parentDir);
     }
   });
 

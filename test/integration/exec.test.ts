@@ -40,6 +40,13 @@ test('exec runs in the container: its namespaces, hostname, cgroup; the status c
   assert.match(r.stdout, new RegExp(`:pids:/berth/${id}$`, 'm'));
 });
 
+test('the exec\'d process starts with no signal ignored or blocked (as runc)', () => {
+  const r = s.cli(['exec', id, 'grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status']);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /^SigBlk:\s+0+$/m);
+  assert.match(r.stdout, /^SigIgn:\s+0+$/m);
+});
+
 test('flags after the id belong to the command; -e, --cwd, -u, --cap', () => {
   const r = s.cli(['exec', '-e', 'FOO=bar', '--cwd', '/tmp', '-u', '1000:1000', id, 'sh', '-c', 'echo $FOO; pwd; id -u; id -g', '-ignored-by-sh']);
   assert.equal(r.code, 0, show(r));

@@ -142,6 +142,23 @@ test('config.md hooks: prestart, createRuntime, poststart and poststop "MUST be 
   }
 });
 
+test('the hooks berth-init runs (createContainer, startContainer) start with no signal ignored or blocked, as under runc', (t) => {
+  // grep itself, not a shell: ash ignores SIGQUIT for itself and may pass that on.
+  const probe = { path: '/bin/grep', args: ['grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status'], env: HOOK_ENV };
+  const b = s.bundle(t, {
+    args: ['true'],
+    mutate: (spec) => (spec.hooks = { createContainer: [probe], startContainer: [probe] }),
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['run', '--bundle', b.dir, id]);
+  assert.equal(r.code, 0, show(r));
+  const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('Sig'));
+  // Their stdout is berth-init's stderr.
+  assert.equal(lines.length, 4, show(r));
+  for (const l of lines) assert.match(l, /^Sig(Ign|Blk):\s+0+$/, show(r));
+});
+
 test('config.md startContainer: "The startContainer hooks\' path MUST resolve in the container namespace" (a path only the container has), args[0] is its argv[0]', (t) => {
   const dir = s.tmpdir(t, 'berth-itest-hooklog-');
   const b = s.bundle(t, {

@@ -387,6 +387,14 @@ test('config-linux.md allowed device list: "configures the allowed device list .
   assert.match(r.stdout, /Operation not permitted/);
 });
 
+test('the process starts with no signal ignored or blocked (as runc): a pipe reader that goes away kills the writer with SIGPIPE', (t) => {
+  const r = s.sh(t, 'grep -E "^Sig(Ign|Blk):" /proc/self/status; exec 3>&1; { yes; echo "yes: $?" >&3; } | head -c 1 >/dev/null');
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /^yes: 141$/m, '128 + SIGPIPE');
+  assert.match(r.stdout, /^SigBlk:\s+0+$/m);
+  assert.match(r.stdout, /^SigIgn:\s+0+$/m);
+});
+
 test('runtime CLI: run exits with the status of the container process', (t) => {
   for (const code of [0, 1, 7, 255]) {
     const r = s.sh(t, `exit ${code}`);

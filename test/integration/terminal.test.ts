@@ -64,6 +64,72 @@ test('exec --tty --console-socket into a running container', async (t) => {
   assert.match(out.replace(/\r/g, ''), /^\/dev\/pts\/\d+\nexec-ok$/m);
 });
 
+test('config-linux.md default devices: with a terminal, "/dev/console is set up ... by bind mounting the pseudoterminal pty to /dev/console" (read-only rootfs too)', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const r = await receiver(t);
+  const b = s.bundle(t, {
+    args: ['sh', '-c', 'echo "console $(stat -c "%t:%T" /dev/console) tty $(stat -L -c "%t:%T" $(tty))"; grep -c " /dev/console " /proc/self/mountinfo'],
+    mutate: (spec) => {
+      spec.process.terminal = true;
+      spec.root!.readonly = true;
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const c = s.create(b.dir, id, ['--console-socket', r.path]);
+  assert.equal(c.code, 0, show(c));
+  assert.equal(s.cli(['start', id]).code, 0);
+  const out = (await r.output).replace(/\r/g, '');
+  const m = out.match(/^console (\S+) tty (\S+)$/m);
+  assert.ok(m, out);
+  assert.equal(m[1], m[2], 'the same device');
+  assert.match(out, /^1$/m, 'a mount on /dev/console');
+});
+
+test("the terminal belongs to the process's user (as runc): a non-root user can reopen its /dev/pts/N", async (t) => {
+  if (!requireTool('python3', t)) return;
+  const r = await receiver(t);
+  const b = s.bundle(t, {
+    args: ['sh', '-c', 'stat -c "owner %u" $(tty); echo by-path > $(tty) && echo reopened'],
+    mutate: (spec) => {
+      spec.process.terminal = true;
+      spec.process.user = { uid: 1000, gid: 1000 };
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const c = s.create(b.dir, id, ['--console-socket', r.path]);
+  assert.equal(c.code, 0, show(c));
+  assert.equal(s.cli(['start', id]).code, 0);
+  const out = (await r.output).replace(/\r/g, '');
+  assert.match(out, /^owner 1000$/m);
+  assert.match(out, /^by-path\nreopened$/m);
+});
+
+test('exec --tty into a container with a user namespace: the pty belongs to a mapped id, not to the unmapped host root', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const b = s.bundle(t, {
+    args: ['sleep', '100'],
+    mutate: (spec) => {
+      spec.linux.namespaces.push({ type: 'user' });
+      spec.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      spec.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  assert.equal(s.cli(['start', id]).code, 0);
+  for (const user of ['0', '1000']) {
+    const r = await receiver(t);
+    const e = s.cli(['exec', '--tty', '--console-socket', r.path, '--user', user, id, 'sh', '-c', 'stat -c "owner %u" $(tty); echo x > $(tty) && echo reopened']);
+    assert.equal(e.code, 0, show(e));
+    const out = (await r.output).replace(/\r/g, '');
+    assert.match(out, new RegExp(`^owner ${user}$`, 'm'), `user ${user}: ${out}`);
+    assert.match(out, /^reopened$/m, `user ${user}: ${out}`);
+  }
+});
+
 test('a terminal without --console-socket is a clear error', (t) => {
   const b = s.bundle(t, { args: ['true'], mutate: (spec) => (spec.process.terminal = true) });
   const id = s.newId();
