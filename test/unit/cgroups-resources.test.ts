@@ -98,6 +98,54 @@ describe('device filter for cgroup v2', () => {
     assert.equal(deviceAllowed([...rules, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }], 'c', 1, 3, 'rw'), false, 'a later deny of w');
     assert.equal(deviceAllowed([{ allow: true, access: 'rwm' }], 'b', 8, 0, 'rw'), true, 'allow all');
   });
+  test('as on v1: rules on one device combine, a deny takes access off, an "all" rule starts over', () => {
+    const null_ = (access: string) => ({ allow: true, type: 'c', major: 1, minor: 3, access });
+    const deny = { allow: false, access: 'rwm' };
+    assert.equal(deviceAllowed([deny, null_('r'), null_('w')], 'c', 1, 3, 'rw'), true, 'r then w: rw');
+    assert.equal(deviceAllowed([deny, null_('rw'), { ...null_('w'), allow: false }], 'c', 1, 3, 'r'), true);
+    assert.equal(deviceAllowed([deny, null_('rw'), { ...null_('w'), allow: false }], 'c', 1, 3, 'w'), false);
+    assert.equal(deviceAllowed([deny, null_('rw'), deny], 'c', 1, 3, 'r'), false, 'deny all clears');
+    const allowAll = [{ allow: true, access: 'rwm' }, { ...null_('w'), allow: false }];
+    assert.equal(deviceAllowed(allowAll, 'c', 1, 3, 'r'), true, 'allow by default');
+    assert.equal(deviceAllowed(allowAll, 'c', 1, 3, 'rw'), false, 'unless a deny names any of it');
+    assert.equal(deviceAllowed(allowAll, 'c', 1, 5, 'rw'), true);
+  });
+  test('the program decides as the model does, request by request (run by a small BPF interpreter)', () => {
+    // The instructions the generator uses: ldx w, and32/rsh32 k, mov64 x/k, jne/jeq k, exit.
+    const run = (prog: Buffer, type: number, access: number, major: number, minor: number): number => {
+      const ctx = [(access << 16) | type, major, minor];
+      const r = new Array<number>(11).fill(0);
+      for (let pc = 0; ; pc++) {
+        const code = prog.readUInt8(pc * 8), regs = prog.readUInt8(pc * 8 + 1);
+        const dst = regs & 0xf, src = regs >> 4, off = prog.readInt16LE(pc * 8 + 2), imm = prog.readInt32LE(pc * 8 + 4);
+        if (code === 0x61) r[dst] = ctx[off / 4] >>> 0;
+        else if (code === 0x54) r[dst] = (r[dst] & imm) >>> 0;
+        else if (code === 0x74) r[dst] = r[dst] >>> imm;
+        else if (code === 0xbf) r[dst] = r[src];
+        else if (code === 0xb7) r[dst] = imm;
+        else if (code === 0x55) pc += r[dst] !== imm >>> 0 ? off : 0;
+        else if (code === 0x15) pc += r[dst] === imm >>> 0 ? off : 0;
+        else if (code === 0x95) return r[0];
+        else throw new Error(`unknown instruction 0x${code.toString(16)}`);
+      }
+    };
+    const ruleSets = [
+      rules,
+      [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'w' }],
+      [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, access: 'w' }, { allow: false, type: 'b', access: 'm' }],
+      [{ allow: true, type: 'c', access: 'rwm' }, { allow: false, type: 'c', major: 5, minor: 1, access: 'rw' }],
+    ];
+    for (const set of ruleSets) {
+      const prog = deviceFilterProgram(set);
+      for (const [t, tn] of [['b', 1], ['c', 2]] as const)
+        for (const [major, minor] of [[1, 3], [1, 9], [5, 1], [254, 0], [8, 0], [136, 4]])
+          for (let acc = 1; acc < 8; acc++) {
+            const access = ['m', 'r', 'w'].filter((_, i) => acc & (1 << i)).join('');
+            assert.equal(run(prog, tn, acc, major, minor) === 1, deviceAllowed(set, t, major, minor, access), `${JSON.stringify(set)}: ${t} ${major}:${minor} ${access}`);
+          }
+    }
+  });
+
   test('the program: a prologue, one block per rule, deny at the end', () => {
     const p = deviceFilterProgram(rules);
     assert.equal(p.length % 8, 0);
