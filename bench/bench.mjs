@@ -25,6 +25,7 @@
 //                 delete of a stopped container (no --force, no kill).
 //   state         `state` of one running container (["sleep","1000"] bundle,
 //                 created and started once, removed with `delete --force` after)
+//   exec          `exec ID true` in the foreground into that container, until it exits
 //   run (seccomp) `run` of the ["true"] bundle with Docker's default seccomp profile
 //                 (linux.seccomp of ../shared/oracle/engine-configs/docker-run-default-seccomp.json)
 //   seccomp compile
@@ -320,6 +321,7 @@ const METRICS = [
   ['seccompCompile', 'seccomp compile, docker profile', 'ms'],
   ['seccompCached', 'seccomp compile, docker profile, cached', 'ms'],
   ['state', 'state (running)', 'ms'],
+  ['exec', 'exec (true, foreground)', 'ms'],
   ['node', 'node -e 0 (floor)', 'ms'],
   ['rss', 'init VmRSS (created)', 'KiB'],
   ['rssOther', 'other runtime procs RSS (created)', 'KiB'],
@@ -401,6 +403,10 @@ async function benchState(bundleSleep) {
       try { st = JSON.parse(r.stdout); } catch { throw new StepError(`${rt.name} state: output is not JSON`); }
       if (st.status !== 'running') throw new StepError(`${rt.name} state: status "${st.status}", expected "running"`);
       if (timed) slot('state', rt).samples.push(r.ms);
+    });
+    await measure(['exec'], opts.runs, async (rt, timed) => {
+      const r = await must(rt, ['exec', ids.get(rt.name), 'true'], 'exec');
+      if (timed) slot('exec', rt).samples.push(r.ms);
     });
   } finally {
     for (const rt of runtimes) {
@@ -557,7 +563,7 @@ async function main() {
   }
   if (bundleSeccomp) { log('run with docker seccomp profile'); await benchRunSeccomp(bundleSeccomp); }
   log('seccomp compile'); await benchSeccompCompile();
-  log('state'); await benchState(bundleSleep);
+  log('state, exec'); await benchState(bundleSleep);
   log('init RSS in "created"'); await benchRss(bundleSleep);
 
   const out = { env, metrics: {} };
