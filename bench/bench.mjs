@@ -42,45 +42,19 @@
 // A step that fails for one runtime prints its error and is reported as n/a; the
 // other metrics go on. Everything the benchmark creates (containers, state dirs,
 // bundles, the temp dir) is removed at the end, on failure and on Ctrl-C.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import {
-  mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, openSync,
-  closeSync, copyFileSync, symlinkSync, chmodSync, readdirSync, readlinkSync, unlinkSync, rmdirSync,
+  mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, copyFileSync, symlinkSync, chmodSync, readdirSync, readlinkSync, rmdirSync,
 } from 'node:fs';
 import { tmpdir, release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanUpOnExit, failure, firstLine, parseBenchArgs, removeTmp, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
-function parseArgs(argv) {
-  const o = { runs: 20, json: false, timeout: 30 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const eq = a.indexOf('=');
-      if (eq >= 0) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--runs' || a.startsWith('--runs=')) o.runs = Number(val());
-    else if (a === '--timeout' || a.startsWith('--timeout=')) o.timeout = Number(val());
-    else if (a === '-h' || a === '--help') usage();
-    else usage(`unknown argument: ${a}`);
-  }
-  if (!Number.isInteger(o.runs) || o.runs < 1) usage('--runs must be a positive integer');
-  if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
-  return o;
-}
-function usage(err) {
-  const text = 'usage: node bench/bench.mjs [--runs N (default 20)] [--json] [--timeout SECONDS (default 30)]\n' +
-    '  env BERTH=<binary> (default bin/berth), RUNC=<binary> (default /usr/sbin/runc)\n';
-  if (err) { process.stderr.write(`bench: ${err}\n${text}`); process.exit(2); }
-  process.stdout.write(text); process.exit(0);
-}
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseBenchArgs(process.argv.slice(2), { name: 'bench', runs: 20, timeout: 30 });
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
 
 function findRunc() {
@@ -171,74 +145,19 @@ function cleanup() {
     for (const d of cgs) if (removeCgroup(d)) n++;
     if (n) log(`cleanup: removed ${n} leftover cgroup dir(s) named after our containers`);
   } catch { /* ignore */ }
-  // never recurse through a mount into the host's files
-  try {
-    const mps = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-      .map((l) => l.split(' ')[4]).filter((p) => p && (p === tmp || p.startsWith(tmp + '/')))
-      .sort().reverse();
-    for (const mp of mps) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
-    if (mps.length) log(`cleanup: unmounted ${mps.length} leftover mount(s) under ${tmp}`);
-  } catch { /* ignore */ }
-  try { rmSync(tmp, { recursive: true, force: true }); } catch (e) { log(`cleanup: could not remove ${tmp}: ${e.message}`); }
+  removeTmp(tmp, log);
 }
-process.on('exit', cleanup);
-// On a signal: start nothing new, let the CLI call in flight finish (it runs in its
-// own process group, so a Ctrl-C on the terminal does not kill it half-way and
-// leave a half-made container), then clean up. A second signal cleans up at once.
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    const code = sig === 'SIGINT' ? 130 : 143;
-    if (stopping) { log(`${sig} again: cleaning up now`); cleanup(); process.exit(code); }
-    stopping = sig;
-    log(`${sig}: waiting for ${children.size} call(s) in flight, then cleaning up`);
-    const end = Date.now() + 15000;
-    const tick = () => {
-      if (children.size && Date.now() < end) { setTimeout(tick, 20); return; }
-      cleanup(); process.exit(code);
-    };
-    tick();
-  });
-}
-process.on('uncaughtException', (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });
-process.on('unhandledRejection', (e) => { log(`fatal: ${e?.stack || e}`); cleanup(); process.exit(1); });
+cleanUpOnExit({ stop: (sig) => (stopping = sig), inFlight: () => children.size, cleanup, log, graceMs: 15000 });
 
 // ---------------------------------------------------------------- running commands
-// Every call gets its stdout/stderr in files rather than pipes: a container's init
-// inherits them, and a pipe would keep us waiting until the container exits.
-let logSeq = 0;
 function execTimed(bin, args) {
   if (stopping) return new Promise(() => {}); // the signal handler exits the process
-  const outPath = join(tmp, `out-${++logSeq}`), errPath = join(tmp, `err-${logSeq}`);
-  const outFd = openSync(outPath, 'w'), errFd = openSync(errPath, 'w');
-  return new Promise((res) => {
-    let timer;
-    const t0 = process.hrtime.bigint();
-    const child = spawn(bin, args, { stdio: ['ignore', outFd, errFd], detached: true });
-    children.add(child);
-    const finish = (code, signal, spawnErr) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      clearTimeout(timer);
-      children.delete(child);
-      closeSync(outFd); closeSync(errFd);
-      const stdout = readFileSync(outPath, 'utf8'), stderr = readFileSync(errPath, 'utf8');
-      unlinkSync(outPath); unlinkSync(errPath);
-      res({ ms, code, signal, stdout, stderr, spawnErr, timedOut: child.timedOut });
-    };
-    child.on('error', (e) => finish(null, null, e));
-    child.on('exit', (code, signal) => finish(code, signal));
-    timer = setTimeout(() => { child.timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, opts.timeout * 1000);
-  });
+  return timedRun(bin, args, { outDir: tmp, children, timeoutMs: opts.timeout * 1000 });
 }
 class StepError extends Error {}
 async function must(rt, args, what) {
   const r = await execTimed(rt.bin, ['--root', rt.root, ...args]);
-  if (r.code !== 0) {
-    const why = r.spawnErr ? r.spawnErr.message
-      : r.timedOut ? `timed out after ${opts.timeout}s`
-      : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-    const msg = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
-    throw new StepError(`${rt.name} ${what || args[0]}: ${why}${msg ? `: ${msg}` : ''}`);
-  }
+  if (r.code !== 0) throw new StepError(`${rt.name} ${what || args[0]}: ${failure(r, opts.timeout * 1000)}`);
   return r;
 }
 async function stateOf(rt, id) {
@@ -293,21 +212,8 @@ function makeBundle(name, args) {
   return dir;
 }
 
-function firstLine(bin, args) {
-  try {
-    const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 10000 });
-    return (r.stdout || r.stderr || '').split('\n')[0].trim() || `exit ${r.status}`;
-  } catch (e) { return `unavailable: ${e.message}`; }
-}
 
-// ---------------------------------------------------------------- statistics
-function stats(samples) {
-  if (!samples.length) return null;
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  return { n: s.length, median, p90: q(0.9), min: s[0], max: s[s.length - 1] };
-}
+// ---------------------------------------------------------------- results
 
 // results[metric][runtime] = { samples: [...], error?: string }
 const results = {};
@@ -528,11 +434,6 @@ async function benchRss(bundleSleep) {
 
 // ---------------------------------------------------------------- report
 const fmt = (v, unit) => (v == null ? 'n/a' : unit === 'KiB' ? `${(v / 1024).toFixed(2)} MiB` : `${v.toFixed(1)} ms`);
-function table(rows) {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')
-    + (ri === 0 ? `\n${w.map((x) => '-'.repeat(x)).join('  ')}` : '')).join('\n');
-}
 
 async function main() {
   const env = {

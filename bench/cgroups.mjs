@@ -16,10 +16,10 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseBenchArgs, stats } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 30;
+const RUNS = parseBenchArgs(process.argv.slice(2), { name: 'cgroups', runs: 30, timeout: 60 }).runs;
 const BERTH = process.env.BERTH ?? join(repo, 'bin/berth');
 const RUNC = process.env.RUNC ?? '/usr/sbin/runc';
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-cg-'));
@@ -34,7 +34,6 @@ function timed(bin, args) {
   sh(bin, args);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 const rootfs = join(work, 'rootfs');
 mkdirSync(rootfs);
@@ -76,7 +75,7 @@ try {
         const t = f(bin, roots[name], `${id}-${name}`, i);
         if (i >= 0) res[name].push(t);
       }
-    const cell = (xs) => `${pct(xs, 0.5).toFixed(1)} / ${pct(xs, 0.9).toFixed(1)}`.padEnd(18);
+    const cell = (xs) => `${stats(xs).median.toFixed(1)} / ${stats(xs).p90.toFixed(1)}`.padEnd(18);
     console.log(`${m.padEnd(22)}${cell(res.berth)}${cell(res.runc)}`);
   }
 } finally {

@@ -23,42 +23,17 @@
 // Everything made here (containers, image, storage and its mounts, the temp dir,
 // cgroup parents and runtime roots podman or the runtimes created) is removed at
 // the end, on failure and on Ctrl-C. Without podman the benchmark says so and exits 0.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, openSync, closeSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanUpOnExit, failure, firstLine, parseBenchArgs, removeTmp, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
-function parseArgs(argv) {
-  const o = { runs: 10, json: false, timeout: 60 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const eq = a.indexOf('=');
-      if (eq >= 0) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--runs' || a.startsWith('--runs=')) o.runs = Number(val());
-    else if (a === '--timeout' || a.startsWith('--timeout=')) o.timeout = Number(val());
-    else if (a === '-h' || a === '--help') usage();
-    else usage(`unknown argument: ${a}`);
-  }
-  if (!Number.isInteger(o.runs) || o.runs < 1) usage('--runs must be a positive integer');
-  if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
-  return o;
-}
-function usage(err) {
-  const text = 'usage: node bench/engines.mjs [--runs N (default 10)] [--json] [--timeout SECONDS (default 60)]\n' +
-    '  env BERTH=<binary> (default bin/berth), RUNC=<binary> (default /usr/sbin/runc)\n';
-  if (err) { process.stderr.write(`bench-engines: ${err}\n${text}`); process.exit(2); }
-  process.stdout.write(text); process.exit(0);
-}
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseBenchArgs(process.argv.slice(2), { name: 'engines', runs: 10, timeout: 60 });
 const log = (m) => process.stderr.write(`bench-engines: ${m}\n`);
 
 function which(name) {
@@ -110,15 +85,7 @@ function cleanup() {
     try { podmanSync(['rm', '-a', '-f', '-t', '0'], rt); } catch { /* ignore */ }
   }
   try { podmanSync(['rmi', '-a', '-f']); } catch { /* ignore */ }
-  // never recurse through a mount into the host's files
-  try {
-    const mps = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-      .map((l) => l.split(' ')[4]).filter((p) => p && (p === tmp || p.startsWith(tmp + '/')))
-      .sort().reverse();
-    for (const mp of mps) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
-    if (mps.length) log(`cleanup: unmounted ${mps.length} leftover mount(s) under ${tmp}`);
-  } catch { /* ignore */ }
-  try { rmSync(tmp, { recursive: true, force: true }); } catch (e) { log(`cleanup: could not remove ${tmp}: ${e.message}`); }
+  removeTmp(tmp, log);
   for (const h of cgroupHierarchies) {
     const parent = join(h, CGROUP_PARENT);
     if (cgroupParentsBefore.has(h) || !existsSync(parent)) continue;
@@ -135,68 +102,22 @@ function cleanup() {
     else rmSync(rt.root, { recursive: true, force: true });
   }
 }
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    const code = sig === 'SIGINT' ? 130 : 143;
-    if (stopping) { cleanup(); process.exit(code); }
-    stopping = sig;
-    log(`${sig}: waiting for ${children.size} command(s) in flight, then cleaning up`);
-    const end = Date.now() + 30000;
-    const tick = () => {
-      if (children.size && Date.now() < end) { setTimeout(tick, 20); return; }
-      cleanup(); process.exit(code);
-    };
-    tick();
-  });
-}
-process.on('uncaughtException', (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });
-process.on('unhandledRejection', (e) => { log(`fatal: ${e?.stack || e}`); cleanup(); process.exit(1); });
+cleanUpOnExit({ stop: (sig) => (stopping = sig), inFlight: () => children.size, cleanup, log, graceMs: 30000 });
 
 // ---------------------------------------------------------------- running podman
-// Output to files rather than pipes: conmon inherits them and outlives `run -d`.
-let outSeq = 0;
+// Output to files (timedRun): conmon inherits them and outlives `run -d`.
 function podmanTimed(rt, args) {
   if (stopping) return new Promise(() => {}); // the signal handler exits the process
-  const outPath = join(tmp, 'out', `out-${++outSeq}`), errPath = join(tmp, 'out', `err-${outSeq}`);
-  const outFd = openSync(outPath, 'w'), errFd = openSync(errPath, 'w');
-  return new Promise((res) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(PODMAN, podmanArgs(rt, args), { cwd: tmp, env, stdio: ['ignore', outFd, errFd], detached: true });
-    children.add(child);
-    const timer = setTimeout(() => { child.timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, opts.timeout * 1000);
-    const finish = (code, signal, spawnErr) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      clearTimeout(timer);
-      children.delete(child);
-      closeSync(outFd); closeSync(errFd);
-      const stdout = readFileSync(outPath, 'utf8'), stderr = readFileSync(errPath, 'utf8');
-      unlinkSync(outPath); unlinkSync(errPath);
-      res({ ms, code, signal, stdout, stderr, spawnErr, timedOut: child.timedOut });
-    };
-    child.on('error', (e) => finish(null, null, e));
-    child.on('exit', (code, signal) => finish(code, signal));
-  });
+  return timedRun(PODMAN, podmanArgs(rt, args), { outDir: join(tmp, 'out'), children, timeoutMs: opts.timeout * 1000, cwd: tmp, env });
 }
 class StepError extends Error {}
 async function must(rt, args) {
   const r = await podmanTimed(rt, args);
-  if (r.code !== 0) {
-    const why = r.spawnErr ? r.spawnErr.message : r.timedOut ? `timed out after ${opts.timeout}s` : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-    const msg = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
-    throw new StepError(`${rt.name}: podman ${args.join(' ')}: ${why}${msg ? `: ${msg}` : ''}`);
-  }
+  if (r.code !== 0) throw new StepError(`${rt.name}: podman ${args.join(' ')}: ${failure(r, opts.timeout * 1000)}`);
   return r;
 }
 
 // ---------------------------------------------------------------- statistics
-function stats(samples) {
-  if (!samples.length) return null;
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  return { n: s.length, median, p90: q(0.9), min: s[0], max: s[s.length - 1] };
-}
 const METRICS = [
   ['run', 'podman run --rm (true)', 'ms'],
   ['exec', 'podman exec (true)', 'ms'],
@@ -243,17 +164,6 @@ async function benchExec() {
 
 // ---------------------------------------------------------------- report
 const fmt = (v) => (v == null ? 'n/a' : `${v.toFixed(1)} ms`);
-function table(rows) {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r, ri) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')
-    + (ri === 0 ? `\n${w.map((x) => '-'.repeat(x)).join('  ')}` : '')).join('\n');
-}
-function firstLine(bin, args) {
-  try {
-    const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 10000 });
-    return (r.stdout || r.stderr || '').split('\n')[0].trim() || `exit ${r.status}`;
-  } catch (e) { return `unavailable: ${e.message}`; }
-}
 
 async function main() {
   const envInfo = {

@@ -17,10 +17,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync }
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseBenchArgs, stats } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const RUNS = parseBenchArgs(process.argv.slice(2), { name: 'run-v2', runs: 10, timeout: 60 }).runs;
 const CGROUP2_MAGIC = 0x63677270;
 if (statfsSync('/sys/fs/cgroup').type !== CGROUP2_MAGIC) {
   process.stderr.write('run-v2: /sys/fs/cgroup is not cgroup2; run it in the VM: bash bench/cgroup-v2.sh\n');
@@ -42,7 +42,6 @@ function sh(bin, args) {
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${r.stderr ?? ''}${r.error ?? ''}`);
   return r.stdout;
 }
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-v2-'));
 let seq = 0;
@@ -84,7 +83,7 @@ try {
         sh(bin, ['--root', root, 'run', '--bundle', dir, `bench-v2-${process.pid}-${name}-${++seq}`]);
         if (i >= 0) res[name].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
-    const cell = (xs) => `${pct(xs, 0.5).toFixed(1)} / ${pct(xs, 0.9).toFixed(1)}`.padEnd(20);
+    const cell = (xs) => `${stats(xs).median.toFixed(1)} / ${stats(xs).p90.toFixed(1)}`.padEnd(20);
     console.log(`${metric.padEnd(16)}${runtimes.map(([n]) => cell(res[n])).join('')}`);
   }
 } finally {
