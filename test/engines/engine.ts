@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sharedRootfs } from '../fixtures/bundle';
+import { findCgroupDirs } from '../fixtures/leftovers';
 
 /** One row of the engine matrix. */
 export interface MatrixRow {
@@ -170,21 +171,7 @@ export function busyboxImage(ref = 'localhost/berth-busybox:latest', cmd: string
 export function berthLeftovers(berthRoot: string, id: string): string[] {
   const out: string[] = [];
   if (existsSync(join(berthRoot, id))) out.push(`state dir ${join(berthRoot, id)}`);
-  const walk = (dir: string, depth: number) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(dir, e.name);
-      if (e.name.includes(id)) out.push(`cgroup ${p}`);
-      else if (depth < 4) walk(p, depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
+  for (const d of findCgroupDirs((n) => n.includes(id))) out.push(`cgroup ${d}`);
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n'))
     if (line.includes(id)) out.push(`mount ${line}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {

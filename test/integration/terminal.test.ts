@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { repoRoot, requireTool } from '../fixtures/runtime';
 import { leftovers, Session, show } from './helpers';
+import type { SpecObject } from '../../src/spec/defaults';
 
 const s = new Session('tty');
 after(() => s.close());
@@ -26,14 +27,17 @@ async function receiver(t: TestContext, typed = ''): Promise<{ path: string; out
   return { path, output };
 }
 
-test('create with a terminal: the master goes to --console-socket; the process has the pty as stdio and controlling tty', async (t) => {
-  if (!requireTool('python3', t)) return;
+/**
+ * Creates and starts a container whose process has a terminal, sent to a
+ * receiver; resolves to what the terminal showed (\r removed).
+ */
+async function throughConsole(t: TestContext, args: string[], mutate: (spec: SpecObject) => void = () => {}): Promise<string> {
   const r = await receiver(t);
   const b = s.bundle(t, {
-    args: ['sh', '-c', 'tty; stty size; readlink /proc/self/fd/0; cat /proc/self/stat | cut -d" " -f7'],
+    args,
     mutate: (spec) => {
       spec.process.terminal = true;
-      spec.process.consoleSize = { height: 33, width: 99 };
+      mutate(spec);
     },
   });
   const id = s.newId();
@@ -41,9 +45,16 @@ test('create with a terminal: the master goes to --console-socket; the process h
   const c = s.create(b.dir, id, ['--console-socket', r.path]);
   assert.equal(c.code, 0, show(c));
   assert.equal(s.cli(['start', id]).code, 0);
-  const out = await r.output;
+  return (await r.output).replace(/\r/g, '');
+}
+
+test('create with a terminal: the master goes to --console-socket; the process has the pty as stdio and controlling tty', async (t) => {
+  if (!requireTool('python3', t)) return;
+  const out = await throughConsole(t, ['sh', '-c', 'tty; stty size; readlink /proc/self/fd/0; cat /proc/self/stat | cut -d" " -f7'], (spec) => {
+    spec.process.consoleSize = { height: 33, width: 99 };
+  });
   assert.match(out, /^name \/dev\/pts\/\d+$/m);
-  const lines = out.replace(/\r/g, '').split('\n');
+  const lines = out.split('\n');
   assert.ok(lines.includes('/dev/pts/0'), `the container's own devpts: ${out}`);
   assert.ok(lines.includes('33 99'), out);
   // tty_nr (field 7 of stat) is not 0: the pty is the controlling terminal.
@@ -66,20 +77,11 @@ test('exec --tty --console-socket into a running container', async (t) => {
 
 test('config-linux.md default devices: with a terminal, "/dev/console is set up ... by bind mounting the pseudoterminal pty to /dev/console" (read-only rootfs too)', async (t) => {
   if (!requireTool('python3', t)) return;
-  const r = await receiver(t);
-  const b = s.bundle(t, {
-    args: ['sh', '-c', 'echo "console $(stat -c "%t:%T" /dev/console) tty $(stat -L -c "%t:%T" $(tty))"; grep -c " /dev/console " /proc/self/mountinfo'],
-    mutate: (spec) => {
-      spec.process.terminal = true;
-      spec.root!.readonly = true;
-    },
-  });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const c = s.create(b.dir, id, ['--console-socket', r.path]);
-  assert.equal(c.code, 0, show(c));
-  assert.equal(s.cli(['start', id]).code, 0);
-  const out = (await r.output).replace(/\r/g, '');
+  const out = await throughConsole(
+    t,
+    ['sh', '-c', 'echo "console $(stat -c "%t:%T" /dev/console) tty $(stat -L -c "%t:%T" $(tty))"; grep -c " /dev/console " /proc/self/mountinfo'],
+    (spec) => (spec.root!.readonly = true),
+  );
   const m = out.match(/^console (\S+) tty (\S+)$/m);
   assert.ok(m, out);
   assert.equal(m[1], m[2], 'the same device');
@@ -88,20 +90,9 @@ test('config-linux.md default devices: with a terminal, "/dev/console is set up 
 
 test("the terminal belongs to the process's user (as runc): a non-root user can reopen its /dev/pts/N", async (t) => {
   if (!requireTool('python3', t)) return;
-  const r = await receiver(t);
-  const b = s.bundle(t, {
-    args: ['sh', '-c', 'stat -c "owner %u" $(tty); echo by-path > $(tty) && echo reopened'],
-    mutate: (spec) => {
-      spec.process.terminal = true;
-      spec.process.user = { uid: 1000, gid: 1000 };
-    },
+  const out = await throughConsole(t, ['sh', '-c', 'stat -c "owner %u" $(tty); echo by-path > $(tty) && echo reopened'], (spec) => {
+    spec.process.user = { uid: 1000, gid: 1000 };
   });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const c = s.create(b.dir, id, ['--console-socket', r.path]);
-  assert.equal(c.code, 0, show(c));
-  assert.equal(s.cli(['start', id]).code, 0);
-  const out = (await r.output).replace(/\r/g, '');
   assert.match(out, /^owner 1000$/m);
   assert.match(out, /^by-path\nreopened$/m);
 });
