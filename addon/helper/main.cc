@@ -143,7 +143,7 @@ static void join_namespaces(const plan::Plan& p) {
     }
 }
 
-[[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags);
+[[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late);
 
 // berth-init exec: join the container's namespaces (the plan names them by
 // /proc/PID/ns paths; berth has put us in its cgroups), then fork the process,
@@ -233,11 +233,16 @@ int main(int argc, char** argv) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) fail("creating a socket pair", "", errno);
   uint64_t clone_flags = (flags & ~(uint64_t)CLONE_NEWTIME) | CLONE_PARENT;
-  // Namespaces are copied before CLONE_INTO_CGROUP places the child: a cgroup
-  // namespace made by the clone would be rooted at berth-init's cgroup, not the
-  // container's. The init makes it once it is in its cgroups.
-  bool late_cgroupns = g_cgroup2 >= 0 && (clone_flags & CLONE_NEWCGROUP);
-  if (late_cgroupns) clone_flags &= ~(uint64_t)CLONE_NEWCGROUP;
+  // Namespaces the init makes itself (unshare, as the root of its user namespace
+  // and inside its cgroups) rather than the clone:
+  // - the cgroup namespace with CLONE_INTO_CGROUP: namespaces are copied before
+  //   clone3 places the child, so the clone's would be rooted at berth-init's cgroup;
+  // - with a new user namespace, the ipc namespace: the kernel makes its mqueue
+  //   filesystem with the creator's ids, which would be the unmapped host root.
+  uint64_t late = 0;
+  if (g_cgroup2 >= 0) late |= clone_flags & CLONE_NEWCGROUP;
+  if (clone_flags & CLONE_NEWUSER) late |= clone_flags & CLONE_NEWIPC;
+  clone_flags &= ~late;
   pid_t pid = clone_into_cgroup(clone_flags);
   if (pid < 0) fail("cloning the container init", g_cgroup2 >= 0 ? "linux.namespaces, linux.cgroupsPath" : "linux.namespaces", errno);
   if (pid == 0) {
@@ -248,8 +253,7 @@ int main(int argc, char** argv) {
     char go;
     if (read_all(pair[1], &go, 1) != 0) _exit(1);
     close(pair[1]);
-    if (late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) fail("creating the cgroup namespace", "linux.namespaces", errno);
-    stage2(p, flags);
+    stage2(p, flags, late);
   }
   close(pair[1]);
   if (flags & CLONE_NEWUSER) {
@@ -273,11 +277,12 @@ int main(int argc, char** argv) {
   _exit(0);
 }
 
-static void stage2(const plan::Plan& p, uint64_t flags) {
+static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
   if (flags & CLONE_NEWUSER || p.count(plan::REC_UID_MAP)) {
     // Become the namespace's root so files we create belong to the mapped root.
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("becoming root in the user namespace", "linux.uidMappings", errno);
   }
+  if (late && unshare((int)late) < 0) fail("creating the cgroup and ipc namespaces", "linux.namespaces", errno);
   umask(0);
   if (const char* h = str_of(p, plan::REC_HOSTNAME))
     if (sethostname(h, strlen(h)) < 0) fail("setting the hostname", "hostname", errno);
