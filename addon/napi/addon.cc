@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -72,6 +74,59 @@ Napi::Value WaitHangup(const Napi::CallbackInfo& info) {
   while (rc < 0 && errno == EINTR);
   if (rc < 0) return ThrowErrno(info.Env(), "poll", errno);
   return Napi::Boolean::New(info.Env(), rc > 0);
+}
+
+// oomNotifier(dir, unified): an fd that becomes readable when the memory cgroup
+// at dir has an OOM event. v2: inotify on memory.events (the kernel notifies a
+// change of it); v1: an eventfd registered for memory.oom_control through
+// cgroup.event_control. Non-blocking, close-on-exec.
+Napi::Value OomNotifier(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>();
+  bool unified = info[1].ToBoolean();
+  if (unified) {
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return ThrowErrno(info.Env(), "inotify_init1", errno);
+    if (inotify_add_watch(fd, (dir + "/memory.events").c_str(), IN_MODIFY) < 0) {
+      int e = errno;
+      close(fd);
+      return ThrowErrno(info.Env(), "inotify_add_watch memory.events", e);
+    }
+    return Napi::Number::New(info.Env(), fd);
+  }
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return ThrowErrno(info.Env(), "eventfd", errno);
+  int ofd = open((dir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC);
+  int cfd = ofd < 0 ? -1 : open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
+  std::string line = std::to_string(efd) + " " + std::to_string(ofd);
+  int e = cfd < 0 ? errno : (write(cfd, line.data(), line.size()) < 0 ? errno : 0);
+  if (ofd >= 0) close(ofd);
+  if (cfd >= 0) close(cfd);
+  if (e) {
+    close(efd);
+    return ThrowErrno(info.Env(), "registering for memory.oom_control", e);
+  }
+  return Napi::Number::New(info.Env(), efd);
+}
+
+// pollIn(fds, timeoutMs): which of the fds are readable (or hung up), after
+// waiting up to timeoutMs for one to be; what was pending is read and dropped.
+Napi::Value PollIn(const Napi::CallbackInfo& info) {
+  Napi::Array in = info[0].As<Napi::Array>();
+  std::vector<struct pollfd> ps(in.Length());
+  for (uint32_t i = 0; i < ps.size(); i++) ps[i] = {in.Get(i).As<Napi::Number>().Int32Value(), POLLIN, 0};
+  int rc;
+  do rc = poll(ps.data(), ps.size(), Int(info, 1));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ThrowErrno(info.Env(), "poll", errno);
+  Napi::Array out = Napi::Array::New(info.Env(), ps.size());
+  char buf[4096];
+  for (uint32_t i = 0; i < ps.size(); i++) {
+    bool ready = ps[i].revents != 0;
+    // Drain eventfd counters and inotify records; a pidfd has nothing to read.
+    if (ready) while (read(ps[i].fd, buf, sizeof buf) > 0) {}
+    out.Set(i, Napi::Boolean::New(info.Env(), ready));
+  }
+  return out;
 }
 
 // socketpair(): a connected pair of stream sockets, both close-on-exec.
@@ -259,6 +314,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix));
+  exports.Set("oomNotifier", Napi::Function::New(env, OomNotifier));
+  exports.Set("pollIn", Napi::Function::New(env, PollIn));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));

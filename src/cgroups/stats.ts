@@ -186,9 +186,14 @@ function statsV1(dirOf: (controller: string) => string | undefined): Record<stri
 }
 
 /** How many times the kernel's OOM killer acted in the container's memory cgroup. */
-export function oomKills(hs: Hierarchy[], dirs: string[]): bigint {
+/** The container's directory in the hierarchy with the memory controller (the unified one on v2). */
+export function memoryDir(hs: Hierarchy[], dirs: string[]): string | undefined {
   const h = isUnified(hs) ? hs[0] : hs.find((x) => x.controllers.includes('memory'));
-  const dir = h && dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+  return h && dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+}
+
+export function oomKills(hs: Hierarchy[], dirs: string[]): bigint {
+  const dir = memoryDir(hs, dirs);
   if (!dir) return 0n;
   return keyed(dir, isUnified(hs) ? 'memory.events' : 'memory.oom_control').oom_kill ?? 0n;
 }

@@ -1,11 +1,12 @@
 // `events`: the container's statistics as runc prints them, once (--stats) or
 // every --interval, plus an "oom" event whenever the kernel's OOM killer acts in
 // the container's memory cgroup; the stream ends when the container stops.
+import { closeSync } from 'node:fs';
 import { BerthError } from '../errors';
-import { hierarchies } from '../cgroups/hierarchies';
-import { collectStats, oomKills, toJson } from '../cgroups/stats';
+import { hierarchies, isUnified } from '../cgroups/hierarchies';
+import { collectStats, memoryDir, oomKills, toJson } from '../cgroups/stats';
 import { writeOut } from '../cli/output';
-import { sleepSync } from '../sleep';
+import { native } from '../native/addon';
 import type { Container } from '../state/store';
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -29,18 +30,35 @@ export function streamEvents(c: Container, intervalMs: number, stats: boolean): 
     return;
   }
   const hs = hierarchies();
-  let ooms = oomKills(hs, c.saved.cgroups.dirs);
-  let next = Date.now() + intervalMs;
-  // OOM kills are polled (a tenth of a second) between stats.
-  for (;;) {
-    const now = oomKills(hs, c.saved.cgroups.dirs);
-    if (now > ooms) writeOut(toJson({ type: 'oom', id: c.id }) + '\n');
-    ooms = now;
-    if (c.status() === 'stopped') return;
-    if (Date.now() >= next) {
-      writeOut(statsEvent(c));
-      next += intervalMs;
+  const addon = native();
+  // Nothing is polled: berth sleeps in poll(2) on the init's pidfd (readable when
+  // it exits), the memory cgroup's OOM notifier and the next stats tick.
+  const pidfd = addon.pidfdOpen(c.saved.pid);
+  const memDir = memoryDir(hs, c.saved.cgroups.dirs);
+  const oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
+  try {
+    let ooms = oomKills(hs, c.saved.cgroups.dirs);
+    let next = Date.now() + intervalMs;
+    for (;;) {
+      const [exited, oom] = addon.pollIn(oomFd >= 0 ? [pidfd, oomFd] : [pidfd], Math.max(0, next - Date.now()));
+      if (oom || exited) {
+        // v2 signals any change of memory.events: an OOM kill is what counts. v1
+        // signals an OOM itself, which may kill nothing (oom_kill_disable): still
+        // one event; but not for the signal the cgroup's removal sends.
+        const now = oomKills(hs, c.saved.cgroups.dirs);
+        let n = now > ooms ? Number(now - ooms) : 0;
+        if (oom && !n && !exited && !isUnified(hs)) n = 1;
+        for (let i = 0; i < n; i++) writeOut(toJson({ type: 'oom', id: c.id }) + '\n');
+        if (now > ooms) ooms = now;
+      }
+      if (exited) return;
+      if (Date.now() >= next) {
+        writeOut(statsEvent(c));
+        next += intervalMs;
+      }
     }
-    sleepSync(Math.max(1, Math.min(100, next - Date.now())));
+  } finally {
+    closeSync(pidfd);
+    if (oomFd >= 0) closeSync(oomFd);
   }
 }

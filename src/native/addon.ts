@@ -17,6 +17,10 @@ export interface Addon {
   /** The fd that came with the next message on a unix socket (SCM_RIGHTS). */
   recvFd(sock: number): number;
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** An fd readable on the memory cgroup's OOM events (inotify on v2, eventfd on v1). */
+  oomNotifier(dir: string, unified: boolean): number;
+  /** Which fds are readable after waiting up to timeoutMs; pending data is dropped. */
+  pollIn(fds: number[], timeoutMs: number): boolean[];
   /** A sealed memfd copy of a file (close-on-exec). */
   sealedCopy(path: string): number;
   /** Runs path with fds[i] as fd i; returns the pid. */

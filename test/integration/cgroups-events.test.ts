@@ -2,7 +2,7 @@
 // container's cgroups on v1 or v2 (the v2 lane runs this file too).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { useValidators } from '../../src/spec/validate';
@@ -11,6 +11,7 @@ import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
 
 let root: string;
 const berth = (...args: string[]) => runRuntime(BERTH, root, args);
+const status = (id: string): string => JSON.parse(berth('state', id).stdout || '{}').status ?? 'gone';
 let n = 0;
 const newId = () => `ev-${process.pid}-${n++}`;
 
@@ -57,6 +58,51 @@ describe('events and ps', () => {
       const custom = berth('ps', id, '--', '-o', 'pid,comm');
       assert.equal(custom.code, 0, custom.stderr);
       assert.match(custom.stdout, /^\s*PID\s+COMMAND\n/);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
+  test('an OOM kill in the container reaches the stream at once, while the container runs on', async () => {
+    const b = makeBundle({
+      // The shell survives: the kernel kills the biggest process, tail.
+      args: ['sh', '-c', 'tail /dev/zero; sleep 1000'],
+      mutate: (s) => (s.linux.resources = { ...s.linux.resources, memory: { limit: 16 << 20, swap: 16 << 20 } }),
+    });
+    const id = newId();
+    try {
+      assert.equal(berth('create', '--bundle', b.dir, id).code, 0);
+      // No stats for an hour: the first line can only be the OOM.
+      const child = spawn(BERTH, ['--root', root, 'events', '--interval', '1h', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const first = new Promise<{ line: string; status: string }>((res) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) res({ line: out.split('\n')[0], status: status(id) });
+        });
+        child.on('exit', () => res({ line: `(events exited: ${err})`, status: '' }));
+      });
+      // Start once the stream watches: its OOM notifier (an eventfd on v1, inotify on v2) is open.
+      const watching = () => {
+        try {
+          return readdirSync(`/proc/${child.pid}/fd`).some((fd) => /anon_inode:(\[eventfd\]|inotify)/.test(readlinkSync(`/proc/${child.pid}/fd/${fd}`)));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 3000 && !watching(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(watching(), `events never opened its OOM notifier: ${err}`);
+      assert.equal(berth('start', id).code, 0);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const got = await first;
+      clearTimeout(timer);
+      assert.deepEqual(JSON.parse(got.line.startsWith('{') ? got.line : '{}'), { type: 'oom', id }, got.line);
+      assert.equal(got.status, 'running', 'reported while the container runs, not when it ends');
+      assert.equal(berth('kill', id, 'KILL').code, 0);
+      await new Promise((r) => child.on('exit', r));
     } finally {
       berth('delete', '--force', id);
       b.cleanup();
