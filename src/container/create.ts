@@ -2,7 +2,7 @@
 // to it until the container waits in "created". What exists at each moment is
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
@@ -38,7 +38,11 @@ export interface CreateOptions {
 export async function createContainer(o: CreateOptions): Promise<Container> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
-  if (o.systemdCgroup) throw new BerthError('--systemd-cgroup: the systemd cgroup driver is not supported yet');
+  if (o.systemdCgroup) {
+    // sd_booted(3)'s test: systemd runs as init where this directory exists.
+    const why = existsSync('/run/systemd/system') ? 'berth has no systemd cgroup driver yet' : 'systemd is not running on this host (no /run/systemd/system)';
+    throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
+  }
   const spec = loadConfig(bundle);
   const hs = hierarchies();
   const plan = buildPlan(spec, {
