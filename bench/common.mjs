@@ -138,3 +138,12 @@ export function firstLine(bin, args) {
     return (r.stdout || r.stderr || '').split('\n')[0].trim() || `exit ${r.status}`;
   } catch (e) { return `unavailable: ${e.message}`; }
 }
+
+/** The --json report: numbers rounded to microseconds. */
+export function printJson(out) {
+  const round = (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
+  process.stdout.write(JSON.stringify(out, round, 2) + '\n');
+}
+
+/** The header of a berth-vs-runc table. */
+export const COMPARE_HEADER = ['metric', 'berth median', 'berth p90', 'runc median', 'runc p90', 'berth/runc'];

@@ -28,7 +28,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync
 import { release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, failure, firstLine, parseBenchArgs, removeTmp, stats, table, timedRun } from './common.mjs';
+import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -196,11 +196,10 @@ async function main() {
     }
   }
   if (opts.json) {
-    const round = (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
-    process.stdout.write(JSON.stringify(out, round, 2) + '\n');
+    printJson(out);
     return;
   }
-  const rows = [['metric', 'berth median', 'berth p90', 'runc median', 'runc p90', 'berth/runc']];
+  const rows = [COMPARE_HEADER];
   const notes = [];
   for (const [key, label] of METRICS) {
     const b = out.metrics[key].berth, r = out.metrics[key].runc;

@@ -145,6 +145,21 @@ static void join_namespaces(const plan::Plan& p) {
 
 [[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late);
 
+// The init and an exec'd process alike, inside the container: limits, the
+// executable and cwd, default signals, seccomp and identity, in runc's order
+// (seccomp_when in helper.h has the three moments of the filter). Returns the
+// filter's listener fd, which berth copies out, or -1.
+static int become_process(const plan::Plan& p) {
+  setup_process_limits(p);
+  resolve_executable(p);
+  verify_cwd(p);
+  // Before seccomp, which could deny rt_sigaction.
+  if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
+  int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+  finalize_identity(p);
+  return listener >= 0 ? listener : install_seccomp(p, SECCOMP_BEFORE_READY);
+}
+
 // berth-init exec: join the container's namespaces (the plan names them by
 // /proc/PID/ns paths; berth has put us in its cgroups), then fork the process,
 // with berth as its parent, in the container's pid namespace. It reports errors
@@ -155,14 +170,7 @@ static void join_namespaces(const plan::Plan& p) {
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
     setup_console(p, false);
-    setup_process_limits(p);
-    resolve_executable(p);
-    verify_cwd(p);
-    // Before seccomp, which could deny rt_sigaction.
-    if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
-    int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
-    finalize_identity(p);
-    if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
+    int listener = become_process(p);
     if (listener >= 0) {
       // berth copies the listener out of us (pidfd_getfd) for listenerPath: wait
       // until it has, then the fd is not the process's to keep.
@@ -322,15 +330,7 @@ static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
   enter_rootfs(p);
   setup_console(p, true);
   finish_rootfs(p);
-  setup_process_limits(p);
-  resolve_executable(p);
-  // seccomp: see seccomp_when (helper.h) for the three moments, as runc has them.
-  verify_cwd(p);
-  // Before seccomp, which could deny rt_sigaction.
-  if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
-  int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
-  finalize_identity(p);
-  if (listener < 0) listener = install_seccomp(p, SECCOMP_BEFORE_READY);
+  int listener = become_process(p);
 
   if (!send_empty(plan::MSG_READY) || !recv_msg(plan::MSG_COMMIT, &st)) _exit(1);
   state = st.str(&len);

@@ -185,13 +185,13 @@ function statsV1(dirOf: (controller: string) => string | undefined): Record<stri
   return { cpu, cpuset, memory, pids, blkio, hugetlb, intel_rdt: {}, network_interfaces: null };
 }
 
-/** How many times the kernel's OOM killer acted in the container's memory cgroup. */
 /** The container's directory in the hierarchy with the memory controller (the unified one on v2). */
 export function memoryDir(hs: Hierarchy[], dirs: string[]): string | undefined {
   const h = isUnified(hs) ? hs[0] : hs.find((x) => x.controllers.includes('memory'));
   return h && dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
 }
 
+/** How many times the kernel's OOM killer acted in the container's memory cgroup. */
 export function oomKills(hs: Hierarchy[], dirs: string[]): bigint {
   const dir = memoryDir(hs, dirs);
   if (!dir) return 0n;

@@ -33,7 +33,12 @@ export function streamEvents(c: Container, intervalMs: number, stats: boolean): 
   const addon = native();
   // Nothing is polled: berth sleeps in poll(2) on the init's pidfd (readable when
   // it exits), the memory cgroup's OOM notifier and the next stats tick.
-  const pidfd = addon.pidfdOpen(c.saved.pid);
+  let pidfd: number;
+  try {
+    pidfd = addon.pidfdOpen(c.saved.pid);
+  } catch {
+    return; // the init ended after the status check: so does the stream
+  }
   const memDir = memoryDir(hs, c.saved.cgroups.dirs);
   const oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
   try {

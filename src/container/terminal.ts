@@ -23,20 +23,21 @@ export interface TerminalProxy {
 
 export function openTerminalProxy(): TerminalProxy {
   const addon = native();
+  // Only a socket pair until the config turns out to want a terminal: berth's own
+  // stdin and stdout (whose getters set up streams) are touched in attach().
   const [mine, theirs] = addon.socketpair();
   let pty: ReadStream | undefined;
   let master = -1;
   let closed: Promise<void> = Promise.resolve();
-  const stdin = process.stdin;
-  const stdout = process.stdout;
-  const wasRaw = stdin.isTTY ? stdin.isRaw : false;
+  let wasRaw = false;
   const resize = () => {
-    if (master >= 0 && stdout.isTTY) addon.setWindowSize(master, stdout.rows, stdout.columns);
+    if (master >= 0 && process.stdout.isTTY) addon.setWindowSize(master, process.stdout.rows, process.stdout.columns);
   };
   const forward = (d: Buffer) => pty?.write(d);
 
   const release = () => {
-    stdout.off('resize', resize);
+    const stdin = process.stdin;
+    process.stdout.off('resize', resize);
     stdin.off('data', forward);
     if (stdin.isTTY) stdin.setRawMode(wasRaw);
     stdin.pause();
@@ -54,6 +55,8 @@ export function openTerminalProxy(): TerminalProxy {
         closeSync(mine);
       }
       // The pty starts at process.consoleSize; a terminal of our own wins, as with runc.
+      const stdin = process.stdin;
+      const stdout = process.stdout;
       resize();
       stdout.on('resize', resize);
       // A TTY stream (net.Socket refuses tty fds); its handle writes as well as reads.
@@ -64,6 +67,7 @@ export function openTerminalProxy(): TerminalProxy {
         pty!.on('error', () => done());
         pty!.on('close', () => done());
       });
+      wasRaw = stdin.isTTY ? stdin.isRaw : false;
       if (stdin.isTTY) stdin.setRawMode(true);
       stdin.on('data', forward);
       stdin.resume();
@@ -74,7 +78,7 @@ export function openTerminalProxy(): TerminalProxy {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
-      await new Promise<void>((r) => (stdout.writableNeedDrain ? stdout.once('drain', () => r()) : r()));
+      await new Promise<void>((r) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', () => r()) : r()));
       release();
     },
     close() {

@@ -2,6 +2,7 @@
 // private --root for the runtime under test), creates real containers through the
 // CLI, and ends with assertNoLeftovers(), which checks that every container,
 // bundle and temp dir it made is gone from the host.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -128,6 +129,21 @@ export class Session {
       // Only when something is left: saves a CLI start after a clean `run`.
       if (existsSync(join(this.root, id))) this.cli(['delete', '--force', id]);
     });
+  }
+
+  /**
+   * A running container from a new bundle (create, then start), for tests that
+   * exec into it or look at it; it and its bundle are removed when the test ends.
+   */
+  started(t: TestContext, opts: RunInOptions = {}): { id: string; bundle: Bundle } {
+    const bundle = this.bundle(t, opts);
+    const id = opts.id ?? this.newId();
+    this.deleteAfter(t, id);
+    const c = this.create(bundle.dir, id);
+    assert.equal(c.code, 0, show(c));
+    const st = this.cli(['start', id]);
+    assert.equal(st.code, 0, show(st));
+    return { id, bundle };
   }
 
   /**

@@ -253,15 +253,11 @@ while True:
 
   test('exec gets a listener of its own, sent to listenerPath with the state "running" (as runc)', async (t) => {
     const { sock, out, err } = await startAgent(t);
-    const b = s.bundle(t, {
+    const { id } = s.started(t, {
       args: ['sleep', '100'],
       copyRootfs: true,
       mutate: withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] }),
     });
-    const id = s.newId();
-    s.deleteAfter(t, id);
-    assert.equal(s.create(b.dir, id).code, 0);
-    assert.equal(s.cli(['start', id]).code, 0);
     const e = s.cli(['exec', id, 'sh', '-c', 'mkdir /tmp/x; echo "mkdir $?"; echo "pid $$"'], { timeoutMs: 20_000 });
     assert.equal(e.code, 0, show(e) + err());
     assert.match(e.stdout, /^mkdir 1$/m);

@@ -63,11 +63,7 @@ test('create with a terminal: the master goes to --console-socket; the process h
 
 test('exec --tty --console-socket into a running container', async (t) => {
   if (!requireTool('python3', t)) return;
-  const b = s.bundle(t, { args: ['sleep', '100'] });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  assert.equal(s.create(b.dir, id).code, 0);
-  assert.equal(s.cli(['start', id]).code, 0);
+  const { id } = s.started(t, { args: ['sleep', '100'] });
   const r = await receiver(t);
   const e = s.cli(['exec', '--tty', '--console-socket', r.path, id, 'sh', '-c', 'tty; echo exec-ok']);
   assert.equal(e.code, 0, show(e));
@@ -99,7 +95,7 @@ test("the terminal belongs to the process's user (as runc): a non-root user can 
 
 test('exec --tty into a container with a user namespace: the pty belongs to a mapped id, not to the unmapped host root', async (t) => {
   if (!requireTool('python3', t)) return;
-  const b = s.bundle(t, {
+  const { id } = s.started(t, {
     args: ['sleep', '100'],
     mutate: (spec) => {
       spec.linux.namespaces.push({ type: 'user' });
@@ -107,10 +103,6 @@ test('exec --tty into a container with a user namespace: the pty belongs to a ma
       spec.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
     },
   });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  assert.equal(s.create(b.dir, id).code, 0);
-  assert.equal(s.cli(['start', id]).code, 0);
   for (const user of ['0', '1000']) {
     const r = await receiver(t);
     const e = s.cli(['exec', '--tty', '--console-socket', r.path, '--user', user, id, 'sh', '-c', 'stat -c "owner %u" $(tty); echo x > $(tty) && echo reopened']);
@@ -170,11 +162,7 @@ test('run in the foreground with a terminal and no socket: berth proxies its own
 
 test('exec -t in the foreground without a socket proxies the terminal; detached it is an error', async (t) => {
   if (!requireTool('python3', t)) return;
-  const b = s.bundle(t, { args: ['sleep', '100'] });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  assert.equal(s.create(b.dir, id).code, 0);
-  assert.equal(s.cli(['start', id]).code, 0);
+  const { id } = s.started(t, { args: ['sleep', '100'] });
   const berth = `${s.bin} --root ${s.root}`;
   const r = await atTerminal(
     '21x77',
