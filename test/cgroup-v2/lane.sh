@@ -2,9 +2,11 @@
 # The cgroup v2 lane: the cgroup-sensitive tests (test/**/cgroups*.test.ts) run
 # inside a throwaway QEMU VM whose kernel has only the unified hierarchy
 # (cgv2-vm.sh, a copy of ../shared/cgv2-vm so tests do not depend on it).
-# This host is hybrid; the lane is where berth meets a pure cgroup v2 host.
+# This host is hybrid; the lane is where berth meets a pure cgroup v2 host. Its
+# Debian kernel also runs AppArmor, which this host's kernel lacks: the
+# AppArmor tests (test/**/apparmor*.test.ts) run here too.
 #
-#   bash test/cgroup-v2/lane.sh [words...]    default words: cgroups
+#   bash test/cgroup-v2/lane.sh [words...]    default words: cgroups apparmor
 #
 # Build happens here, on the host (everything is ~20x slower in the VM); the VM
 # sees this repository read-write at the same path. Needs root and
@@ -28,7 +30,7 @@ fi
 command -v qemu-system-x86_64 >/dev/null || cannot "qemu-system-x86_64 is not installed (bash scripts/setup.sh)"
 
 words=("$@")
-[ ${#words[@]} -gt 0 ] || words=(cgroups)
+[ ${#words[@]} -gt 0 ] || words=(cgroups apparmor)
 
 node scripts/build.mjs --quiet
 # the kernel and initramfs (first run only), outside the measured time
