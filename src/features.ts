@@ -1,8 +1,9 @@
 // `berth features` (features.md): what this berth implements on this host, each
 // item probed where the host decides it (namespaces, capabilities, cgroup
-// versions, seccomp flags and architectures), never a copy of a list.
+// versions, seccomp flags and architectures, AppArmor), never a copy of a list.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hierarchies } from './cgroups/hierarchies';
+import { appArmorEnabled } from './lsm';
 import { CAPS, MOUNT_FLAGS, PROPAGATION, RECURSIVE_MOUNT_FLAGS } from './plan/tables';
 
 const NS_NAMES: Record<string, string> = {
@@ -35,7 +36,7 @@ export function features(): Record<string, unknown> {
         rdma: hs.some((h) => h.controllers.includes('rdma')) || controllersV2(hs).includes('rdma'),
       },
       seccomp: seccompFeatures(),
-      apparmor: { enabled: false },
+      apparmor: { enabled: appArmorEnabled() },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },

@@ -58,6 +58,7 @@ void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom sc
 void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
 void verify_cwd(const plan::Plan& p);            // cwd inside the container (as root)
 int reset_signals();                             // every signal at its default, none blocked; 0 or errno
+void apply_apparmor(const plan::Plan& p);        // the profile for the next execve
 void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
 [[noreturn]] void exec_process(const plan::Plan& p);
 

@@ -155,6 +155,7 @@ static int become_process(const plan::Plan& p) {
   verify_cwd(p);
   // Before seccomp, which could deny rt_sigaction.
   if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
+  apply_apparmor(p);
   int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
   return listener >= 0 ? listener : install_seccomp(p, SECCOMP_BEFORE_READY);

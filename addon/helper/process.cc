@@ -254,6 +254,27 @@ void finalize_identity(const plan::Plan& p) {
     fail("setting no_new_privs", "process.noNewPrivileges", errno);
 }
 
+// The profile takes effect at the next execve (what aa_change_onexec does). Set
+// while berth still listens, as runc does before it reports ready: a profile the
+// kernel does not know fails create (or exec), not start. Written through the
+// container's procfs, checked to be procfs.
+void apply_apparmor(const plan::Plan& p) {
+  Record r;
+  if (!p.first(plan::REC_APPARMOR, &r)) return;
+  Reader rd = r.reader();
+  const char* profile = rd.str();
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "exec %s", profile);
+  int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+  // Only procfs may take it: a rootfs without a /proc mount could offer a plain file.
+  struct statfs sf;
+  if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+    fail("applying the AppArmor profile", "process.apparmorProfile", fd < 0 ? errno : EXDEV, "/proc is not procfs");
+  if (write_all(fd, cmd, strlen(cmd)) < 0) fail("applying the AppArmor profile", "process.apparmorProfile", errno, profile);
+  close(fd);
+}
+
 void exec_process(const plan::Plan& p) {
   Record r;
   unsigned keep = 3;
@@ -271,22 +292,6 @@ void exec_process(const plan::Plan& p) {
     close_from(keep);
   }
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
-  Record ar;
-  if (p.first(plan::REC_APPARMOR, &ar)) {
-    // The profile takes effect at execve (what aa_change_onexec does), written
-    // through the container's procfs, checked to be procfs.
-    Reader rd = ar.reader();
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "exec %s", rd.str());
-    int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
-    // Only procfs may take it: a rootfs without a /proc mount could offer a plain file.
-    struct statfs sf;
-    if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
-      fail("applying the AppArmor profile", "process.apparmorProfile", fd < 0 ? errno : EXDEV, "/proc is not procfs");
-    if (write_all(fd, cmd, strlen(cmd)) < 0) fail("applying the AppArmor profile", "process.apparmorProfile", errno, rd.str());
-    close(fd);
-  }
   install_seccomp(p, SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);
   fail("exec", "process.args", errno, g_exe);

@@ -38,11 +38,14 @@ export interface ExecOptions {
 }
 
 
-/** The process to run: --process FILE as is, or the container's own process with the flags applied (as runc). */
+/** The process to run: --process FILE (with the container's AppArmor profile if it has none), or the container's own process with the flags applied (as runc). */
 export function execProcess(base: Process | undefined, o: ExecOptions): Process {
   if (o.processFile) {
     const { loadProcess } = require('../spec/validate') as typeof import('../spec/validate');
-    return loadProcess(resolve(o.processFile));
+    const p = loadProcess(resolve(o.processFile));
+    // As runc: a process without a profile of its own runs under the container's.
+    if (!p.apparmorProfile && base?.apparmorProfile) p.apparmorProfile = base.apparmorProfile;
+    return p;
   }
   if (!o.args.length) throw new BerthError('exec: a command to run is required (or --process FILE)');
   const p: Process = JSON.parse(JSON.stringify(base ?? { cwd: '/', args: ['sh'] }));

@@ -5,6 +5,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
 import type { Hierarchy } from '../cgroups/hierarchies';
 import { logWarn } from '../log/log';
+import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
@@ -160,13 +161,7 @@ export function securityLabels(p: NonNullable<Spec['process']>, mountLabel: stri
   if (mountLabel && existsSync('/sys/fs/selinux/enforce'))
     fail('linux.mountLabel', 'SELinux mount labels are not supported yet');
   if (!p.apparmorProfile) return undefined;
-  let enabled = false;
-  try {
-    enabled = readFileSync('/sys/module/apparmor/parameters/enabled', 'latin1').trim() === 'Y';
-  } catch {
-    // no AppArmor in this kernel
-  }
-  if (!enabled) fail('process.apparmorProfile', `AppArmor is not enabled on this host (profile ${JSON.stringify(p.apparmorProfile)})`);
+  if (!appArmorEnabled()) fail('process.apparmorProfile', `AppArmor is not enabled on this host (profile ${JSON.stringify(p.apparmorProfile)})`);
   return p.apparmorProfile;
 }
 

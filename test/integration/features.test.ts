@@ -28,6 +28,14 @@ test('features: valid, and what it claims matches the host', () => {
   assert.equal(linux.cgroup.v1, / - cgroup /.test(mounts));
   assert.equal(linux.cgroup.v2, / - cgroup2 /.test(mounts));
   assert.equal(linux.cgroup.systemd, false);
+  // AppArmor as the kernel runs it (none here; the cgroup v2 lane's kernel has it: apparmor.test.ts).
+  let apparmor = false;
+  try {
+    apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    // no AppArmor in this kernel
+  }
+  assert.deepEqual(linux.apparmor, { enabled: apparmor });
   // Seccomp: the native architecture can be compiled, flags supported are known ones.
   assert.equal(linux.seccomp.enabled, true);
   assert.ok(linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
