@@ -56,9 +56,9 @@ void setup_console(const plan::Plan& p, bool mount_console);
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);
 void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score
 void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
-void verify_cwd(const plan::Plan& p);            // cwd inside the container (as root)
+void enter_cwd(const plan::Plan& p);             // process.cwd as root, verified inside the container
 int reset_signals();                             // every signal at its default, none blocked; 0 or errno
-void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
+void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp (cwd if root could not)
 [[noreturn]] void exec_process(const plan::Plan& p);
 
 // ---- seccomp.cc ----

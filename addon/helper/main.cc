@@ -146,13 +146,13 @@ static void join_namespaces(const plan::Plan& p) {
 [[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late);
 
 // The init and an exec'd process alike, inside the container: limits, the
-// executable and cwd, default signals, seccomp and identity, in runc's order
+// cwd and executable, default signals, seccomp and identity, in runc's order
 // (seccomp_when in helper.h has the three moments of the filter). Returns the
 // filter's listener fd, which berth copies out, or -1.
 static int become_process(const plan::Plan& p) {
   setup_process_limits(p);
+  enter_cwd(p);  // first: a relative args[0] is found from the cwd, as execve will
   resolve_executable(p);
-  verify_cwd(p);
   // Before seccomp, which could deny rt_sigaction.
   if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
