@@ -42,6 +42,19 @@ void enter_rootfs(const plan::Plan& p);      // pivot_root (or move + chroot)
 void finish_rootfs(const plan::Plan& p);     // after pivot: masks, readonly, sysctl
 int rootfs_fd();
 
+// ---- sources.cc: bind mount sources opened with berth's credentials ----
+// Stage 1, before joining namespaces: with a user namespace and bind mounts, forks
+// the opener, which keeps berth's credentials.
+void start_source_opener(const plan::Plan& p);
+// Stage 1, once the init is cloned (it waits for its go): the opener opens every
+// bind source inside the init's mount namespace and sends the fds to the init.
+void run_source_opener(pid_t init);
+// Stage 2, before setup_rootfs: receives them (a source that failed fails here).
+void receive_bind_sources(const plan::Plan& p);
+// The received fd of a bind source, by the plan's own string, handed over once
+// (the caller closes it); -1 when there is none: open it by path.
+int take_bind_source(const char* source);
+
 // ---- devices.cc ----
 void setup_devices(const plan::Plan& p);
 
