@@ -4,10 +4,10 @@
 // not, and no container operation changes a host device node.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import type { RunResult } from '../fixtures/runtime';
+import { requireTool, type RunResult } from '../fixtures/runtime';
 import { leftovers, Session, show } from './helpers';
 
 const s = new Session('sec');
@@ -228,6 +228,26 @@ test('a rootfs whose /proc and /dev/null are symlinks to host paths cannot redir
   assert.equal(statSync(hostFile).isFile(), true);
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(hostDir), 'no mount on the host path');
   if (r.code !== 0) assert.match(r.stderr, /\/dev\/null|\/proc|linux\.devices|mounts/, show(r));
+});
+
+// Issue 16: an unprivileged user pointing berth at root's state got a Node stack
+// trace. Every error is one line, whoever runs berth, and root's container is
+// left as it was. (nobody exists on every Debian system: no user is made.)
+test('an unprivileged user on root\'s state: every command fails with one line, and the container stays', (t) => {
+  if (!requireTool('setpriv', t)) return;
+  const b = s.bundle(t, { args: ['sleep', '100'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  // As berth makes --root itself (mkdtemp's 0700 would stop nobody at the door).
+  chmodSync(s.root, 0o711);
+  for (const args of [['delete', '-f', id], ['delete', id], ['kill', id, 'KILL'], ['state', id], ['start', id], ['pause', id],
+    ['exec', id, 'true'], ['ps', id], ['update', '--memory', '100M', id], ['create', '--bundle', b.dir, s.newId()]]) {
+    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', s.bin, '--root', s.root, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^berth: [^\n]+\n$/, `${args.join(' ')}: not one line:\n${r.stderr}`);
+  }
+  assert.equal(s.state(id)?.status, 'created');
 });
 
 test('nothing is left behind, and host devices are as they were', () => {
