@@ -72,6 +72,9 @@ static void send_source(int sock, int32_t index, int err, int fd) {
 
 [[noreturn]] static void opener(const plan::Plan& p, int sock) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Only its socket: berth must not wait on it for the sync socket's end.
+  for (int fd = 3; fd < sock; fd++) close(fd);
+  close_from((unsigned)sock + 1);
   pid_t init;
   if (read_all(sock, &init, sizeof init) != 0) _exit(1);
   char path[64];
