@@ -23,6 +23,7 @@
         "addon/helper/sync.cc",
         "addon/helper/mounts.cc",
         "addon/helper/devices.cc",
+        "addon/helper/sources.cc",
         "addon/helper/process.cc",
         "addon/helper/console.cc",
         "addon/helper/seccomp.cc",

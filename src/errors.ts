@@ -15,7 +15,25 @@ export class BerthError extends Error {
 export function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && ERRNO_TEXT[e.code]) return ERRNO_TEXT[e.code];
+  // Node's own wording, "ECODE: description, syscall 'path'": the description.
+  const m = typeof e?.message === 'string' ? /^E[A-Z0-9]+: ([^,]+)/.exec(e.message) : null;
+  if (m) return m[1].charAt(0).toLowerCase() + m[1].slice(1);
   return e?.message ?? String(err);
+}
+
+/**
+ * The single line any error ends a command with: a BerthError's message; a failed
+ * system call as Go (and so runc) words it, "rmdir /run/berth/x: permission
+ * denied"; the first line of anything else (never a stack trace).
+ */
+export function errorLine(err: unknown): string {
+  if (err instanceof BerthError) return err.message;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    return `${[e.syscall, e.path, e.dest].filter(Boolean).join(' ')}: ${errnoText(e)}`;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0];
 }
 
 const ERRNO_TEXT: Record<string, string> = {

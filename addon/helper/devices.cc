@@ -15,14 +15,26 @@
 using plan::Reader;
 using plan::Record;
 
-static void bind_host_node(int dir, const char* leaf, const char* path, const char* field) {
-  int f = openat(dir, leaf, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
-  if (f < 0) fail("creating the device mount point", field, errno, path);
-  close(f);
-  int tgt = openat(dir, leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+// A node made by name, opened without following a link and checked to be what was
+// asked for: the directory may be shared with someone hostile (a /dev that leads
+// into a volume) who renames a symlink over it, and before pivot_root an absolute
+// link leads to the host. Every later step works on this fd, never on the name.
+static int open_made(int dir, const char* leaf, mode_t type, dev_t dev, const char* path, const char* field) {
+  int fd = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) fail("opening the device node", field, errno, path);
+  if ((st.st_mode & S_IFMT) != type || (type != S_IFIFO && type != S_IFREG && st.st_rdev != dev))
+    fail("creating the device node", field, EEXIST, "the node was replaced while it was made");
+  return fd;
+}
+
+// With `made`, leaf is an empty file a previous run (or the bundle) left as the
+// mount point; else it is made here, never opening what is there.
+static void bind_host_node(int dir, const char* leaf, bool made, const char* path, const char* field) {
+  if (!made && mknodat(dir, leaf, S_IFREG, 0) < 0) fail("creating the device mount point", field, errno, path);
+  int tgt = open_made(dir, leaf, S_IFREG, 0, path, field);
   int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (tgt < 0 || tree < 0 ||
-      move_mount(tree, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+  if (tree < 0 || move_mount(tree, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     fail("bind-mounting the host device", field, errno, path);
   close(tree), close(tgt);
 }
@@ -48,7 +60,7 @@ static void make_device(const Record& r) {
     // An empty regular file is a mount point for the host's node (what a bind of
     // one leaves in a rootfs without a /dev tmpfs): bind onto it again.
     if (S_ISREG(st.st_mode) && st.st_size == 0 && type != S_IFIFO) {
-      bind_host_node(dir, leaf, path, field);
+      bind_host_node(dir, leaf, true, path, field);
       return (void)close(dir);
     }
     // config-linux.md: "If a file already exists at path that does not match the
@@ -56,14 +68,19 @@ static void make_device(const Record& r) {
     // it is the bundle's.
     fail("creating the device node", field, EEXIST, "a file that is not the requested device is in the way");
   }
+  // Under stage 2's umask of 0 the mode is exact from mknodat.
   if (mknodat(dir, leaf, type | mode, makedev(major, minor)) < 0) {
     if (errno != EPERM) fail("creating the device node", field, errno, path);
-    bind_host_node(dir, leaf, path, field);
-  } else {
-    if (fchownat(dir, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) fail("setting the device owner", field, errno, path);
-    if (fchmodat(dir, leaf, mode, 0) < 0) fail("setting the device mode", field, errno, path);
+    bind_host_node(dir, leaf, false, path, field);
+    return (void)close(dir);
   }
-  close(dir);
+  int node = open_made(dir, leaf, type, makedev(major, minor), path, field);
+  if (fchownat(node, "", uid, gid, AT_EMPTY_PATH) < 0) fail("setting the device owner", field, errno, path);
+  // Only where the mode is not yet exact (a default ACL on the directory, set-id
+  // bits chown cleared): chmod of the fd's own inode through /proc, never a name.
+  if (fstat(node, &st) < 0 || ((st.st_mode & 07777) != mode && chmod(fd_path(node), mode) < 0))
+    fail("setting the device mode", field, errno, path);
+  close(node), close(dir);
 }
 
 void setup_devices(const plan::Plan& p) {

@@ -42,6 +42,19 @@ void enter_rootfs(const plan::Plan& p);      // pivot_root (or move + chroot)
 void finish_rootfs(const plan::Plan& p);     // after pivot: masks, readonly, sysctl
 int rootfs_fd();
 
+// ---- sources.cc: bind mount sources opened with berth's credentials ----
+// Stage 1, before joining namespaces: with a user namespace and bind mounts, forks
+// the opener, which keeps berth's credentials.
+void start_source_opener(const plan::Plan& p);
+// Stage 1, once the init is cloned (it waits for its go): the opener opens every
+// bind source inside the init's mount namespace and sends the fds to the init.
+void run_source_opener(pid_t init);
+// Stage 2, before setup_rootfs: receives them (a source that failed fails here).
+void receive_bind_sources(const plan::Plan& p);
+// The received fd of a bind source, by the plan's own string, handed over once
+// (the caller closes it); -1 when there is none: open it by path.
+int take_bind_source(const char* source);
+
 // ---- devices.cc ----
 void setup_devices(const plan::Plan& p);
 
@@ -56,10 +69,10 @@ void setup_console(const plan::Plan& p, bool mount_console);
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len);
 void setup_process_limits(const plan::Plan& p);  // rlimits, personality, oom score
 void resolve_executable(const plan::Plan& p);    // PATH lookup in the container
-void verify_cwd(const plan::Plan& p);            // cwd inside the container (as root)
+void enter_cwd(const plan::Plan& p);             // process.cwd as root, verified inside the container
 int reset_signals();                             // every signal at its default, none blocked; 0 or errno
 void apply_apparmor(const plan::Plan& p);        // the profile for the next execve
-void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp, cwd
+void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp (cwd if root could not)
 [[noreturn]] void exec_process(const plan::Plan& p);
 
 // ---- seccomp.cc ----

@@ -105,6 +105,15 @@ static const char* ns_name(int type) {
   }
 }
 
+static bool joins_user_namespace(const plan::Plan& p) {
+  bool found = false;
+  p.each(plan::REC_NS_JOIN, [&](const Record& r) {
+    Reader rd = r.reader();
+    found |= rd.u64() == CLONE_NEWUSER;
+  });
+  return found;
+}
+
 static void join_namespaces(const plan::Plan& p) {
   // Open every path first: joining the mount namespace changes what paths mean.
   struct Join { int fd; int type; const char* field; } joins[16];
@@ -146,13 +155,13 @@ static void join_namespaces(const plan::Plan& p) {
 [[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late);
 
 // The init and an exec'd process alike, inside the container: limits, the
-// executable and cwd, default signals, seccomp and identity, in runc's order
+// cwd and executable, default signals, seccomp and identity, in runc's order
 // (seccomp_when in helper.h has the three moments of the filter). Returns the
 // filter's listener fd, which berth copies out, or -1.
 static int become_process(const plan::Plan& p) {
   setup_process_limits(p);
+  enter_cwd(p);  // first: a relative args[0] is found from the cwd, as execve will
   resolve_executable(p);
-  verify_cwd(p);
   // Before seccomp, which could deny rt_sigaction.
   if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   apply_apparmor(p);
@@ -222,6 +231,14 @@ int main(int argc, char** argv) {
     g_fifo = open(fifo, O_RDWR | O_CLOEXEC);
     if (g_fifo < 0) fail("opening the exec fifo", "", errno, fifo);
   }
+  start_source_opener(p);  // before any namespace is joined: it keeps our credentials
+  if (g_cgroup2 >= 0 && joins_user_namespace(p)) {
+    // Once in a joined user namespace we are its root, who may not move a process
+    // into the cgroup (clone3 says EACCES): join it now, and clone plainly.
+    if (int e = write_file_at(g_cgroup2, "cgroup.procs", "0")) fail("joining the container's cgroup", "linux.cgroupsPath", e);
+    close(g_cgroup2);
+    g_cgroup2 = -1;
+  }
   join_namespaces(p);
 
   Record r;
@@ -278,6 +295,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  run_source_opener(pid);
   if (!send_pid(pid)) {
     kill(pid, SIGKILL);
     _exit(1);
@@ -317,6 +335,7 @@ static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
     if (e) fail("setting oom_score_adj", "process.oomScoreAdj", e);
   }
 
+  receive_bind_sources(p);
   setup_rootfs(p);
   setup_devices(p);
 

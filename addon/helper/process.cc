@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -160,23 +161,37 @@ static void set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
   if (syscall(SYS_capset, &h, d) < 0) fail("setting capabilities", "process.capabilities", errno);
 }
 
-// A cwd outside the container's root (through a leaked fd, say) reads as
-// unreachable to getcwd. Checked as root and before seccomp (a profile may deny
-// getcwd); finalize_identity changes directory again as the process's user.
-void verify_cwd(const plan::Plan& p) {
+static const char* cwd_of(const plan::Plan& p) {
   Record r;
-  const char* cwd = "/";
-  if (p.first(plan::REC_CWD, &r)) {
-    Reader rd = r.reader();
-    cwd = rd.str();
-  }
-  if (chdir(cwd) < 0) {
-    if (errno == EACCES) return;  // only the user may enter it: finalize_identity will see
-    fail("changing to the working directory", "process.cwd", errno, cwd);
-  }
-  char buf[8];
-  if (getcwd(buf, sizeof buf) == nullptr && errno != ERANGE)
-    fail("changing to the working directory", "process.cwd", errno, cwd);
+  if (!p.first(plan::REC_CWD, &r)) return "/";
+  Reader rd = r.reader();
+  return rd.str();
+}
+
+// Whether the cwd must still be entered as the process's user (root could not).
+static bool g_cwd_as_user;
+
+// getcwd(2) answers "(unreachable)/..." for a directory outside our root (one
+// reached through a host fd, CVE-2024-21626) and ENOENT for a deleted one: either
+// way the process would not be in the container.
+static void check_cwd_inside(const char* cwd) {
+  static char buf[PATH_MAX + 1];
+  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  if (n >= 0 && buf[0] == '/') return;
+  char detail[PATH_MAX + 64];
+  snprintf(detail, sizeof detail, "%s is outside the container's root", cwd);
+  fail("changing to the working directory", "process.cwd", n < 0 ? errno : ENOENT, detail);
+}
+
+// Changes into process.cwd as root, before the identity switch, so a directory
+// only root may enter (/root, 0700) works for any user, as under runc; the user
+// keeps it across setuid. Only when root itself is refused (a user namespace that
+// does not own the directory) does finalize_identity try again as the user.
+void enter_cwd(const plan::Plan& p) {
+  const char* cwd = cwd_of(p);
+  g_cwd_as_user = chdir(cwd) < 0;
+  if (!g_cwd_as_user) return check_cwd_inside(cwd);
+  if (errno != EACCES && errno != EPERM) fail("changing to the working directory", "process.cwd", errno, cwd);
 }
 
 // Every signal at its default action and none blocked, as a process runc starts
@@ -243,12 +258,11 @@ void finalize_identity(const plan::Plan& p) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   umask((mode_t)umask_v);
 
-  const char* cwd = "/";
-  if (p.first(plan::REC_CWD, &r)) {
-    Reader rd = r.reader();
-    cwd = rd.str();
+  if (g_cwd_as_user) {
+    const char* cwd = cwd_of(p);
+    if (chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
+    check_cwd_inside(cwd);
   }
-  if (chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
 
   if (p.first(plan::REC_NO_NEW_PRIVS, &r) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail("setting no_new_privs", "process.noNewPrivileges", errno);

@@ -1,8 +1,8 @@
 // Entry point of the berth CLI. Global flags match runc's; each command lives in
 // its own module under ./commands. Well-formed calls (what engines send) are
 // parsed by ./fast-parse; yargs is loaded for everything else (help, errors).
-import { BerthError } from '../errors';
-import { logError, setupLog } from '../log/log';
+import { BerthError, errorLine } from '../errors';
+import { logDebug, logError, setupLog } from '../log/log';
 import type { Args, Command } from './command';
 import { commands } from './commands';
 
@@ -20,9 +20,11 @@ async function main(argv: string[]): Promise<void> {
   await runYargs(argv, { commands, runCommand, BerthError, printVersion });
 }
 
+// Every error is one line on stderr (and in the log); the stack of an unexpected
+// one only with --debug.
 function fatal(e: unknown): never {
-  const msg = e instanceof BerthError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
-  logError(msg);
+  if (!(e instanceof BerthError) && e instanceof Error && e.stack) logDebug(e.stack);
+  logError(errorLine(e));
   process.exit(e instanceof BerthError ? e.exitCode : 1);
 }
 

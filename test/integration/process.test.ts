@@ -2,7 +2,7 @@
 // config-linux.md "Devices", "Default Devices", "Sysctl"), through real containers
 // run by the berth CLI.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { leftovers, Session, show, statusFields, waitFor } from './helpers';
@@ -59,6 +59,55 @@ test('config.md process cwd: a cwd that does not exist is an error naming proces
   assert.notEqual(r.code, 0, show(r));
   assert.match(r.stderr, /process\.cwd/);
   assert.deepEqual(leftovers(s, [id], [b.dir]), []);
+});
+
+// runc enters the cwd before it switches to the user: a directory only root may
+// enter (the rootfs's /root is 0700) works for any user, and the process really is
+// there (its cwd, and a listing the user may not read).
+const IN_ROOT_ONLY_DIR = 'readlink /proc/self/cwd; ls . || echo cannot-list';
+test('config.md process cwd: a cwd only root may enter (/root, 0700) with a non-root process.user, as runc', (t) => {
+  const r = s.sh(t, IN_ROOT_ONLY_DIR, (spec) => {
+    spec.process.user = { uid: 1000, gid: 1000 };
+    spec.process.cwd = '/root';
+  });
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, '/root\ncannot-list\n', show(r));
+  assert.match(r.stderr, /Permission denied/);
+});
+
+test('exec --user 1000 --cwd /root: entered as root, then the user', (t) => {
+  const { id } = s.started(t, { args: ['sleep', '100'] });
+  const r = s.cli(['exec', '--user', '1000:1000', '--cwd', '/root', id, 'sh', '-c', IN_ROOT_ONLY_DIR]);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, '/root\ncannot-list\n', show(r));
+});
+
+// Where root of a user namespace may not enter (a directory whose group is not
+// mapped) but the user may, the cwd is entered as the user after the switch.
+test('config.md process cwd: a directory only the user may enter, in a user namespace', (t) => {
+  const b = s.bundle(t, {
+    copyRootfs: true,
+    args: ['sh', '-c', 'readlink /proc/self/cwd; ls'],
+    mutate: (spec) => {
+      spec.process.user = { uid: 1000, gid: 1000 };
+      spec.process.cwd = '/mine';
+      spec.linux.namespaces.push({ type: 'user' });
+      spec.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      spec.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      spec.mounts = spec.mounts.filter((m: { type?: string }) => m.type !== 'cgroup' && m.type !== 'sysfs' && m.type !== 'mqueue');
+    },
+  });
+  chmodSync(b.dir, 0o755);  // mkdtemp's 0700 would keep the namespace's root out of its rootfs
+  const mine = join(b.dir, 'rootfs/mine');
+  mkdirSync(mine, { mode: 0o700 });
+  writeFileSync(join(mine, 'inside'), '');
+  chownSync(join(b.dir, 'rootfs'), 100000, 100000);
+  chownSync(mine, 101000, 5555);  // gid 5555 is not mapped: root inside has no override
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['run', '--bundle', b.dir, id]);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, '/mine\ninside\n');
 });
 
 test('config.md process user: uid, gid and additionalGids are the process\'s identity', (t) => {

@@ -4,9 +4,10 @@
 // not, and no container operation changes a host device node.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
+import { requireTool, type RunResult } from '../fixtures/runtime';
 import { leftovers, Session, show } from './helpers';
 
 const s = new Session('sec');
@@ -80,6 +81,51 @@ test('process.cwd through /proc/self/fd/N never reaches a host directory', (t) =
     assert.match(r.stdout, /\bbin\b/);
     assert.doesNotMatch(r.stdout, /\bwork\b|\bhome\/.+|berth-itest/, `fd ${n}: ${r.stdout}`);
   }
+});
+
+// The same with the host directory handed over on purpose (--preserve-fds 1, fd 3):
+// the check that the cwd is inside the container must refuse it (runc 1.1.12+),
+// for exec --cwd and for process.cwd alike.
+function withHostDirAsFd3(t: TestContext, args: string[]): RunResult & { hostMarker: string } {
+  const hostDir = s.tmpdir(t, 'berth-itest-host-cwd-');
+  const hostMarker = `host-marker-${process.pid}`;
+  writeFileSync(join(hostDir, hostMarker), '');
+  const outDir = s.tmpdir(t, 'berth-itest-cwd-out-');
+  const dirFd = openSync(hostDir, 'r');
+  const out = openSync(join(outDir, 'out'), 'w');
+  const err = openSync(join(outDir, 'err'), 'w');
+  try {
+    const r = spawnSync(s.bin, ['--root', s.root, ...args], { stdio: ['ignore', out, err, dirFd], timeout: 30_000 });
+    return {
+      code: r.status ?? -1,
+      signal: r.signal,
+      timedOut: false,
+      stdout: readFileSync(join(outDir, 'out'), 'utf8'),
+      stderr: readFileSync(join(outDir, 'err'), 'utf8'),
+      hostMarker,
+    };
+  } finally {
+    for (const fd of [dirFd, out, err]) closeSync(fd);
+  }
+}
+
+test('exec --cwd /proc/self/fd/3 with a host directory as fd 3 is refused naming process.cwd', (t) => {
+  const { id } = s.started(t, { args: ['sleep', '100'] });
+  const r = withHostDirAsFd3(t, ['exec', '--preserve-fds', '1', '--cwd', '/proc/self/fd/3', id, 'ls']);
+  assert.doesNotMatch(r.stdout, new RegExp(r.hostMarker), 'the process listed the host directory');
+  assert.notEqual(r.code, 0, show(r));
+  assert.match(r.stderr, /process\.cwd.*outside the container/, show(r));
+});
+
+test('process.cwd /proc/self/fd/3 with a host directory as fd 3 (run --preserve-fds 1) is refused naming process.cwd', (t) => {
+  const b = s.bundle(t, { args: ['ls'], mutate: (spec) => (spec.process.cwd = '/proc/self/fd/3') });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = withHostDirAsFd3(t, ['run', '--preserve-fds', '1', '--bundle', b.dir, id]);
+  assert.doesNotMatch(r.stdout, new RegExp(r.hostMarker), 'the process listed the host directory');
+  assert.notEqual(r.code, 0, show(r));
+  assert.match(r.stderr, /process\.cwd.*outside the container/, show(r));
+  assert.deepEqual(leftovers(s, [id], [b.dir]), []);
 });
 
 test('the init waiting in "created" holds only stdio, the exec fifo and the container root', (t) => {
@@ -182,6 +228,26 @@ test('a rootfs whose /proc and /dev/null are symlinks to host paths cannot redir
   assert.equal(statSync(hostFile).isFile(), true);
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(hostDir), 'no mount on the host path');
   if (r.code !== 0) assert.match(r.stderr, /\/dev\/null|\/proc|linux\.devices|mounts/, show(r));
+});
+
+// Issue 16: an unprivileged user pointing berth at root's state got a Node stack
+// trace. Every error is one line, whoever runs berth, and root's container is
+// left as it was. (nobody exists on every Debian system: no user is made.)
+test('an unprivileged user on root\'s state: every command fails with one line, and the container stays', (t) => {
+  if (!requireTool('setpriv', t)) return;
+  const b = s.bundle(t, { args: ['sleep', '100'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  assert.equal(s.create(b.dir, id).code, 0);
+  // As berth makes --root itself (mkdtemp's 0700 would stop nobody at the door).
+  chmodSync(s.root, 0o711);
+  for (const args of [['delete', '-f', id], ['delete', id], ['kill', id, 'KILL'], ['state', id], ['start', id], ['pause', id],
+    ['exec', id, 'true'], ['ps', id], ['update', '--memory', '100M', id], ['create', '--bundle', b.dir, s.newId()]]) {
+    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', s.bin, '--root', s.root, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^berth: [^\n]+\n$/, `${args.join(' ')}: not one line:\n${r.stderr}`);
+  }
+  assert.equal(s.state(id)?.status, 'created');
 });
 
 test('nothing is left behind, and host devices are as they were', () => {

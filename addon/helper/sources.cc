@@ -1,0 +1,170 @@
+// Bind mount sources with a user namespace. The container's root may not reach a
+// source (a host directory 0700 above a volume) that berth's user can, so, as
+// runc does, a process that keeps berth's credentials (the opener, forked by
+// berth-init before it joins any namespace) opens every bind source (O_PATH)
+// inside the init's mount namespace before the init mounts anything, and sends
+// the fds to the init, which mounts from them. Paths mean what they mean to the
+// init at that moment: its copy of the host's (or the joined) mount namespace.
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper/helper.h"
+
+using plan::Reader;
+using plan::Record;
+
+static const int MAX_SOURCES = 1024;
+static int g_sock = -1;  // the init's end (berth-init writes the init's pid on it)
+static pid_t g_opener = -1;
+static struct {
+  const char* source;  // the plan's own string: bind_mount is handed that pointer
+  int fd;
+} g_sources[MAX_SOURCES];
+static int g_count;
+
+struct SourceMsg {
+  int32_t index;  // of the source among the plan's bind mounts; -1: all failed
+  int32_t err;    // 0, or errno (then no fd comes)
+};
+
+// Calls f(source, field) for each bind mount of the config (cgroup hierarchies
+// are found by the init itself).
+template <class F>
+static void each_bind(const plan::Plan& p, F f) {
+  p.each(plan::REC_MOUNT, [&](const Record& m) {
+    Reader rd = m.reader();
+    const char* source = rd.str();
+    rd.str(), rd.str(), rd.u64(), rd.u64();
+    uint64_t extra = rd.u64();
+    rd.str();
+    const char* field = rd.str();
+    if (rd.ok && (extra & plan::MOUNT_BIND) && !(extra & plan::MOUNT_CGROUP_V1)) f(source, field);
+  });
+}
+
+static void send_source(int sock, int32_t index, int err, int fd) {
+  SourceMsg msg = {index, err};
+  struct iovec iov = {&msg, sizeof msg};
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (fd >= 0) {
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) _exit(1);  // the init sees the socket end and says so
+}
+
+[[noreturn]] static void opener(const plan::Plan& p, int sock) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Only its socket: berth must not wait on it for the sync socket's end.
+  for (int fd = 3; fd < sock; fd++) close(fd);
+  close_from((unsigned)sock + 1);
+  pid_t init;
+  if (read_all(sock, &init, sizeof init) != 0) _exit(1);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)init);
+  int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns(ns, CLONE_NEWNS) < 0) {
+    send_source(sock, -1, errno, -1);
+    _exit(0);
+  }
+  int32_t i = 0;
+  each_bind(p, [&](const char* source, const char*) {
+    int fd = open(source, O_PATH | O_CLOEXEC);
+    send_source(sock, i++, fd < 0 ? errno : 0, fd);
+    if (fd >= 0) close(fd);
+  });
+  _exit(0);
+}
+
+void start_source_opener(const plan::Plan& p) {
+  bool userns = false;
+  Record r;
+  if (p.first(plan::REC_NS_CLONE, &r)) {
+    Reader rd = r.reader();
+    userns = rd.u64() & CLONE_NEWUSER;
+  }
+  p.each(plan::REC_NS_JOIN, [&](const Record& j) {
+    Reader rd = j.reader();
+    if (rd.u64() == CLONE_NEWUSER) userns = true;
+  });
+  int n = 0;
+  each_bind(p, [&](const char*, const char*) { n++; });
+  // Entering the init's mount namespace takes privileges a rootless berth lacks;
+  // then the sources are no harder to reach for the container than for it.
+  if (!userns || n == 0 || geteuid() != 0) return;
+  if (n > MAX_SOURCES) fail("reading the plan", "mounts", E2BIG, "too many bind mounts");
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail("creating a socket pair", "mounts", errno);
+  g_opener = fork();
+  if (g_opener < 0) fail("forking to open the bind mount sources", "mounts", errno);
+  if (g_opener == 0) {
+    close(sv[1]);
+    opener(p, sv[0]);
+  }
+  close(sv[0]);
+  g_sock = sv[1];
+}
+
+void run_source_opener(pid_t init) {
+  if (g_opener < 0) return;
+  // The init waits for berth-init's go: its mount namespace is as cloned until
+  // the opener is done.
+  write_all(g_sock, &init, sizeof init);
+  int status;
+  while (waitpid(g_opener, &status, 0) < 0 && errno == EINTR) {
+  }
+  close(g_sock);
+}
+
+void receive_bind_sources(const plan::Plan& p) {
+  if (g_sock < 0) return;
+  each_bind(p, [&](const char* source, const char* field) {
+    SourceMsg msg;
+    struct iovec iov = {&msg, sizeof msg};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    do n = recvmsg(g_sock, &m, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof msg) fail("receiving the bind mount sources", "mounts", n < 0 ? errno : EPIPE);
+    if (msg.index < 0) fail("entering the container's mount namespace to open bind mount sources", "mounts", msg.err);
+    if (msg.err) fail("checking the bind mount source", field, msg.err, source);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    if (msg.index != g_count || !c || c->cmsg_type != SCM_RIGHTS) fail("receiving the bind mount sources", "mounts", EPROTO);
+    memcpy(&g_sources[g_count].fd, CMSG_DATA(c), sizeof(int));
+    g_sources[g_count++].source = source;
+  });
+  close(g_sock);
+  g_sock = -1;
+}
+
+int take_bind_source(const char* source) {
+  for (int i = 0; i < g_count; i++)
+    if (g_sources[i].source == source && g_sources[i].fd >= 0) {
+      int fd = g_sources[i].fd;
+      g_sources[i].fd = -1;
+      return fd;
+    }
+  return -1;
+}
