@@ -246,6 +246,25 @@ static void set_propagation(const char* dest, uint64_t prop, const char* field) 
   close(tgt);
 }
 
+// Sets the propagation of the mount that holds the directory fd (closed here): up
+// from it to the mount's root, where mount() stops saying EINVAL. 0 or errno.
+static int set_holding_mount(int fd, unsigned long prop) {
+  for (;;) {
+    if (fd < 0) return errno;
+    if (mount(nullptr, fd_path(fd), nullptr, prop, nullptr) == 0) break;
+    int e = errno;
+    int up = e == EINVAL ? openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    struct stat here, there;
+    if (up >= 0 && fstat(fd, &here) == 0 && fstat(up, &there) == 0 && here.st_dev == there.st_dev && here.st_ino == there.st_ino)
+      close(up), up = -1;  // at / and still no mount root
+    close(fd);
+    if (up < 0) return e;
+    fd = up;
+  }
+  close(fd);
+  return 0;
+}
+
 void setup_rootfs(const plan::Plan& p) {
   Record r;
   if (!p.first(plan::REC_ROOTFS, &r)) fail("reading the plan", "root", EINVAL, "no rootfs");
@@ -256,10 +275,18 @@ void setup_rootfs(const plan::Plan& p) {
   g_nopivot = rd.u64();
   if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
 
-  // Nothing mounted from here on may propagate back to the host.
-  unsigned long first = (g_prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
-  if (mount(nullptr, "/", nullptr, MS_REC | first, nullptr) < 0)
-    fail("making the mount namespace private", "linux.rootfsPropagation", errno);
+  // The namespace gets the rootfs propagation asked for, rslave by default (runc's
+  // prepareRoot): then nothing mounted from here on reaches the host, and with
+  // rshared the volumes stay peers of the host's mounts. Unbindable waits until the
+  // rootfs is / (finish_rootfs): it would forbid binding the rootfs and volumes.
+  uint64_t ns_prop = (g_prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE)) ? g_prop : MS_SLAVE | MS_REC;
+  if (mount(nullptr, "/", nullptr, ns_prop, nullptr) < 0)
+    fail("setting the mount namespace's propagation", "linux.rootfsPropagation", errno);
+  // The mount that holds the rootfs must not be shared: pivot_root refuses that, and
+  // the rootfs's bind onto itself would propagate to the host. Only that mount is
+  // changed (runc's rootfsParentMountPropagation).
+  if (int e = set_holding_mount(open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), (g_prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE))
+    fail("setting the propagation of the mount that holds the rootfs", "root.path", e, g_rootfs);
   // pivot_root needs the rootfs to be a mount point of its own.
   if (mount(g_rootfs, g_rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0)
     fail("bind-mounting the rootfs", "root.path", errno, g_rootfs);
@@ -290,11 +317,16 @@ void enter_rootfs(const plan::Plan&) {
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
     if (chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
   } else {
-    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
-    // (after making it a slave, so the unmount cannot reach the host) leaves the rootfs.
+    // pivot_root(".", ".") stacks the old root on top of the new one, and "." stays
+    // the new root: the old one is reached through an fd of it, made a slave (so its
+    // unmount cannot reach the host) and detached, which leaves the rootfs.
+    int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (old_root < 0) fail("opening the old root", "root.path", errno);
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root", "root.path", errno);
-    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("pivot_root", "root.path", errno);
+    if (fchdir(old_root) < 0) fail("entering the old root", "root.path", errno);
+    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("making the old root a slave", "root.path", errno);
     if (umount2(".", MNT_DETACH) < 0) fail("detaching the old root", "root.path", errno);
+    close(old_root);
   }
   if (chdir("/") < 0) fail("entering the rootfs", "root.path", errno);
   close(g_root);

@@ -85,7 +85,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     rootfs: {
       path: rootfs,
       readonly: !!spec.root.readonly,
-      propagation: linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] | MS.REC : 0,
+      propagation: rootfsPropagation(linux.rootfsPropagation, o.noPivot),
       noPivot: o.noPivot,
     },
     mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup)),
@@ -178,6 +178,17 @@ export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
     if (first !== i) fail(`process.rlimits[${i}] (${r.type})`, `duplicates process.rlimits[${first}]`);
     return { resource: res, soft: u64(r.soft), hard: u64(r.hard), field: `process.rlimits[${i}] (${r.type})` };
   });
+}
+
+// All eight forms, as runc takes them ("slave" is the rootfs mount alone, "rslave"
+// the whole tree). runc refuses [r]private with --no-pivot: the host's mounts stay
+// under the chroot, and private, the namespace would hold them after the host let
+// them go.
+function rootfsPropagation(value: string | undefined, noPivot: boolean): number {
+  if (!value) return 0;
+  const flags = PROPAGATION[value];
+  if (noPivot && flags & MS.PRIVATE) fail('linux.rootfsPropagation', `${value} is not safe without pivot_root (--no-pivot)`);
+  return flags;
 }
 
 function isBind(m: Mount): boolean {

@@ -1,0 +1,99 @@
+// The rootfs as a whole: mount propagation between the host and the container
+// (config-linux.md rootfsPropagation, and the propagation options of a bind, as
+// Kubernetes volumes with mountPropagation use them), a read-only /dev, /proc and
+// /sys that must be directories, and what --no-pivot leaves of the host. The
+// propagation cases run under runc too: berth must behave as runc does.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test, type TestContext } from 'node:test';
+import { RUNC } from '../fixtures/runtime';
+import { leftovers, Session, show } from './helpers';
+
+const berth = new Session('mntr');
+const runc = new Session('mntr-runc', RUNC);
+after(() => {
+  berth.close();
+  runc.close();
+});
+
+/** Mount points in /proc/self/mountinfo text. */
+const mountPoints = (text: string): string[] =>
+  text.split('\n').filter((l) => l.includes(' - ')).map((l) => l.split(' ')[4]);
+
+const hostMountPoints = () => mountPoints(readFileSync('/proc/self/mountinfo', 'utf8'));
+
+/**
+ * A tmpfs on the host in a peer group of its own (shared), as kubelet makes the
+ * directories of Bidirectional volumes; unmounted with whatever was mounted below
+ * it when the test ends.
+ */
+function sharedVolume(s: Session, t: TestContext): string {
+  const vol = s.tmpdir(t, 'berth-itest-vol-');
+  execFileSync('mount', ['-t', 'tmpfs', 'berth-itest-vol', vol]);
+  s.defer(t, () => execFileSync('umount', ['-R', vol]));
+  execFileSync('mount', ['--make-shared', vol]);
+  mkdirSync(join(vol, 'from-container'));
+  mkdirSync(join(vol, 'from-host'));
+  return vol;
+}
+
+// containerd's CRI: Bidirectional is an rshared bind with rootfsPropagation rshared,
+// HostToContainer an rslave bind with rslave, None an rprivate bind.
+const PROPAGATION = [
+  { name: 'Bidirectional', root: 'rshared', bind: 'rshared', toHost: true, toContainer: true },
+  { name: 'HostToContainer', root: 'rslave', bind: 'rslave', toHost: false, toContainer: true },
+  { name: 'None', root: 'rprivate', bind: 'rprivate', toHost: false, toContainer: false },
+];
+
+for (const [runtime, s] of [['berth', berth], ['runc', runc]] as const) {
+  for (const c of PROPAGATION) {
+    test(`${runtime}: rootfsPropagation ${c.root} with an ${c.bind} volume (${c.name}): a mount in the container ${c.toHost ? 'appears' : 'does not appear'} on the host, a mount on the host ${c.toContainer ? 'appears' : 'does not appear'} in the container`, (t) => {
+      const vol = sharedVolume(s, t);
+      const { id } = s.started(t, {
+        copyRootfs: true,
+        args: ['sleep', '1000'],
+        mutate: (spec) => {
+          spec.linux.rootfsPropagation = c.root;
+          spec.mounts.push({ destination: '/vol', type: 'bind', source: vol, options: ['rbind', c.bind] });
+          // The container mounts below /vol itself.
+          for (const set of ['bounding', 'effective', 'permitted'] as const) spec.process.capabilities![set]!.push('CAP_SYS_ADMIN');
+        },
+      });
+      const inside = s.cli(['exec', id, 'mount', '-t', 'tmpfs', 'from-container', '/vol/from-container']);
+      assert.equal(inside.code, 0, show(inside));
+      assert.equal(hostMountPoints().includes(join(vol, 'from-container')), c.toHost, `host mounts: ${hostMountPoints().filter((p) => p.startsWith(vol))}`);
+
+      execFileSync('mount', ['-t', 'tmpfs', 'from-host', join(vol, 'from-host')]);
+      const seen = s.cli(['exec', id, 'cat', '/proc/self/mountinfo']);
+      assert.equal(seen.code, 0, show(seen));
+      const points = mountPoints(seen.stdout);
+      assert.ok(points.includes('/vol/from-container'), `the container sees its own mount: ${points}`);
+      assert.equal(points.includes('/vol/from-host'), c.toContainer, `container mounts: ${points}`);
+    });
+  }
+}
+
+test('berth: rootfsPropagation rslave: a mount the host makes below the rootfs reaches the container (the mount holding the rootfs becomes a slave, as in current runc; runc 1.1 made it private)', (t) => {
+  const b = berth.bundle(t, { copyRootfs: true, args: ['sleep', '1000'], mutate: (spec) => (spec.linux.rootfsPropagation = 'rslave') });
+  const rootfs = join(b.dir, 'rootfs');
+  mkdirSync(join(rootfs, 'from-host'));
+  // The rootfs on a shared mount of its own, as an engine's overlay usually is.
+  execFileSync('mount', ['--bind', rootfs, rootfs]);
+  berth.defer(t, () => execFileSync('umount', ['-R', rootfs]));
+  execFileSync('mount', ['--make-shared', rootfs]);
+  const id = berth.newId();
+  berth.deleteAfter(t, id);
+  const c = berth.create(b.dir, id);
+  assert.equal(c.code, 0, show(c));
+  execFileSync('mount', ['-t', 'tmpfs', 'from-host', join(rootfs, 'from-host')]);
+  const seen = berth.cli(['exec', id, 'cat', '/proc/self/mountinfo']);
+  assert.equal(seen.code, 0, show(seen));
+  assert.ok(mountPoints(seen.stdout).includes('/from-host'), seen.stdout);
+});
+
+test('rootfs: nothing is left behind', () => {
+  assert.deepEqual(leftovers(berth), []);
+  assert.deepEqual(leftovers(runc), []);
+});
