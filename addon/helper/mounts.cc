@@ -265,6 +265,25 @@ static int set_holding_mount(int fd, unsigned long prop) {
   return 0;
 }
 
+struct MountRecord {
+  const char *source, *dest, *fstype, *data, *field;
+  uint64_t flags, prop, extra, rec_set, rec_clr;
+};
+
+static MountRecord read_mount(const Record& r) {
+  Reader rd = r.reader();
+  MountRecord m;
+  m.source = rd.str();
+  m.dest = rd.str();
+  m.fstype = rd.str();
+  m.flags = rd.u64(), m.prop = rd.u64(), m.extra = rd.u64();
+  m.data = rd.str();
+  m.field = rd.str();
+  m.rec_set = rd.u64(), m.rec_clr = rd.u64();
+  if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
+  return m;
+}
+
 void setup_rootfs(const plan::Plan& p) {
   Record r;
   if (!p.first(plan::REC_ROOTFS, &r)) fail("reading the plan", "root", EINVAL, "no rootfs");
@@ -293,21 +312,13 @@ void setup_rootfs(const plan::Plan& p) {
   g_root = open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (g_root < 0) fail("opening the rootfs", "root.path", errno, g_rootfs);
 
-  p.each(plan::REC_MOUNT, [](const Record& m) {
-    Reader rd = m.reader();
-    const char* source = rd.str();
-    const char* dest = rd.str();
-    const char* fstype = rd.str();
-    uint64_t flags = rd.u64(), prop = rd.u64(), extra = rd.u64();
-    const char* data = rd.str();
-    const char* field = rd.str();
-    uint64_t rec_set = rd.u64(), rec_clr = rd.u64();
-    if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
-    if (extra & plan::MOUNT_REMOUNT) remount(dest, flags, data, field);
-    else if (extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(source, dest, fstype, flags, data, field);
-    else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field, rec_set, rec_clr);
-    else fs_mount(source, dest, fstype, flags, data, field);
-    if (prop) set_propagation(dest, prop, field);
+  p.each(plan::REC_MOUNT, [](const Record& r) {
+    MountRecord m = read_mount(r);
+    if (m.extra & plan::MOUNT_REMOUNT) remount(m.dest, m.flags, m.data, m.field);
+    else if (m.extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
+    else if (m.extra & plan::MOUNT_BIND) bind_mount(m.source, m.dest, m.flags, m.field, m.rec_set, m.rec_clr);
+    else fs_mount(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
+    if (m.prop) set_propagation(m.dest, m.prop, m.field);
   });
 }
 
@@ -396,7 +407,21 @@ static void readonly_path(const char* path) {
   close(tree), close(tgt);
 }
 
+// A tmpfs or /dev asked read-only (mounted writable for its mount points and
+// device nodes), made read-only now, as runc's finalizeRootfs.
+static void readonly_late(const plan::Plan& p) {
+  p.each(plan::REC_MOUNT, [](const Record& r) {
+    MountRecord m = read_mount(r);
+    if (!(m.extra & plan::MOUNT_READONLY_LATE)) return;
+    int tgt = open_in_root(g_root, m.dest, O_PATH, false, false);
+    if (tgt < 0 || set_attrs(tgt, MOUNT_ATTR_RDONLY, false) < 0)
+      fail("making the mount read-only", m.field, tgt < 0 ? -tgt : errno, m.dest);
+    close(tgt);
+  });
+}
+
 void finish_rootfs(const plan::Plan& p) {
+  readonly_late(p);
   write_sysctls(p);
   p.each(plan::REC_READONLY, [](const Record& r) {
     Reader rd = r.reader();

@@ -227,6 +227,13 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
       out.push(...cgroupMounts(m.destination, flags, o.hierarchies, field, cgroupNs));
       return;
     }
+    // Mount points and device nodes are made in a tmpfs (or /dev) after it is
+    // mounted: as runc, it is mounted writable and made read-only at the end.
+    let extra = bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0;
+    if (!extra && flags & MS.RDONLY && (type === 'tmpfs' || posix.resolve('/', m.destination) === '/dev')) {
+      flags &= ~MS.RDONLY;
+      extra = K.MOUNT_READONLY_LATE;
+    }
     let source = m.source ?? '';
     if (bind) {
       if (!source) fail(field, 'a bind mount needs a source');
@@ -234,7 +241,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
     }
     out.push({
       source, destination: m.destination, type: bind ? '' : type, flags: flags & ~MS.REMOUNT, propagation,
-      extra: bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0, data: data.join(','), field,
+      extra, data: data.join(','), field,
       recursiveSet, recursiveClear,
     });
   });

@@ -93,6 +93,25 @@ test('berth: rootfsPropagation rslave: a mount the host makes below the rootfs r
   assert.ok(mountPoints(seen.stdout).includes('/from-host'), seen.stdout);
 });
 
+test('config.md mounts: a read-only /dev tmpfs with /dev/pts, /dev/shm and /dev/mqueue below it: the mounts and devices are made first, /dev is read-only at the end (as runc)', (t) => {
+  const r = berth.sh(t, [
+    'grep -E " /dev(/pts|/shm|/mqueue)? " /proc/self/mountinfo | cut -d" " -f5,6',
+    'echo x > /dev/null && head -c 1 /dev/zero | wc -c',
+    'ls /dev/ptmx /dev/fd/ >/dev/null && echo links',
+    'touch /dev/new 2>/dev/null; echo touch=$?',
+    'echo shm > /dev/shm/f && cat /dev/shm/f',
+  ].join('; '), (spec) => {
+    (spec.mounts as { destination: string; options?: string[] }[]).find((m) => m.destination === '/dev')!.options!.push('ro');
+  });
+  assert.equal(r.code, 0, show(r));
+  const lines = r.stdout.trim().split('\n');
+  const opts = Object.fromEntries(lines.slice(0, 4).map((l) => [l.split(' ')[0], l.split(' ')[1].split(',')]));
+  assert.deepEqual(Object.keys(opts).sort(), ['/dev', '/dev/mqueue', '/dev/pts', '/dev/shm'], r.stdout);
+  assert.ok(opts['/dev'].includes('ro'), `/dev is read-only: ${opts['/dev']}`);
+  assert.ok(opts['/dev/shm'].includes('rw'), `/dev/shm stays writable: ${opts['/dev/shm']}`);
+  assert.deepEqual(lines.slice(4), ['1', 'links', 'touch=1', 'shm']);
+});
+
 test('rootfs: nothing is left behind', () => {
   assert.deepEqual(leftovers(berth), []);
   assert.deepEqual(leftovers(runc), []);

@@ -83,6 +83,22 @@ describe('plan from config', () => {
     assert.throws(() => prop('rprivate', true), /linux\.rootfsPropagation: rprivate is not safe without pivot_root/);
   });
 
+  test('a read-only tmpfs or /dev is mounted writable and made read-only at the end (runc\'s finalizeRootfs); other mounts keep ro', () => {
+    const p = plan((s) => {
+      s.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro');
+      s.mounts.push(
+        { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] },
+        { destination: '/data', type: 'bind', source: 'vol', options: ['rbind', 'ro'] },
+        { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['remount', 'ro'] },
+      );
+    });
+    const of = (dest: string) => p.mounts.filter((m) => m.destination === dest).map((m) => [m.flags, m.extra]);
+    assert.deepEqual(of('/dev'), [[MS.NOSUID | MS.STRICTATIME, K.MOUNT_READONLY_LATE]]);
+    assert.deepEqual(of('/run'), [[MS.NOSUID, K.MOUNT_READONLY_LATE], [MS.RDONLY, K.MOUNT_REMOUNT]]);
+    assert.deepEqual(of('/data'), [[MS.BIND | MS.REC | MS.RDONLY, K.MOUNT_BIND]]);
+    assert.deepEqual(of('/proc'), [[0, 0]]);
+  });
+
   test('a cgroup mount is one cgroup2 on unified hosts, a tmpfs of hierarchies on hybrid ones', () => {
     const u = plan(() => {}, UNIFIED).mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
     assert.deepEqual(u.map((m) => [m.destination, m.type]), [['/sys/fs/cgroup', 'cgroup2']]);
