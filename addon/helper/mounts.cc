@@ -211,9 +211,28 @@ static void bind_own_cgroup(const char* source, const char* dest, const char* fs
   bind_mount(path, dest, flags | MS_BIND, field);
 }
 
+// procfs and sysfs go on a directory of the rootfs, never through a symlink (runc:
+// "must be mounted on ordinary directory"). The fd returned is the one checked.
+static int open_proc_sys_target(const char* dest, const char* fstype, const char* field) {
+  int tgt = open_in_root(g_root, dest, O_PATH | O_NOFOLLOW, false, false);
+  if (tgt == -ENOENT) {
+    tgt = open_in_root(g_root, dest, O_PATH, true, false);
+    if (tgt >= 0) close(tgt), tgt = open_in_root(g_root, dest, O_PATH | O_NOFOLLOW, false, false);
+  }
+  if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
+  struct stat st;
+  if (fstat(tgt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    char what[64];
+    snprintf(what, sizeof what, "mounting %s", fstype);
+    fail(what, field, ENOTDIR, "it must be mounted on an ordinary directory, not a symlink or file");
+  }
+  return tgt;
+}
+
 static void fs_mount(const char* source, const char* dest, const char* fstype, uint64_t flags,
                      const char* data, const char* field) {
-  int tgt = open_in_root(g_root, dest, O_PATH, true, false);
+  bool proc_sys = strcmp(fstype, "proc") == 0 || strcmp(fstype, "sysfs") == 0;
+  int tgt = proc_sys ? open_proc_sys_target(dest, fstype, field) : open_in_root(g_root, dest, O_PATH, true, false);
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   if (mount(source, fd_path(tgt), fstype, flags, *data ? data : nullptr) < 0) {
     int e = errno;

@@ -5,10 +5,11 @@
 // propagation cases run under runc too: berth must behave as runc does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { RUNC } from '../fixtures/runtime';
+import type { SpecObject } from '../../src/spec/defaults';
 import { leftovers, Session, show } from './helpers';
 
 const berth = new Session('mntr');
@@ -111,6 +112,26 @@ test('config.md mounts: a read-only /dev tmpfs with /dev/pts, /dev/shm and /dev/
   assert.ok(opts['/dev/shm'].includes('rw'), `/dev/shm stays writable: ${opts['/dev/shm']}`);
   assert.deepEqual(lines.slice(4), ['1', 'links', 'touch=1', 'shm']);
 });
+
+for (const dest of ['/proc', '/sys']) {
+  test(`${dest} as a symlink in the rootfs is refused ("must be mounted on ordinary directory", as runc), naming the mount; nothing is mounted through the link`, (t) => {
+    const b = berth.bundle(t, { copyRootfs: true, args: ['true'] });
+    const rootfs = join(b.dir, 'rootfs');
+    rmSync(join(rootfs, dest.slice(1)), { recursive: true });
+    mkdirSync(join(rootfs, 'elsewhere'));
+    symlinkSync('/elsewhere', join(rootfs, dest.slice(1)));
+    const spec = JSON.parse(readFileSync(b.config, 'utf8')) as SpecObject;
+    const index = (spec.mounts as { destination: string }[]).findIndex((m) => m.destination === dest);
+    assert.ok(index >= 0, `the default config mounts ${dest}`);
+    const id = berth.newId();
+    berth.deleteAfter(t, id);
+    const r = berth.cli(['run', '--bundle', b.dir, id]);
+    assert.notEqual(r.code, 0, show(r));
+    assert.match(r.stderr, new RegExp(`mounts\\[${index}\\] \\(${dest}\\)`), show(r));
+    assert.match(r.stderr, /ordinary directory/, show(r));
+    assert.deepEqual(leftovers(berth, [id], [b.dir]), []);
+  });
+}
 
 test('rootfs: nothing is left behind', () => {
   assert.deepEqual(leftovers(berth), []);
