@@ -154,11 +154,12 @@ static void unescape(char* s) {
   *o = 0;
 }
 
-// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
-static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
+// Calls fn(root, mountpoint, fstype) for each line of /proc/self/mountinfo, in its
+// order (unescaped; the strings live until the next call). False when unreadable.
+template <typename Fn>
+static bool each_mount(Fn fn) {
   static char buf[1 << 20];
   if (!read_small("/proc/self/mountinfo", buf, sizeof buf)) return false;
-  bool found = false;
   for (char* line = buf; *line;) {
     char* end = strchrnul(line, '\n');
     bool last = !*end;
@@ -175,17 +176,25 @@ static bool mount_root(const char* mountpoint, const char* fstype, char* out, si
     char* sep = p ? strstr(p, " - ") : nullptr;  // p: options [optional fields]
     if (n == 5 && sep) {
       char* type = sep + 3;
-      char* type_end = strchrnul(type, ' ');
-      *type_end = 0;
+      *strchrnul(type, ' ') = 0;
       unescape(f[3]);
       unescape(f[4]);
-      if (strcmp(f[4], mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(f[3]) < size) {
-        strcpy(out, f[3]);
-        found = true;
-      }
+      fn(f[3], f[4], type);
     }
     line = last ? end : end + 1;
   }
+  return true;
+}
+
+// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
+static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
+  bool found = false;
+  each_mount([&](const char* root, const char* point, const char* type) {
+    if (strcmp(point, mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(root) < size) {
+      strcpy(out, root);
+      found = true;
+    }
+  });
   return found;
 }
 
@@ -341,9 +350,54 @@ void setup_rootfs(const plan::Plan& p) {
   });
 }
 
+// With --no-pivot the host's mounts stay in the namespace, below the chroot. A
+// procfs or sysfs mounted whole among them would let the container mount a fresh,
+// unmasked one (the kernel allows that while one is fully visible in the
+// namespace): each outside the rootfs is detached, or covered where it cannot be
+// (a user namespace's locked mounts), as runc's msMoveRoot does.
+static void hide_host_proc_sys() {
+  char rootfs[4096];
+  ssize_t n = readlink(fd_path(g_root), rootfs, sizeof rootfs - 1);  // as mountinfo names it
+  if (n < 0) fail("finding the rootfs", "root.path", errno);
+  if (n == 1) n = 0;  // "/": every mount is inside
+  rootfs[n] = 0;
+  const char* found[256];
+  size_t count = 0;
+  bool too_many = false;
+  bool read = each_mount([&](const char* root, const char* point, const char* type) {
+    bool inside = strncmp(point, rootfs, (size_t)n) == 0 && (point[n] == 0 || point[n] == '/');
+    if (strcmp(root, "/") != 0 || (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0) || inside) return;
+    if (count < sizeof found / sizeof *found) found[count++] = point;
+    else too_many = true;
+  });
+  if (!read || too_many) fail("listing the host's mounts", "--no-pivot", read ? E2BIG : errno);
+  // An unmount propagates to the peers of the mount's parent: each mount and its
+  // parent become slaves first (all before any is gone: this needs /proc), so
+  // nothing reaches the host.
+  for (size_t i = 0; i < count; i++) {
+    int fd = open(found[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int e = fd < 0 ? errno : set_holding_mount(openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC), MS_SLAVE);
+    if (fd >= 0) close(fd);
+    if (e || mount(nullptr, found[i], nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail("detaching the host's proc and sys mounts", "--no-pivot", e ? e : errno, found[i]);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (umount2(found[i], MNT_DETACH) == 0) continue;
+    // ENOENT: it was below one detached before.
+    if (errno == ENOENT) continue;
+    if ((errno != EINVAL && errno != EPERM) ||
+        mount("tmpfs", found[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+      fail("covering the host's proc and sys mounts", "--no-pivot", errno, found[i]);
+  }
+}
+
 void enter_rootfs(const plan::Plan&) {
   if (fchdir(g_root) < 0) fail("entering the rootfs", "root.path", errno);
   if (g_nopivot) {
+    // Moved onto a shared /, the rootfs would propagate to its peers: over the
+    // host's / when rootfsPropagation is rshared.
+    if (mount(nullptr, "/", nullptr, MS_SLAVE, nullptr) < 0) fail("making / a slave", "linux.rootfsPropagation", errno);
+    hide_host_proc_sys();
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
     if (chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
   } else {

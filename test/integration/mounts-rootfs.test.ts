@@ -4,7 +4,7 @@
 // /sys that must be directories, and what --no-pivot leaves of the host. The
 // propagation cases run under runc too: berth must behave as runc does.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
@@ -132,6 +132,56 @@ for (const dest of ['/proc', '/sys']) {
     assert.deepEqual(leftovers(berth, [id], [b.dir]), []);
   });
 }
+
+// Docker's default capabilities: enough to write a uid_map of root in a new user
+// namespace (CAP_SETFCAP), not CAP_SYS_ADMIN.
+const DOCKER_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+
+for (const pivot of [true, false]) {
+  test(`${pivot ? 'with pivot_root' : '--no-pivot'}: no host procfs is left in the namespace, so a process in a user namespace of its own cannot mount a fresh, unmasked procfs (EPERM, as runc)`, (t) => {
+    const b = berth.bundle(t, {
+      args: ['unshare', '-mrpf', 'sh', '-c', 'echo in-userns; mount -t proc proc /tmp 2>&1; echo mount=$?'],
+      mutate: (spec) => {
+        spec.process.capabilities = { bounding: DOCKER_CAPS, effective: DOCKER_CAPS, permitted: DOCKER_CAPS };
+      },
+    });
+    const id = berth.newId();
+    berth.deleteAfter(t, id);
+    const r = berth.cli(['run', ...(pivot ? [] : ['--no-pivot']), '--bundle', b.dir, id]);
+    assert.equal(r.code, 0, show(r));
+    const lines = r.stdout.trim().split('\n');
+    // Else the probe proved nothing.
+    assert.equal(lines[0], 'in-userns', `the probe's user namespace was made: ${show(r)}`);
+    assert.equal(lines.at(-1), 'mount=1', show(r));
+    assert.match(r.stdout, /permission denied/, show(r));
+  });
+}
+
+test('--no-pivot with rootfsPropagation rshared under a shared /: moving the rootfs and detaching the host\'s proc and sys reach nothing outside the container (runc 1.1 covers the caller\'s / with the rootfs and unmounts its /proc)', (t) => {
+  const b = berth.bundle(t, { copyRootfs: true, args: ['echo', 'in-container'], mutate: (spec) => (spec.linux.rootfsPropagation = 'rshared') });
+  const rootfs = join(b.dir, 'rootfs');
+  const id = berth.newId();
+  berth.deleteAfter(t, id);
+  // The caller's namespace stands for a host whose / is shared (systemd makes it so);
+  // private first, so nothing of this reaches the real host. The rootfs is a mount of
+  // its own, as an engine's overlay is.
+  const view = "awk '$5 == \"/\" || $5 == \"/proc\" || $5 == \"/sys\" {print $1, $5}' /proc/self/mountinfo";
+  const script = [
+    'set -e', 'mount --make-shared /', `mount --bind ${rootfs} ${rootfs}`,
+    `echo before; ${view}`,
+    `${berth.bin} --root ${berth.root} run --no-pivot --bundle ${b.dir} ${id} || echo "run failed: $?"`,
+    `echo after; ${view}`,
+  ].join('\n');
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+  const out = r.stdout;
+  assert.equal(r.status, 0, `${out}\n${r.stderr}`);
+  const before = out.slice(out.indexOf('before\n') + 7, out.indexOf('in-container\n'));
+  const after = out.slice(out.indexOf('after\n') + 6);
+  assert.ok(out.indexOf('in-container\n') > 0 && !out.includes('run failed'), `${out}\n${r.stderr}`);
+  assert.equal(before.trim().split('\n').length, 3, before);
+  assert.equal(after, before, "the caller's /, /proc and /sys are as they were");
+});
 
 test('rootfs: nothing is left behind', () => {
   assert.deepEqual(leftovers(berth), []);
