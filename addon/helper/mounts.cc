@@ -364,13 +364,13 @@ static void hide_host_proc_sys() {
   const char* found[256];
   size_t count = 0;
   bool too_many = false;
-  bool read = each_mount([&](const char* root, const char* point, const char* type) {
+  bool listed = each_mount([&](const char* root, const char* point, const char* type) {
     bool inside = strncmp(point, rootfs, (size_t)n) == 0 && (point[n] == 0 || point[n] == '/');
     if (strcmp(root, "/") != 0 || (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0) || inside) return;
     if (count < sizeof found / sizeof *found) found[count++] = point;
     else too_many = true;
   });
-  if (!read || too_many) fail("listing the host's mounts", "--no-pivot", read ? E2BIG : errno);
+  if (!listed || too_many) fail("listing the host's mounts", "--no-pivot", listed ? E2BIG : errno);
   // An unmount propagates to the peers of the mount's parent: each mount and its
   // parent become slaves first (all before any is gone: this needs /proc), so
   // nothing reaches the host.
