@@ -157,11 +157,12 @@ static void unescape(char* s) {
   *o = 0;
 }
 
-// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
-static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
+// Calls fn(root, mountpoint, fstype) for each line of /proc/self/mountinfo, in its
+// order (unescaped; the strings live until the next call). False when unreadable.
+template <typename Fn>
+static bool each_mount(Fn fn) {
   static char buf[1 << 20];
   if (!read_small("/proc/self/mountinfo", buf, sizeof buf)) return false;
-  bool found = false;
   for (char* line = buf; *line;) {
     char* end = strchrnul(line, '\n');
     bool last = !*end;
@@ -178,17 +179,25 @@ static bool mount_root(const char* mountpoint, const char* fstype, char* out, si
     char* sep = p ? strstr(p, " - ") : nullptr;  // p: options [optional fields]
     if (n == 5 && sep) {
       char* type = sep + 3;
-      char* type_end = strchrnul(type, ' ');
-      *type_end = 0;
+      *strchrnul(type, ' ') = 0;
       unescape(f[3]);
       unescape(f[4]);
-      if (strcmp(f[4], mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(f[3]) < size) {
-        strcpy(out, f[3]);
-        found = true;
-      }
+      fn(f[3], f[4], type);
     }
     line = last ? end : end + 1;
   }
+  return true;
+}
+
+// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
+static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
+  bool found = false;
+  each_mount([&](const char* root, const char* point, const char* type) {
+    if (strcmp(point, mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(root) < size) {
+      strcpy(out, root);
+      found = true;
+    }
+  });
   return found;
 }
 
@@ -214,9 +223,28 @@ static void bind_own_cgroup(const char* source, const char* dest, const char* fs
   bind_mount(path, dest, flags | MS_BIND, field);
 }
 
+// procfs and sysfs go on a directory of the rootfs, never through a symlink (runc:
+// "must be mounted on ordinary directory"). The fd returned is the one checked.
+static int open_proc_sys_target(const char* dest, const char* fstype, const char* field) {
+  int tgt = open_in_root(g_root, dest, O_PATH | O_NOFOLLOW, false, false);
+  if (tgt == -ENOENT) {
+    tgt = open_in_root(g_root, dest, O_PATH, true, false);
+    if (tgt >= 0) close(tgt), tgt = open_in_root(g_root, dest, O_PATH | O_NOFOLLOW, false, false);
+  }
+  if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
+  struct stat st;
+  if (fstat(tgt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    char what[64];
+    snprintf(what, sizeof what, "mounting %s", fstype);
+    fail(what, field, ENOTDIR, "it must be mounted on an ordinary directory, not a symlink or file");
+  }
+  return tgt;
+}
+
 static void fs_mount(const char* source, const char* dest, const char* fstype, uint64_t flags,
                      const char* data, const char* field) {
-  int tgt = open_in_root(g_root, dest, O_PATH, true, false);
+  bool proc_sys = strcmp(fstype, "proc") == 0 || strcmp(fstype, "sysfs") == 0;
+  int tgt = proc_sys ? open_proc_sys_target(dest, fstype, field) : open_in_root(g_root, dest, O_PATH, true, false);
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   if (mount(source, fd_path(tgt), fstype, flags, *data ? data : nullptr) < 0) {
     int e = errno;
@@ -249,6 +277,44 @@ static void set_propagation(const char* dest, uint64_t prop, const char* field) 
   close(tgt);
 }
 
+// Sets the propagation of the mount that holds the directory fd (closed here): up
+// from it to the mount's root, where mount() stops saying EINVAL. 0 or errno.
+static int set_holding_mount(int fd, unsigned long prop) {
+  for (;;) {
+    if (fd < 0) return errno;
+    if (mount(nullptr, fd_path(fd), nullptr, prop, nullptr) == 0) break;
+    int e = errno;
+    int up = e == EINVAL ? openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    struct stat here, there;
+    if (up >= 0 && fstat(fd, &here) == 0 && fstat(up, &there) == 0 && here.st_dev == there.st_dev && here.st_ino == there.st_ino)
+      close(up), up = -1;  // at / and still no mount root
+    close(fd);
+    if (up < 0) return e;
+    fd = up;
+  }
+  close(fd);
+  return 0;
+}
+
+struct MountRecord {
+  const char *source, *dest, *fstype, *data, *field;
+  uint64_t flags, prop, extra, rec_set, rec_clr;
+};
+
+static MountRecord read_mount(const Record& r) {
+  Reader rd = r.reader();
+  MountRecord m;
+  m.source = rd.str();
+  m.dest = rd.str();
+  m.fstype = rd.str();
+  m.flags = rd.u64(), m.prop = rd.u64(), m.extra = rd.u64();
+  m.data = rd.str();
+  m.field = rd.str();
+  m.rec_set = rd.u64(), m.rec_clr = rd.u64();
+  if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
+  return m;
+}
+
 void setup_rootfs(const plan::Plan& p) {
   Record r;
   if (!p.first(plan::REC_ROOTFS, &r)) fail("reading the plan", "root", EINVAL, "no rootfs");
@@ -259,45 +325,95 @@ void setup_rootfs(const plan::Plan& p) {
   g_nopivot = rd.u64();
   if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
 
-  // Nothing mounted from here on may propagate back to the host.
-  unsigned long first = (g_prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
-  if (mount(nullptr, "/", nullptr, MS_REC | first, nullptr) < 0)
-    fail("making the mount namespace private", "linux.rootfsPropagation", errno);
+  // The namespace gets the rootfs propagation asked for, rslave by default (runc's
+  // prepareRoot): then nothing mounted from here on reaches the host, and with
+  // rshared the volumes stay peers of the host's mounts. Unbindable waits until the
+  // rootfs is / (finish_rootfs): it would forbid binding the rootfs and volumes.
+  uint64_t ns_prop = (g_prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE)) ? g_prop : MS_SLAVE | MS_REC;
+  if (mount(nullptr, "/", nullptr, ns_prop, nullptr) < 0)
+    fail("setting the mount namespace's propagation", "linux.rootfsPropagation", errno);
+  // The mount that holds the rootfs must not be shared: pivot_root refuses that, and
+  // the rootfs's bind onto itself would propagate to the host. Only that mount is
+  // changed (runc's rootfsParentMountPropagation).
+  if (int e = set_holding_mount(open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), (g_prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE))
+    fail("setting the propagation of the mount that holds the rootfs", "root.path", e, g_rootfs);
   // pivot_root needs the rootfs to be a mount point of its own.
   if (mount(g_rootfs, g_rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0)
     fail("bind-mounting the rootfs", "root.path", errno, g_rootfs);
   g_root = open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (g_root < 0) fail("opening the rootfs", "root.path", errno, g_rootfs);
 
-  p.each(plan::REC_MOUNT, [](const Record& m) {
-    Reader rd = m.reader();
-    const char* source = rd.str();
-    const char* dest = rd.str();
-    const char* fstype = rd.str();
-    uint64_t flags = rd.u64(), prop = rd.u64(), extra = rd.u64();
-    const char* data = rd.str();
-    const char* field = rd.str();
-    uint64_t rec_set = rd.u64(), rec_clr = rd.u64();
-    if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
-    if (extra & plan::MOUNT_REMOUNT) remount(dest, flags, data, field);
-    else if (extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(source, dest, fstype, flags, data, field);
-    else if (extra & plan::MOUNT_BIND) bind_mount(source, dest, flags, field, rec_set, rec_clr);
-    else fs_mount(source, dest, fstype, flags, data, field);
-    if (prop) set_propagation(dest, prop, field);
+  p.each(plan::REC_MOUNT, [](const Record& r) {
+    MountRecord m = read_mount(r);
+    if (m.extra & plan::MOUNT_REMOUNT) remount(m.dest, m.flags, m.data, m.field);
+    else if (m.extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
+    else if (m.extra & plan::MOUNT_BIND) bind_mount(m.source, m.dest, m.flags, m.field, m.rec_set, m.rec_clr);
+    else fs_mount(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
+    if (m.prop) set_propagation(m.dest, m.prop, m.field);
   });
+}
+
+// With --no-pivot the host's mounts stay in the namespace, below the chroot. A
+// procfs or sysfs mounted whole among them would let the container mount a fresh,
+// unmasked one (the kernel allows that while one is fully visible in the
+// namespace): each outside the rootfs is detached, or covered where it cannot be
+// (a user namespace's locked mounts), as runc's msMoveRoot does.
+static void hide_host_proc_sys() {
+  char rootfs[4096];
+  ssize_t n = readlink(fd_path(g_root), rootfs, sizeof rootfs - 1);  // as mountinfo names it
+  if (n < 0) fail("finding the rootfs", "root.path", errno);
+  if (n == 1) n = 0;  // "/": every mount is inside
+  rootfs[n] = 0;
+  const char* found[256];
+  size_t count = 0;
+  bool too_many = false;
+  bool listed = each_mount([&](const char* root, const char* point, const char* type) {
+    bool inside = strncmp(point, rootfs, (size_t)n) == 0 && (point[n] == 0 || point[n] == '/');
+    if (strcmp(root, "/") != 0 || (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0) || inside) return;
+    if (count < sizeof found / sizeof *found) found[count++] = point;
+    else too_many = true;
+  });
+  if (!listed || too_many) fail("listing the host's mounts", "--no-pivot", listed ? E2BIG : errno);
+  // An unmount propagates to the peers of the mount's parent: each mount and its
+  // parent become slaves first (all before any is gone: this needs /proc), so
+  // nothing reaches the host.
+  for (size_t i = 0; i < count; i++) {
+    int fd = open(found[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int e = fd < 0 ? errno : set_holding_mount(openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC), MS_SLAVE);
+    if (fd >= 0) close(fd);
+    if (e || mount(nullptr, found[i], nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail("detaching the host's proc and sys mounts", "--no-pivot", e ? e : errno, found[i]);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (umount2(found[i], MNT_DETACH) == 0) continue;
+    // ENOENT: it was below one detached before.
+    if (errno == ENOENT) continue;
+    if ((errno != EINVAL && errno != EPERM) ||
+        mount("tmpfs", found[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+      fail("covering the host's proc and sys mounts", "--no-pivot", errno, found[i]);
+  }
 }
 
 void enter_rootfs(const plan::Plan&) {
   if (fchdir(g_root) < 0) fail("entering the rootfs", "root.path", errno);
   if (g_nopivot) {
+    // Moved onto a shared /, the rootfs would propagate to its peers: over the
+    // host's / when rootfsPropagation is rshared.
+    if (mount(nullptr, "/", nullptr, MS_SLAVE, nullptr) < 0) fail("making / a slave", "linux.rootfsPropagation", errno);
+    hide_host_proc_sys();
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
     if (chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
   } else {
-    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it
-    // (after making it a slave, so the unmount cannot reach the host) leaves the rootfs.
+    // pivot_root(".", ".") stacks the old root on top of the new one, and "." stays
+    // the new root: the old one is reached through an fd of it, made a slave (so its
+    // unmount cannot reach the host) and detached, which leaves the rootfs.
+    int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (old_root < 0) fail("opening the old root", "root.path", errno);
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root", "root.path", errno);
-    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("pivot_root", "root.path", errno);
+    if (fchdir(old_root) < 0) fail("entering the old root", "root.path", errno);
+    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("making the old root a slave", "root.path", errno);
     if (umount2(".", MNT_DETACH) < 0) fail("detaching the old root", "root.path", errno);
+    close(old_root);
   }
   if (chdir("/") < 0) fail("entering the rootfs", "root.path", errno);
   close(g_root);
@@ -367,7 +483,21 @@ static void readonly_path(const char* path) {
   close(tree), close(tgt);
 }
 
+// A tmpfs or /dev asked read-only (mounted writable for its mount points and
+// device nodes), made read-only now, as runc's finalizeRootfs.
+static void readonly_late(const plan::Plan& p) {
+  p.each(plan::REC_MOUNT, [](const Record& r) {
+    MountRecord m = read_mount(r);
+    if (!(m.extra & plan::MOUNT_READONLY_LATE)) return;
+    int tgt = open_in_root(g_root, m.dest, O_PATH, false, false);
+    if (tgt < 0 || set_attrs(tgt, MOUNT_ATTR_RDONLY, false) < 0)
+      fail("making the mount read-only", m.field, tgt < 0 ? -tgt : errno, m.dest);
+    close(tgt);
+  });
+}
+
 void finish_rootfs(const plan::Plan& p) {
+  readonly_late(p);
   write_sysctls(p);
   p.each(plan::REC_READONLY, [](const Record& r) {
     Reader rd = r.reader();

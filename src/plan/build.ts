@@ -86,7 +86,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     rootfs: {
       path: rootfs,
       readonly: !!spec.root.readonly,
-      propagation: linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] | MS.REC : 0,
+      propagation: rootfsPropagation(linux.rootfsPropagation, o.noPivot),
       noPivot: o.noPivot,
     },
     mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup)),
@@ -175,6 +175,17 @@ export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
   });
 }
 
+// All eight forms, as runc takes them ("slave" is the rootfs mount alone, "rslave"
+// the whole tree). runc refuses [r]private with --no-pivot: the host's mounts stay
+// under the chroot, and private, the namespace would hold them after the host let
+// them go.
+function rootfsPropagation(value: string | undefined, noPivot: boolean): number {
+  if (!value) return 0;
+  const flags = PROPAGATION[value];
+  if (noPivot && flags & MS.PRIVATE) fail('linux.rootfsPropagation', `${value} is not safe without pivot_root (--no-pivot)`);
+  return flags;
+}
+
 function isBind(m: Mount): boolean {
   return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
@@ -211,6 +222,13 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
       out.push(...cgroupMounts(m.destination, flags, o.hierarchies, field, cgroupNs));
       return;
     }
+    // Mount points and device nodes are made in a tmpfs (or /dev) after it is
+    // mounted: as runc, it is mounted writable and made read-only at the end.
+    let extra = bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0;
+    if (!extra && flags & MS.RDONLY && (type === 'tmpfs' || posix.resolve('/', m.destination) === '/dev')) {
+      flags &= ~MS.RDONLY;
+      extra = K.MOUNT_READONLY_LATE;
+    }
     let source = m.source ?? '';
     if (bind) {
       if (!source) fail(field, 'a bind mount needs a source');
@@ -218,7 +236,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
     }
     out.push({
       source, destination: m.destination, type: bind ? '' : type, flags: flags & ~MS.REMOUNT, propagation,
-      extra: bind ? K.MOUNT_BIND : flags & MS.REMOUNT ? K.MOUNT_REMOUNT : 0, data: data.join(','), field,
+      extra, data: data.join(','), field,
       recursiveSet, recursiveClear,
     });
   });

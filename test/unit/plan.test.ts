@@ -26,12 +26,12 @@ const UNIFIED: Hierarchy[] = [{ version: 2, mountpoint: '/sys/fs/cgroup', mountR
 const ROOTFS = mkdtempSync('/tmp/berth-plan-rootfs-');
 after(() => rmSync(ROOTFS, { recursive: true, force: true }));
 
-function plan(mutate: (s: SpecObject) => void = () => {}, hierarchies = HYBRID) {
+function plan(mutate: (s: SpecObject) => void = () => {}, hierarchies = HYBRID, noPivot = false) {
   const s = defaultSpec({ rootless: false, cgroupns: false, args: ['true'] });
   s.process.terminal = false;
   s.root = { path: ROOTFS, readonly: true };
   mutate(s);
-  return buildPlan(s as Spec, { bundle: '/b', execFifo: '/run/x/exec.fifo', preserveFds: 0, noPivot: false, hierarchies });
+  return buildPlan(s as Spec, { bundle: '/b', execFifo: '/run/x/exec.fifo', preserveFds: 0, noPivot, hierarchies });
 }
 
 describe('plan from config', () => {
@@ -65,6 +65,38 @@ describe('plan from config', () => {
     assert.equal(data.flags, MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID);
     assert.equal(data.propagation, MS.SLAVE | MS.REC);
     assert.deepEqual(p.mounts.map((m) => m.destination).slice(0, 3), ['/proc', '/dev', '/dev/pts']);
+  });
+
+  test('rootfsPropagation: all eight forms, as runc maps them (the plain ones not recursive); [r]private refused with --no-pivot', () => {
+    const prop = (v: string | undefined, noPivot = false) => plan((s) => (s.linux.rootfsPropagation = v), HYBRID, noPivot).rootfs.propagation;
+    assert.equal(prop(undefined), 0, 'none asked: berth-init uses rslave, as runc');
+    assert.equal(prop('slave'), MS.SLAVE);
+    assert.equal(prop('rslave'), MS.SLAVE | MS.REC);
+    assert.equal(prop('shared'), MS.SHARED);
+    assert.equal(prop('rshared'), MS.SHARED | MS.REC);
+    assert.equal(prop('private'), MS.PRIVATE);
+    assert.equal(prop('rprivate'), MS.PRIVATE | MS.REC);
+    assert.equal(prop('unbindable'), MS.UNBINDABLE);
+    assert.equal(prop('runbindable'), MS.UNBINDABLE | MS.REC);
+    assert.equal(prop('rslave', true), MS.SLAVE | MS.REC);
+    assert.throws(() => prop('private', true), /linux\.rootfsPropagation: private is not safe without pivot_root/);
+    assert.throws(() => prop('rprivate', true), /linux\.rootfsPropagation: rprivate is not safe without pivot_root/);
+  });
+
+  test('a read-only tmpfs or /dev is mounted writable and made read-only at the end (runc\'s finalizeRootfs); other mounts keep ro', () => {
+    const p = plan((s) => {
+      s.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro');
+      s.mounts.push(
+        { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] },
+        { destination: '/data', type: 'bind', source: 'vol', options: ['rbind', 'ro'] },
+        { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['remount', 'ro'] },
+      );
+    });
+    const of = (dest: string) => p.mounts.filter((m) => m.destination === dest).map((m) => [m.flags, m.extra]);
+    assert.deepEqual(of('/dev'), [[MS.NOSUID | MS.STRICTATIME, K.MOUNT_READONLY_LATE]]);
+    assert.deepEqual(of('/run'), [[MS.NOSUID, K.MOUNT_READONLY_LATE], [MS.RDONLY, K.MOUNT_REMOUNT]]);
+    assert.deepEqual(of('/data'), [[MS.BIND | MS.REC | MS.RDONLY, K.MOUNT_BIND]]);
+    assert.deepEqual(of('/proc'), [[0, 0]]);
   });
 
   test('a cgroup mount is one cgroup2 on unified hosts, a tmpfs of hierarchies on hybrid ones', () => {
