@@ -1,7 +1,7 @@
 // Placing a container in its cgroups and applying limits. Policy (which files get
 // which values) lives here; on hybrid hosts every v1 hierarchy and the unified one
 // get the container, as runc does.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
@@ -117,37 +117,110 @@ export function joinCgroups(p: Placement, pid: number): void {
   }
 }
 
+/** The cgroups below dir, deepest first: sub-cgroups the container made itself. */
+function descendants(dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out; // gone already
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const d = join(dir, e.name);
+    out.push(...descendants(d), d);
+  }
+  return out;
+}
+
+/** Every process in the container's cgroups, sub-cgroups included (as runc's GetAllPids). */
 export function cgroupPids(p: Placement): number[] {
   const pids = new Set<number>();
   for (const dir of p.dirs) {
-    try {
-      for (const l of readFileSync(join(dir, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
-    } catch {
-      // gone already
+    for (const d of [dir, ...descendants(dir)]) {
+      try {
+        for (const l of readFileSync(join(d, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
+      } catch {
+        // gone already
+      }
     }
   }
   return [...pids];
 }
 
-/** Removes the directories berth made, deepest first; busy ones are retried briefly. */
+function tryWrite(path: string, value: string): boolean {
+  try {
+    writeFileSync(path, value);
+    return true;
+  } catch {
+    return false; // gone, or a kernel without the file
+  }
+}
+
+/**
+ * SIGKILL to every process in the container's cgroups and their sub-cgroups, so
+ * that no fork escapes: cgroup.kill (Linux 5.14) kills the unified subtree at
+ * once; otherwise the freezer holds them (the v1 freezer, or cgroup.freeze)
+ * while each is killed. Then everything is thawed, sub-cgroups the container
+ * froze itself too: v1 frozen tasks die only once thawed. One whose freezer
+ * stays frozen (a frozen parent) is moved to the hierarchy's root, which thaws it.
+ */
+export function killCgroups(p: Placement): void {
+  const killed = !!p.unified && tryWrite(join(p.unified, 'cgroup.kill'), '1');
+  const v2Freeze = !killed && !p.freezer && !!p.unified;
+  if (p.freezer) tryWrite(join(p.freezer, 'freezer.state'), 'FROZEN');
+  if (v2Freeze) tryWrite(join(p.unified!, 'cgroup.freeze'), '1');
+  const pids = cgroupPids(p);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  if (p.freezer) {
+    for (const d of [p.freezer, ...descendants(p.freezer)].reverse()) tryWrite(join(d, 'freezer.state'), 'THAWED');
+    let state = '';
+    try {
+      state = readFileSync(join(p.freezer, 'freezer.state'), 'latin1').trim();
+    } catch {
+      // gone
+    }
+    const root = hierarchies().find((h) => h.controllers.includes('freezer'))?.mountpoint;
+    if (state && state !== 'THAWED' && root) {
+      for (const pid of cgroupPids({ dirs: [p.freezer], made: [] })) tryWrite(join(root, 'cgroup.procs'), String(pid));
+    }
+  }
+  if (v2Freeze) for (const d of [p.unified!, ...descendants(p.unified!)]) tryWrite(join(d, 'cgroup.freeze'), '0');
+}
+
+/**
+ * Removes the container's sub-cgroups (whoever made them, as runc) and the
+ * directories berth made, deepest first; busy ones are retried briefly.
+ */
 export function removeCgroups(p: Placement): void {
+  for (const dir of p.dirs) for (const d of descendants(dir)) removeDir(d, true);
   const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
-  for (const dir of dirs) {
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        // A parent shared with another container stays.
-        if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !p.dirs.includes(dir))) break;
-        if (code === 'EBUSY' && i < 200) {
-          sleepSync(10);
-          continue;
-        }
-        throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
+  for (const dir of dirs) removeDir(dir, p.dirs.includes(dir));
+}
+
+/** rmdir; a cgroup of the container's own that is still busy (its last processes exiting) is retried. */
+function removeDir(dir: string, own: boolean): void {
+  for (let i = 0; ; i++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // A parent shared with another container stays.
+      if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !own)) return;
+      if (code === 'EBUSY' && i < 200) {
+        sleepSync(10);
+        continue;
       }
+      throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
     }
   }
 }
