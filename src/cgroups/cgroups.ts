@@ -2,7 +2,7 @@
 // which values) lives here; on hybrid hosts every v1 hierarchy and the unified one
 // get the container, as runc does.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
 import { dirFor, hierarchies, isUnified } from './hierarchies';
@@ -106,13 +106,52 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
   }
 }
 
-/** Moves a process into all the container's cgroups. */
-export function joinCgroups(p: Placement, pid: number): void {
+/**
+ * The cgroups of a process exec'd with --cgroup (runc 1.1): an existing sub-cgroup
+ * of the container's, as PATH (alone: in every hierarchy) or
+ * CONTROLLER[,CONTROLLER]:PATH (in those controllers' v1 hierarchies; the others
+ * stay the container's). A path is taken below the container's cgroup ("/" is
+ * the cgroup itself) and may not leave it.
+ */
+export function execCgroups(p: Placement, args: string[]): Placement {
+  if (!args.length) return p;
+  const hs = hierarchies();
+  const sub = new Map<string, { path: string; arg: string }>();
+  for (const arg of args) {
+    const colon = arg.indexOf(':');
+    if (colon < 0) {
+      if (args.length > 1) throw new BerthError(`exec --cgroup ${arg}: a path without CONTROLLER: must be the only --cgroup`);
+      for (const d of p.dirs) sub.set(d, { path: arg, arg });
+      continue;
+    }
+    const path = arg.slice(colon + 1);
+    for (const ctl of arg.slice(0, colon).split(',')) {
+      const h = hs.find((x) => x.version === 1 && x.controllers.includes(ctl));
+      if (!h) throw new BerthError(`exec --cgroup ${arg}: no cgroup v1 hierarchy has the controller "${ctl}"${isUnified(hs) ? ' (on cgroup v2, give the path alone)' : ''}`);
+      const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+      if (!dir) throw new BerthError(`exec --cgroup ${arg}: the container has no cgroup in the hierarchy of "${ctl}"`);
+      if (sub.has(dir) && sub.get(dir)!.path !== path) throw new BerthError(`exec --cgroup ${arg}: ${dir} is already given another path (${sub.get(dir)!.arg})`);
+      sub.set(dir, { path, arg });
+    }
+  }
+  const to = new Map<string, string>();
+  for (const [dir, { path, arg }] of sub) {
+    const target = posix.join(dir, path);
+    if (target !== dir && !target.startsWith(dir + '/')) throw new BerthError(`exec --cgroup ${arg}: ${path} is not below the container's cgroup ${dir}`);
+    if (!existsSync(join(target, 'cgroup.procs'))) throw new BerthError(`exec --cgroup ${arg}: no such sub-cgroup ${target} (it must exist)`);
+    to.set(dir, target);
+  }
+  const map = (d: string | undefined) => (d === undefined ? d : (to.get(d) ?? d));
+  return { dirs: p.dirs.map((d) => map(d)!), made: [], freezer: map(p.freezer), unified: map(p.unified) };
+}
+
+/** Moves a process into all the container's cgroups (field: where they come from, for errors). */
+export function joinCgroups(p: Placement, pid: number, field = 'linux.cgroupsPath'): void {
   for (const dir of p.dirs) {
     try {
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw new BerthError(`joining cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+      throw new BerthError(`joining cgroup ${dir} (${field}): ${errnoText(e)}`);
     }
   }
 }

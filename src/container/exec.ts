@@ -4,6 +4,7 @@
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
+import { execCgroups } from '../cgroups/cgroups';
 import { BerthError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
@@ -35,6 +36,8 @@ export interface ExecOptions {
   apparmor?: string;
   processLabel?: string;
   ignorePaused: boolean;
+  /** --cgroup: sub-cgroups of the container's to run in (runc 1.1). */
+  cgroups?: string[];
 }
 
 
@@ -76,6 +79,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
+  const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
   let seccomp: { bpf: Buffer; flags: number; listener: boolean } | undefined;
   let listener: { path: string; metadata: string } | undefined;
@@ -96,7 +100,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let h: Helper | undefined;
   let pid = 0;
   try {
-    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, c.saved.cgroups);
+    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
+      field: o.cgroups?.length ? 'exec --cgroup' : undefined,
+    });
     const mine = h.sock;
     writeAll(mine, msg);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or

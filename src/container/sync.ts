@@ -59,7 +59,7 @@ export function startHelper(
   preserveFds: number,
   console: string | number | undefined,
   cgroups: Placement,
-  o: { clonedInto?: string } = {},
+  o: { clonedInto?: string; field?: string } = {},
 ): Helper {
   const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
   let h: Helper;
@@ -70,7 +70,7 @@ export function startHelper(
   }
   try {
     // berth-init clones the init straight into `clonedInto` (the cgroup2 dir) itself.
-    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid);
+    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid, o.field);
   } catch (e) {
     process.kill(h.pid, 'SIGKILL');
     endHelper(h);
