@@ -5,6 +5,7 @@
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
 import { execCgroups } from '../cgroups/cgroups';
+import { frozenBy } from '../cgroups/freeze';
 import { BerthError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
@@ -14,7 +15,7 @@ import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
-import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
+import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 
 export interface ExecOptions {
@@ -80,6 +81,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
   const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
+  // A frozen (sub-)cgroup would freeze berth-init and keep exec waiting.
+  const frozen = o.ignorePaused ? undefined : frozenBy(cgroups);
+  if (frozen) throw new BerthError(`cannot exec in a frozen cgroup: ${frozen} (pass --ignore-paused to wait for the thaw)`);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
   let seccomp: { bpf: Buffer; flags: number; listener: boolean } | undefined;
   let listener: { path: string; metadata: string } | undefined;
@@ -104,7 +108,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       field: o.cgroups?.length ? 'exec --cgroup' : undefined,
     });
     const mine = h.sock;
-    writeAll(mine, msg);
+    const helperPid = h.pid;
+    // With --ignore-paused, exec waits for the thaw, as asked.
+    const watch = o.ignorePaused ? undefined : watchHelper(cgroups, () => [helperPid, pid]);
+    writeAll(mine, msg, watch);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
     // The process waits for MSG_COMMIT after it reported its listener (which may
@@ -114,9 +121,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       if (!pid || listenerFd === undefined) return;
       sendSeccompListener(c.saved, { pid, fd: listenerFd }, listener!, 'running');
       listenerFd = undefined;
-      writeAll(mine, encodeMessage(K.MSG_COMMIT, ''));
+      writeAll(mine, encodeMessage(K.MSG_COMMIT, ''), watch);
     };
-    for (let m = readMessage(mine); m; m = readMessage(mine)) {
+    for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
       if (m.type === K.MSG_PID) pid = Number(items[0]);
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
@@ -128,14 +135,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     proxy?.attach();
   } catch (e) {
     proxy?.close();
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        addon.reap(pid, true);
-      } catch {
-        // gone
-      }
-    }
+    if (pid) killAndReap(pid, cgroups);
     throw e;
   } finally {
     endHelper(h);

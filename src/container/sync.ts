@@ -82,39 +82,43 @@ export function startHelper(
 /**
  * Closes our end of the sync socket and reaps berth-init. It has exited when
  * create or exec got all they waited for; after a failure it may still run and
- * is killed. One that cannot die yet (frozen in a v1 cgroup, where SIGKILL waits
- * for the thaw) is not waited for: the caller's cleanup kills everything in the
- * container's cgroups, thawing them, and then calls reapLeftHelpers().
+ * is killed. One that cannot die yet is left for reapLeftHelpers() (see killAndReap).
  */
 export function endHelper(h: Helper | undefined): void {
   if (!h) return;
   closeSync(h.sock);
+  if (!killAndReap(h.pid, h.cgroups)) leftHelpers.add(h.pid);
+}
+
+/**
+ * SIGKILL to a child of ours that may still run, and reaps it; false when it
+ * cannot die yet: frozen in a v1 cgroup, SIGKILL waits for the thaw, and berth
+ * does not wait for that (after a failed create, its cleanup thaws and kills
+ * everything in the container's cgroups; a paused container's waits for resume).
+ */
+export function killAndReap(pid: number, cgroups: Placement): boolean {
   const addon = native();
   try {
-    if (addon.reap(h.pid, false)) return;
-    process.kill(h.pid, 'SIGKILL');
+    if (addon.reap(pid, false)) return true;
+    process.kill(pid, 'SIGKILL');
   } catch {
-    return; // reaped already
+    return true; // reaped already
   }
   let pidfd: number | undefined;
   try {
-    pidfd = addon.pidfdOpen(h.pid);
-    while (!addon.waitFd(pidfd, false, WATCH_MS)) {
-      if (frozenBy(h.cgroups)) {
-        leftHelpers.add(h.pid);
-        return;
-      }
-    }
+    pidfd = addon.pidfdOpen(pid);
+    while (!addon.waitFd(pidfd, false, WATCH_MS)) if (frozenBy(cgroups)) return false;
   } catch {
     // gone meanwhile: reaped below
   } finally {
     if (pidfd !== undefined) closeSync(pidfd);
   }
   try {
-    addon.reap(h.pid, true);
+    addon.reap(pid, true);
   } catch {
     // reaped already
   }
+  return true;
 }
 
 const leftHelpers = new Set<number>();

@@ -100,3 +100,19 @@ test('exec --cgroup refuses a path that leaves the container\'s cgroup, one that
     assert.doesNotMatch(r.stdout, /ran/, args.join(' '));
   }
 });
+
+test('exec into a frozen sub-cgroup fails at once, naming it, instead of waiting for a frozen berth-init', (t) => {
+  const id = container(t);
+  makeSub(id, 'frz');
+  const freezer = hs.find((h) => h.controllers.includes('freezer')) ?? hs.find((h) => h.version === 2);
+  assert.ok(freezer, 'a freezer: the v1 hierarchy or cgroup2');
+  const dir = dirFor(freezer, `/berth/${id}/frz`);
+  const [file, frozen, thawed] = freezer.version === 2 ? ['cgroup.freeze', '1', '0'] : ['freezer.state', 'FROZEN', 'THAWED'];
+  writeFileSync(join(dir, file), frozen);
+  s.defer(t, () => existsSync(dir) && writeFileSync(join(dir, file), thawed));
+  const r = s.cli(['exec', '--cgroup', 'frz', id, 'echo', 'ran']);
+  assert.equal(r.timedOut, false, `exec waited for a frozen berth-init: ${show(r)}`);
+  assert.equal(r.code, 1, show(r));
+  assert.match(r.stderr, new RegExp(`cannot exec in a frozen cgroup: ${dir} is frozen`));
+  assert.doesNotMatch(r.stdout, /ran/);
+});
