@@ -82,8 +82,8 @@ export function frozenBy(t: FreezeTarget): string | undefined {
   if (t.unified) {
     const dir = nearestExisting(t.unified);
     if (/^frozen 1$/m.test(readOr(join(dir, 'cgroup.events')))) return `${dir} is frozen (cgroup.events)`;
-    for (let d = dir; readOr(join(d, 'cgroup.freeze')) !== ''; d = dirname(d)) {
-      if (readOr(join(d, 'cgroup.freeze')) === '1') return `${d} is frozen (cgroup.freeze 1)`;
+    for (let d = dir, v = readOr(join(d, 'cgroup.freeze')); v !== ''; d = dirname(d), v = readOr(join(d, 'cgroup.freeze'))) {
+      if (v === '1') return `${d} is frozen (cgroup.freeze 1)`;
     }
   }
   return undefined;
