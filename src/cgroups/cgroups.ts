@@ -1,8 +1,8 @@
 // Placing a container in its cgroups and applying limits. Policy (which files get
 // which values) lives here; on hybrid hosts every v1 hierarchy and the unified one
 // get the container, as runc does.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
 import { dirFor, hierarchies, isUnified } from './hierarchies';
@@ -106,48 +106,160 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
   }
 }
 
-/** Moves a process into all the container's cgroups. */
-export function joinCgroups(p: Placement, pid: number): void {
+/**
+ * The cgroups of a process exec'd with --cgroup (runc 1.1): an existing sub-cgroup
+ * of the container's, as PATH (alone: in every hierarchy) or
+ * CONTROLLER[,CONTROLLER]:PATH (in those controllers' v1 hierarchies; the others
+ * stay the container's). A path is taken below the container's cgroup ("/" is
+ * the cgroup itself) and may not leave it.
+ */
+export function execCgroups(p: Placement, args: string[]): Placement {
+  if (!args.length) return p;
+  const hs = hierarchies();
+  const sub = new Map<string, { path: string; arg: string }>();
+  for (const arg of args) {
+    const colon = arg.indexOf(':');
+    if (colon < 0) {
+      if (args.length > 1) throw new BerthError(`exec --cgroup ${arg}: a path without CONTROLLER: must be the only --cgroup`);
+      for (const d of p.dirs) sub.set(d, { path: arg, arg });
+      continue;
+    }
+    const path = arg.slice(colon + 1);
+    for (const ctl of arg.slice(0, colon).split(',')) {
+      const h = hs.find((x) => x.version === 1 && x.controllers.includes(ctl));
+      if (!h) throw new BerthError(`exec --cgroup ${arg}: no cgroup v1 hierarchy has the controller "${ctl}"${isUnified(hs) ? ' (on cgroup v2, give the path alone)' : ''}`);
+      const dir = p.dirs.find((d) => d === h.mountpoint || d.startsWith(h.mountpoint + '/'));
+      if (!dir) throw new BerthError(`exec --cgroup ${arg}: the container has no cgroup in the hierarchy of "${ctl}"`);
+      if (sub.has(dir) && sub.get(dir)!.path !== path) throw new BerthError(`exec --cgroup ${arg}: ${dir} is already given another path (${sub.get(dir)!.arg})`);
+      sub.set(dir, { path, arg });
+    }
+  }
+  const to = new Map<string, string>();
+  for (const [dir, { path, arg }] of sub) {
+    const target = posix.join(dir, path);
+    if (target !== dir && !target.startsWith(dir + '/')) throw new BerthError(`exec --cgroup ${arg}: ${path} is not below the container's cgroup ${dir}`);
+    if (!existsSync(join(target, 'cgroup.procs'))) throw new BerthError(`exec --cgroup ${arg}: no such sub-cgroup ${target} (it must exist)`);
+    to.set(dir, target);
+  }
+  const map = (d: string | undefined) => (d === undefined ? d : (to.get(d) ?? d));
+  return { dirs: p.dirs.map((d) => map(d)!), made: [], freezer: map(p.freezer), unified: map(p.unified) };
+}
+
+/** Moves a process into all the container's cgroups (field: where they come from, for errors). */
+export function joinCgroups(p: Placement, pid: number, field = 'linux.cgroupsPath'): void {
   for (const dir of p.dirs) {
     try {
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw new BerthError(`joining cgroup ${dir} (linux.cgroupsPath): ${errnoText(e)}`);
+      throw new BerthError(`joining cgroup ${dir} (${field}): ${errnoText(e)}`);
     }
   }
 }
 
+/** The cgroups below dir, deepest first: sub-cgroups the container made itself. */
+function descendants(dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out; // gone already
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const d = join(dir, e.name);
+    out.push(...descendants(d), d);
+  }
+  return out;
+}
+
+/** Every process in the container's cgroups, sub-cgroups included (as runc's GetAllPids). */
 export function cgroupPids(p: Placement): number[] {
   const pids = new Set<number>();
   for (const dir of p.dirs) {
-    try {
-      for (const l of readFileSync(join(dir, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
-    } catch {
-      // gone already
+    for (const d of [dir, ...descendants(dir)]) {
+      try {
+        for (const l of readFileSync(join(d, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
+      } catch {
+        // gone already
+      }
     }
   }
   return [...pids];
 }
 
-/** Removes the directories berth made, deepest first; busy ones are retried briefly. */
+function tryWrite(path: string, value: string): boolean {
+  try {
+    writeFileSync(path, value);
+    return true;
+  } catch {
+    return false; // gone, or a kernel without the file
+  }
+}
+
+/**
+ * SIGKILL to every process in the container's cgroups and their sub-cgroups, so
+ * that no fork escapes: cgroup.kill (Linux 5.14) kills the unified subtree at
+ * once; otherwise the freezer holds them (the v1 freezer, or cgroup.freeze)
+ * while each is killed. Then everything is thawed, sub-cgroups the container
+ * froze itself too: v1 frozen tasks die only once thawed. One whose freezer
+ * stays frozen (a frozen parent) is moved to the hierarchy's root, which thaws it.
+ */
+export function killCgroups(p: Placement): void {
+  const killed = !!p.unified && tryWrite(join(p.unified, 'cgroup.kill'), '1');
+  const v2Freeze = !killed && !p.freezer && !!p.unified;
+  if (p.freezer) tryWrite(join(p.freezer, 'freezer.state'), 'FROZEN');
+  if (v2Freeze) tryWrite(join(p.unified!, 'cgroup.freeze'), '1');
+  const pids = cgroupPids(p);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  if (p.freezer) {
+    for (const d of [p.freezer, ...descendants(p.freezer)].reverse()) tryWrite(join(d, 'freezer.state'), 'THAWED');
+    let state = '';
+    try {
+      state = readFileSync(join(p.freezer, 'freezer.state'), 'latin1').trim();
+    } catch {
+      // gone
+    }
+    const root = hierarchies().find((h) => h.controllers.includes('freezer'))?.mountpoint;
+    if (state && state !== 'THAWED' && root) {
+      for (const pid of cgroupPids({ dirs: [p.freezer], made: [] })) tryWrite(join(root, 'cgroup.procs'), String(pid));
+    }
+  }
+  if (v2Freeze) for (const d of [p.unified!, ...descendants(p.unified!)]) tryWrite(join(d, 'cgroup.freeze'), '0');
+}
+
+/**
+ * Removes the container's sub-cgroups (whoever made them, as runc) and the
+ * directories berth made, deepest first; busy ones are retried briefly.
+ */
 export function removeCgroups(p: Placement): void {
+  for (const dir of p.dirs) for (const d of descendants(dir)) removeDir(d, true);
   const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
-  for (const dir of dirs) {
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        // A parent shared with another container stays.
-        if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !p.dirs.includes(dir))) break;
-        if (code === 'EBUSY' && i < 200) {
-          sleepSync(10);
-          continue;
-        }
-        throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
+  for (const dir of dirs) removeDir(dir, p.dirs.includes(dir));
+}
+
+/** rmdir; a cgroup of the container's own that is still busy (its last processes exiting) is retried. */
+function removeDir(dir: string, own: boolean): void {
+  for (let i = 0; ; i++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // A parent shared with another container stays.
+      if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !own)) return;
+      if (code === 'EBUSY' && i < 200) {
+        sleepSync(10);
+        continue;
       }
+      throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
     }
   }
 }

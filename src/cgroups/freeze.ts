@@ -1,8 +1,8 @@
 // Freezing a container's cgroup: the v1 freezer where the host has one (hybrid
 // hosts, as runc), cgroup.freeze on the unified hierarchy otherwise. Both return
 // only once the kernel reports the whole cgroup frozen (or thawed).
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { sleepSync } from '../sleep';
 
@@ -64,4 +64,41 @@ export function isFrozen(t: FreezeTarget): boolean {
     // the cgroup is gone
   }
   return false;
+}
+
+/**
+ * Why a process placed in these cgroups now would be frozen, or undefined: the v1
+ * freezer's state (FREEZING or FROZEN, a parent's freeze included) or, in the
+ * unified hierarchy, cgroup.freeze of the cgroup or a parent, or frozen in its
+ * cgroup.events. A cgroup not made yet is judged by its nearest existing parent,
+ * whose state it would inherit. The root cgroups cannot be frozen (no such files).
+ */
+export function frozenBy(t: FreezeTarget): string | undefined {
+  if (t.freezer) {
+    const dir = nearestExisting(t.freezer);
+    const state = readOr(join(dir, 'freezer.state'));
+    if (state && state !== 'THAWED') return `${dir} is frozen (freezer.state ${state})`;
+  }
+  if (t.unified) {
+    const dir = nearestExisting(t.unified);
+    if (/^frozen 1$/m.test(readOr(join(dir, 'cgroup.events')))) return `${dir} is frozen (cgroup.events)`;
+    for (let d = dir, v = readOr(join(d, 'cgroup.freeze')); v !== ''; d = dirname(d), v = readOr(join(d, 'cgroup.freeze'))) {
+      if (v === '1') return `${d} is frozen (cgroup.freeze 1)`;
+    }
+  }
+  return undefined;
+}
+
+function nearestExisting(dir: string): string {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+function readOr(path: string): string {
+  try {
+    return read(path).trim();
+  } catch {
+    return '';
+  }
 }

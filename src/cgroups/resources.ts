@@ -20,6 +20,12 @@ export interface CgroupWrite {
   controller?: string;
   /** A file holding one entry per key (io.max, devices.allow ...): not restored by reading it back. */
   multi?: boolean;
+  /**
+   * Refused with EINVAL, written again after the next write (as runc's v1 cpu):
+   * a shorter cpu.cfs_period_us with the old quota can exceed a parent's quota
+   * until the new quota is in.
+   */
+  againAfterNext?: boolean;
 }
 
 /** runc's cpu.shares (2..262144) -> cpu.weight (1..10000), linear (runc 1.1). */
@@ -109,7 +115,7 @@ function planV1(h: Hierarchy, dir: string, r: LinuxResources, add: Add, opts: { 
   const c = r.cpu;
   if (c && has('cpu')) {
     if (c.shares) add('cpu.shares', c.shares, `${F}.cpu.shares`);
-    if (c.period) add('cpu.cfs_period_us', c.period, `${F}.cpu.period`);
+    if (c.period) add('cpu.cfs_period_us', c.period, `${F}.cpu.period`, { againAfterNext: !!c.quota });
     if (c.quota) add('cpu.cfs_quota_us', c.quota, `${F}.cpu.quota`);
     if (c.burst !== undefined) add('cpu.cfs_burst_us', c.burst, `${F}.cpu.burst`);
     if (c.realtimePeriod) add('cpu.rt_period_us', c.realtimePeriod, `${F}.cpu.realtimePeriod`);
@@ -251,11 +257,14 @@ export function enableControllers(h: Hierarchy, dir: string, writes: CgroupWrite
   }
 }
 
-function writeOne(w: CgroupWrite): void {
+/** Writes w; false when the kernel refused it with EINVAL and einvalOk. */
+function writeOne(w: CgroupWrite, einvalOk = false): boolean {
   try {
     writeFileSync(join(w.dir, w.file), w.value);
+    return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL' && einvalOk) return false;
     let why = errnoText(e);
     if (code === 'ENOENT' || code === 'EACCES') {
       // A file that is not there: a controller the hierarchy lacks, or a knob this kernel does not have.
@@ -277,22 +286,33 @@ export function applyResourceWrites(hs: Hierarchy[], writes: CgroupWrite[], opts
     for (const dir of new Set(writes.map((w) => w.dir))) enableControllers(h, dir, writes.filter((w) => w.dir === dir));
   }
   const undo: CgroupWrite[] = [];
+  let again: CgroupWrite | undefined;
   try {
     for (const w of writes) {
       if (opts.rollback && !w.multi) {
         const old = readTrim(join(w.dir, w.file));
         if (old !== undefined) undo.push({ ...w, value: old });
       }
-      writeOne(w);
-    }
-  } catch (e) {
-    for (const u of undo.reverse()) {
-      try {
-        writeOne(u);
-      } catch {
-        // best effort: the error that matters is the first one
+      if (!writeOne(w, w.againAfterNext)) {
+        again = w;
+        continue;
       }
+      if (again) writeOne(again);
+      again = undefined;
     }
+    if (again) writeOne(again);
+  } catch (e) {
+    // Old values can meet the same order constraints: what fails is tried once more after the rest.
+    const failed = undo.reverse().filter((u) => !tryWrite(u));
+    for (const u of failed) tryWrite(u);
     throw e;
+  }
+}
+
+function tryWrite(w: CgroupWrite): boolean {
+  try {
+    return writeOne(w);
+  } catch {
+    return false; // best effort: the error that matters is the first one
   }
 }

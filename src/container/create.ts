@@ -4,11 +4,12 @@
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups } from '../cgroups/cgroups';
+import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups, type Placement } from '../cgroups/cgroups';
+import { frozenBy } from '../cgroups/freeze';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
 import { runHooks } from '../hooks/run';
-import { logDebug } from '../log/log';
+import { logDebug, logWarnQuietly } from '../log/log';
 import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
@@ -19,7 +20,7 @@ import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
-import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
+import { endHelper, type Helper, initError, readMessage, reapLeftHelpers, startHelper, watchHelper, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -54,6 +55,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   // Without a cgroupsPath the container goes below /berth, which is berth's own: the
   // last container to go removes it, whichever made it.
   if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  checkCgroupsInUse(placement);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
   // outside it may not be reachable (nsdelegate); berth places berth-init then.
@@ -97,6 +99,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
       // runtime.md: after a failed hook the lifecycle goes on at poststop; as runc,
       // berth runs them whenever the container's init had come to exist.
       destroy(c, { runPoststop: c.saved.pid > 0 });
+      reapLeftHelpers();
     } catch (cleanupError) {
       logDebug(`cleanup after a failed create: ${(cleanupError as Error).message}`);
     }
@@ -130,9 +133,11 @@ function runInit(
       clonedInto: cgroup2,
     });
     const mine = h.sock;
-    writeAll(mine, planMsg);
+    const helperPid = h.pid;
+    const watch = watchHelper(c.saved.cgroups, () => [helperPid, c.saved.pid]);
+    writeAll(mine, planMsg, watch);
     let ready = false;
-    for (let m = readMessage(mine); m; m = readMessage(mine)) {
+    for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
       switch (m.type) {
         case K.MSG_PID: {
@@ -151,7 +156,7 @@ function runInit(
           const st = ociState(c, 'created');
           runHooks('prestart', hooks?.prestart, st);
           runHooks('createRuntime', hooks?.createRuntime, st);
-          writeAll(mine, encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)));
+          writeAll(mine, encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)), watch);
           break;
         }
         case K.MSG_SECCOMP_FD: {
@@ -165,7 +170,7 @@ function runInit(
           ready = true;
           // The init clears its parent-death signal on this message, then closes
           // the socket: the loop ends at that EOF, and only then do we return.
-          writeAll(mine, encodeMessage(K.MSG_COMMIT, JSON.stringify(ociState(c, 'created'))));
+          writeAll(mine, encodeMessage(K.MSG_COMMIT, JSON.stringify(ociState(c, 'created'))), watch);
           break;
         }
         default:
@@ -176,6 +181,18 @@ function runInit(
   } finally {
     endHelper(h);
   }
+}
+
+/**
+ * Before anything is made, as runc: a frozen cgroup is refused (the init would
+ * freeze in it, and create wait for it), and one that already holds processes
+ * gets runc's warning (they share the container's limits, and its deletion kills them).
+ */
+function checkCgroupsInUse(p: Placement): void {
+  const frozen = frozenBy(p);
+  if (frozen) throw new BerthError(`placing the container in its cgroup (linux.cgroupsPath): cgroup ${frozen}; thaw it first`);
+  const pids = cgroupPids(p);
+  if (pids.length) logWarnQuietly(`container's cgroup is not empty: ${pids.length} process(es) found`);
 }
 
 function namespacesJoined(spec: { linux?: { namespaces?: { type: string; path?: string }[] } }, type: string): boolean {

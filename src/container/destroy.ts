@@ -1,39 +1,22 @@
 // Removing a container: every process in its cgroups is killed, the cgroups and
 // the state directory are removed, and poststop hooks run.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cgroupPids, removeCgroups } from '../cgroups/cgroups';
+import { cgroupPids, killCgroups, removeCgroups } from '../cgroups/cgroups';
 import { runHooks } from '../hooks/run';
 import { isAlive } from '../state/proc';
 import type { Container } from '../state/store';
 import { sleepSync } from '../sleep';
 
-
+/** signal to the init and every process in the container's cgroups (sub-cgroups too); SIGKILL so that none escapes. */
 export function killAll(c: Container, signal: number): void {
   const s = c.saved;
-  const pids = new Set(cgroupPids(s.cgroups));
+  if (signal === 9) killCgroups(s.cgroups);
+  const pids = new Set(signal === 9 ? [] : cgroupPids(s.cgroups));
   if (isAlive(s.pid, s.pidStartTime)) pids.add(s.pid);
   for (const pid of pids) {
     try {
       process.kill(pid, signal);
     } catch {
       // already gone
-    }
-  }
-  // cgroup.kill (Linux 5.14) also catches processes forked meanwhile, frozen or not.
-  if (signal === 9 && s.cgroups.unified) {
-    try {
-      writeFileSync(join(s.cgroups.unified, 'cgroup.kill'), '1');
-    } catch {
-      // an older kernel, or the cgroup is gone
-    }
-  }
-  // v1 frozen tasks only die once thawed.
-  if (signal === 9 && s.cgroups.freezer) {
-    try {
-      writeFileSync(join(s.cgroups.freezer, 'freezer.state'), 'THAWED');
-    } catch {
-      // no such cgroup any more
     }
   }
 }

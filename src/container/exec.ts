@@ -4,6 +4,8 @@
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
+import { execCgroups } from '../cgroups/cgroups';
+import { frozenBy } from '../cgroups/freeze';
 import { BerthError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
@@ -13,7 +15,7 @@ import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
-import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
+import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 
 export interface ExecOptions {
@@ -35,6 +37,8 @@ export interface ExecOptions {
   apparmor?: string;
   processLabel?: string;
   ignorePaused: boolean;
+  /** --cgroup: sub-cgroups of the container's to run in (runc 1.1). */
+  cgroups?: string[];
 }
 
 
@@ -79,6 +83,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
   if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
   const proc = execProcess(c.saved.process, o);
+  const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
+  // A frozen (sub-)cgroup would freeze berth-init and keep exec waiting.
+  const frozen = o.ignorePaused ? undefined : frozenBy(cgroups);
+  if (frozen) throw new BerthError(`cannot exec in a frozen cgroup: ${frozen} (pass --ignore-paused to wait for the thaw)`);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
   let seccomp: { bpf: Buffer; flags: number; listener: boolean } | undefined;
   let listener: { path: string; metadata: string } | undefined;
@@ -99,9 +107,14 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let h: Helper | undefined;
   let pid = 0;
   try {
-    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, c.saved.cgroups);
+    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
+      field: o.cgroups?.length ? 'exec --cgroup' : undefined,
+    });
     const mine = h.sock;
-    writeAll(mine, msg);
+    const helperPid = h.pid;
+    // With --ignore-paused, exec waits for the thaw, as asked.
+    const watch = o.ignorePaused ? undefined : watchHelper(cgroups, () => [helperPid, pid]);
+    writeAll(mine, msg, watch);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
     // The process waits for MSG_COMMIT after it reported its listener (which may
@@ -111,9 +124,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       if (!pid || listenerFd === undefined) return;
       sendSeccompListener(c.saved, { pid, fd: listenerFd }, listener!, 'running');
       listenerFd = undefined;
-      writeAll(mine, encodeMessage(K.MSG_COMMIT, ''));
+      writeAll(mine, encodeMessage(K.MSG_COMMIT, ''), watch);
     };
-    for (let m = readMessage(mine); m; m = readMessage(mine)) {
+    for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
       if (m.type === K.MSG_PID) pid = Number(items[0]);
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
@@ -125,14 +138,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     proxy?.attach();
   } catch (e) {
     proxy?.close();
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        addon.reap(pid, true);
-      } catch {
-        // gone
-      }
-    }
+    if (pid) killAndReap(pid, cgroups);
     throw e;
   } finally {
     endHelper(h);

@@ -4,7 +4,21 @@ import { closeSync, readSync, writeSync } from 'node:fs';
 import { BerthError, errnoText } from '../errors';
 import { helperExe, native } from '../native/addon';
 import { joinCgroups, type Placement } from '../cgroups/cgroups';
+import { frozenBy } from '../cgroups/freeze';
 import { decodeItems } from '../plan/message';
+import { procStat } from '../state/proc';
+
+/**
+ * Called while berth waits on berth-init and hears nothing for WATCH_MS; throws
+ * to stop waiting. There is no deadline (berth-init and the init run hooks, which
+ * take their time), but a process in a frozen cgroup (a pod being frozen, a
+ * paused container's leftover) or a stopped one makes no progress, and berth
+ * would wait for it for ever.
+ */
+export type Watch = () => void;
+const WATCH_MS = 100;
+/** A stop this long is not a passing one (job control stops and continues a whole group at once). */
+const STOPPED_MS = 1000;
 
 /**
  * Starts berth-init with its fds laid out: stdio, the preserved fds (3 on), the
@@ -29,6 +43,8 @@ function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd?: n
 export interface Helper {
   pid: number;
   sock: number;
+  /** The cgroups berth-init was put in. */
+  cgroups: Placement;
 }
 
 /**
@@ -43,18 +59,18 @@ export function startHelper(
   preserveFds: number,
   console: string | number | undefined,
   cgroups: Placement,
-  o: { clonedInto?: string } = {},
+  o: { clonedInto?: string; field?: string } = {},
 ): Helper {
   const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
   let h: Helper;
   try {
-    h = spawnHelper(mode, preserveFds, consoleFd);
+    h = { ...spawnHelper(mode, preserveFds, consoleFd), cgroups };
   } finally {
     if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }
   try {
     // berth-init clones the init straight into `clonedInto` (the cgroup2 dir) itself.
-    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid);
+    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid, o.field);
   } catch (e) {
     process.kill(h.pid, 'SIGKILL');
     endHelper(h);
@@ -63,15 +79,84 @@ export function startHelper(
   return h;
 }
 
-/** Closes our end of the sync socket and reaps berth-init (which exits early on). */
+/**
+ * Closes our end of the sync socket and reaps berth-init. It has exited when
+ * create or exec got all they waited for; after a failure it may still run and
+ * is killed. One that cannot die yet is left for reapLeftHelpers() (see killAndReap).
+ */
 export function endHelper(h: Helper | undefined): void {
   if (!h) return;
   closeSync(h.sock);
+  if (!killAndReap(h.pid, h.cgroups)) leftHelpers.add(h.pid);
+}
+
+/**
+ * SIGKILL to a child of ours that may still run, and reaps it; false when it
+ * cannot die yet: frozen in a v1 cgroup, SIGKILL waits for the thaw, and berth
+ * does not wait for that (after a failed create, its cleanup thaws and kills
+ * everything in the container's cgroups; a paused container's waits for resume).
+ */
+export function killAndReap(pid: number, cgroups: Placement): boolean {
+  const addon = native();
   try {
-    native().reap(h.pid, true);
+    if (addon.reap(pid, false)) return true;
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return true; // reaped already
+  }
+  let pidfd: number | undefined;
+  try {
+    pidfd = addon.pidfdOpen(pid);
+    while (!addon.waitFd(pidfd, false, WATCH_MS)) if (frozenBy(cgroups)) return false;
+  } catch {
+    // gone meanwhile: reaped below
+  } finally {
+    if (pidfd !== undefined) closeSync(pidfd);
+  }
+  try {
+    addon.reap(pid, true);
   } catch {
     // reaped already
   }
+  return true;
+}
+
+const leftHelpers = new Set<number>();
+
+/** Reaps the berth-inits endHelper left frozen, once the cleanup has killed them (any not dead yet go to init when berth exits). */
+export function reapLeftHelpers(): void {
+  for (const pid of leftHelpers) {
+    try {
+      if (!native().reap(pid, false)) continue;
+    } catch {
+      // not ours any more
+    }
+    leftHelpers.delete(pid);
+  }
+}
+
+/** The watch for berth-init and the processes it starts (pids: those known so far). */
+export function watchHelper(cgroups: Placement, pids: () => number[]): Watch {
+  const stoppedSince = new Map<number, number>();
+  return () => {
+    const frozen = frozenBy(cgroups);
+    if (frozen) throw new BerthError(`waiting for berth-init (linux.cgroupsPath): the container's cgroup was frozen meanwhile: cgroup ${frozen}`);
+    for (const pid of pids()) {
+      // 'T' is a stop by signal; a tracer's stops ('t') come and go.
+      if (pid <= 0 || procStat(pid)?.state !== 'T') {
+        stoppedSince.delete(pid);
+        continue;
+      }
+      const since = stoppedSince.get(pid) ?? Date.now();
+      stoppedSince.set(pid, since);
+      if (Date.now() - since >= STOPPED_MS) throw new BerthError(`waiting for berth-init: process ${pid} is stopped (SIGSTOP) and cannot go on`);
+    }
+  };
+}
+
+/** Waits until fd is readable (writable), asking watch every WATCH_MS; without a watch the read or write itself waits. */
+function waitFd(fd: number, writable: boolean, watch: Watch | undefined): void {
+  if (watch) while (!native().waitFd(fd, writable, WATCH_MS)) watch();
 }
 
 /** A connection to the engine's console socket (--console-socket), for the pty master. */
@@ -84,14 +169,22 @@ function connectConsole(path: string): number {
   }
 }
 
-export function writeAll(fd: number, b: Buffer): void {
-  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
+// A socket that polls writable has at least half its buffer free: a write of
+// this much then never blocks.
+const WRITE_CHUNK = 16 << 10;
+
+export function writeAll(fd: number, b: Buffer, watch?: Watch): void {
+  for (let off = 0; off < b.length; ) {
+    waitFd(fd, true, watch);
+    off += writeSync(fd, b, off, watch ? Math.min(WRITE_CHUNK, b.length - off) : b.length - off);
+  }
 }
 
-function readFull(fd: number, n: number): Buffer | undefined {
+function readFull(fd: number, n: number, watch: Watch | undefined): Buffer | undefined {
   const b = Buffer.alloc(n);
   for (let off = 0; off < n; ) {
     let got: number;
+    waitFd(fd, false, watch);
     try {
       got = readSync(fd, b, off, n - off, null);
     } catch (e) {
@@ -107,10 +200,10 @@ function readFull(fd: number, n: number): Buffer | undefined {
 }
 
 /** One message, or undefined at EOF. */
-export function readMessage(fd: number): { type: number; payload: Buffer } | undefined {
-  const h = readFull(fd, 8);
+export function readMessage(fd: number, watch?: Watch): { type: number; payload: Buffer } | undefined {
+  const h = readFull(fd, 8, watch);
   if (!h) return undefined;
-  return { type: h.readUInt32LE(0), payload: readFull(fd, h.readUInt32LE(4)) ?? Buffer.alloc(0) };
+  return { type: h.readUInt32LE(0), payload: readFull(fd, h.readUInt32LE(4), watch) ?? Buffer.alloc(0) };
 }
 
 /** The error berth-init reported (MSG_ERROR items), worded as Go (and so runc) words it. */

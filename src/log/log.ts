@@ -44,6 +44,15 @@ export function logInfo(msg: string): void {
 export function logWarn(msg: string): void {
   write('warning', msg);
 }
+/**
+ * A warning about the container that is not an error (runc logs it at warning
+ * level): a warning line in the --log file; without one a debug line, as tools
+ * take berth's stderr for the container's own output.
+ */
+export function logWarnQuietly(msg: string): void {
+  if (setup.file) write('warning', msg);
+  else logDebug(msg);
+}
 /** An error ends the command: one line on stderr, and one in the log file if any. */
 export function logError(msg: string): void {
   write('error', msg);

@@ -10,6 +10,8 @@ export interface Addon {
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   waitHangup(fd: number, timeoutMs: number): boolean;
+  /** Waits until fd is readable (writable), or hung up; false on timeout. Nothing is read. */
+  waitFd(fd: number, writable: boolean, timeoutMs: number): boolean;
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];

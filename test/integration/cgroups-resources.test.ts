@@ -3,7 +3,7 @@
 // refused values name the field and leave nothing half-applied, an OOM kill at the
 // memory limit, a device outside the allowlist cannot be opened.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
@@ -105,9 +105,61 @@ describe('update', () => {
       b.cleanup();
     }
   });
+
+  test('v1: cpu period and quota in a pod cgroup whose parent has a quota: written in runc\'s order, so a shorter period applies', (t) => {
+    const cpu = hierarchies().find((h) => h.version === 1 && h.controllers.includes('cpu'));
+    if (!cpu) return t.skip('v1 cpu only: cgroup v2 writes quota and period together (cpu.max) and caps a child by its parent');
+    const id = newId();
+    const pod = dirFor(cpu, `/${id}-pod`);
+    mkdirSync(pod);
+    // The pod may use half a CPU; the container asks for all of it.
+    writeFileSync(join(pod, 'cpu.cfs_quota_us'), '50000');
+    const b = makeBundle({
+      args: ['sleep', '1000'],
+      mutate: (s) => {
+        s.linux.cgroupsPath = `/${id}-pod/c`;
+        s.linux.resources = { ...s.linux.resources, cpu: { quota: 50000, period: 100000 } };
+      },
+    });
+    const cg = (f: string) => readFileSync(join(pod, 'c', f), 'latin1').trim();
+    try {
+      assert.equal(berth('create', '--bundle', b.dir, id).code, 0);
+      // A shorter period first would be 50000/50000, a whole CPU, over the pod's half (EINVAL).
+      let r = berth('update', '--cpu-period', '50000', '--cpu-quota', '25000', id);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([cg('cpu.cfs_quota_us'), cg('cpu.cfs_period_us')], ['25000', '50000']);
+      r = berth('update', '--cpu-period', '200000', '--cpu-quota', '100000', id);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([cg('cpu.cfs_quota_us'), cg('cpu.cfs_period_us')], ['100000', '200000']);
+      // Over the pod's quota is refused, named, and nothing changes.
+      r = berth('update', '--cpu-period', '100000', '--cpu-quota', '100000', id);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /setting linux\.resources\.cpu\.(period|quota) .*: invalid argument/);
+      assert.deepEqual([cg('cpu.cfs_quota_us'), cg('cpu.cfs_period_us')], ['100000', '200000']);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+      rmdirSync(pod);
+    }
+  });
 });
 
 describe('create with resources', () => {
+  test('linux.resources.unified on a host with v1 hierarchies fails create naming the field; nothing is left', (t) => {
+    if (unified) return t.skip('hosts with cgroup v1 hierarchies only (on v2 the field applies; see the v2 test below)');
+    const b = makeBundle({ args: ['true'], mutate: (s) => (s.linux.resources = { ...s.linux.resources, unified: { 'memory.high': '100000000' } }) });
+    const id = newId();
+    try {
+      const r = berth('create', '--bundle', b.dir, id);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^berth: linux\.resources\.unified: needs a cgroup v2 host/m);
+      assert.deepEqual(leftovers(root, id, b.dir), []);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
   test('a refused value fails create with the field named; nothing is left', () => {
     const b = makeBundle({ args: ['true'], mutate: (s) => (s.linux.resources = { ...s.linux.resources, cpu: { cpus: '999' } }) });
     const id = newId();

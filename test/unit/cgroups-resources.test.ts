@@ -60,6 +60,10 @@ describe('resource writes', () => {
     const dirs = v1.map((h) => `${h.mountpoint}/berth/x`);
     const ws = planResourceWrites(v1, dirs, { memory: { limit: 1 << 20, reservation: 1 }, cpu: { shares: 512, quota: 1000, period: 10000, cpus: '0' }, pids: { limit: 0 } });
     assert.deepEqual(files(ws), ['memory.limit_in_bytes=1048576', 'memory.soft_limit_in_bytes=1', 'cpu.shares=512', 'cpu.cfs_period_us=10000', 'cpu.cfs_quota_us=1000', 'pids.max=max', 'cpuset.cpus=0']);
+    // runc's order: a period refused with the old quota is written again after the new quota.
+    assert.equal(ws.find((w) => w.file === 'cpu.cfs_period_us')?.againAfterNext, true);
+    const alone = planResourceWrites(v1, dirs, { cpu: { period: 10000 } });
+    assert.equal(alone.find((w) => w.file === 'cpu.cfs_period_us')?.againAfterNext, false, 'without a quota, nothing comes after it');
   });
   test('v1: a memory limit or reservation of 0 is unset and left as it is (docker update sends 0s; runc skips them)', () => {
     const dirs = v1.map((h) => `${h.mountpoint}/berth/x`);

@@ -20,6 +20,7 @@ const command: Command = {
     apparmor: { type: 'string', describe: 'AppArmor profile for the process' },
     'process-label': { type: 'string', describe: 'SELinux label for the process' },
     'ignore-paused': { type: 'boolean', default: false, describe: 'try to exec even in a paused container' },
+    cgroup: { type: 'string', repeat: true, describe: 'run in an existing sub-cgroup of the container\'s: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1)' },
   },
   run: async (a) => {
     const { execInContainer } = require('../../container/exec') as typeof import('../../container/exec');
@@ -29,6 +30,7 @@ const command: Command = {
       tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
       env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
       noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
+      cgroups: list(a.cgroup),
     });
   },
 };
