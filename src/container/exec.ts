@@ -13,6 +13,7 @@ import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
+import { openStdioPipes, type StdioPipes } from './stdio';
 import { endHelper, type Helper, initError, readMessage, startHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 
@@ -95,8 +96,15 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const proxy = proc.terminal && !o.consoleSocket ? openTerminalProxy() : undefined;
   let h: Helper | undefined;
   let pid = 0;
+  let pipes: StdioPipes | undefined;
   try {
-    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, c.saved.cgroups);
+    // In the foreground the process gets pipes that berth copies, not berth's own
+    // stdio (which it keeps when detached, as the caller asked).
+    if (!o.detach && !proc.terminal) {
+      pipes = openStdioPipes();
+      pipes.ownedBy(c.saved.pid);
+    }
+    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, c.saved.cgroups, { stdio: pipes?.theirs });
     const mine = h.sock;
     writeAll(mine, msg);
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
@@ -119,6 +127,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       sendListener();
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+    endHelper(h);
+    h = undefined;
+    pipes?.handedOver({ stdin: true });
     proxy?.attach();
   } catch (e) {
     proxy?.close();
@@ -130,15 +141,18 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
         // gone
       }
     }
-    throw e;
-  } finally {
     endHelper(h);
+    await pipes?.finish();
+    throw e;
   }
   if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;
   const stopForwarding = forwardSignals((sig) => process.kill(pid, sig), { proxiedTerminal: !!proxy });
   const st = await addon.waitExit(pid);
-  await proxy?.finish();
+  // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
+  await proxy?.finish();
+  // Everything the process (and whatever it left holding its stdout and stderr) wrote.
+  await pipes?.finish();
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
 }
