@@ -4,7 +4,7 @@
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError, errnoText } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
@@ -129,6 +129,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
     endHelper(h);
     h = undefined;
+    // As runc: a pid file that cannot be written fails the exec, and the process goes.
+    if (o.pidFile) writePidFile(o.pidFile, pid);
     pipes?.handedOver({ stdin: true });
     proxy?.attach();
   } catch (e) {
@@ -145,7 +147,6 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     await pipes?.finish();
     throw e;
   }
-  if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;
   const stopForwarding = forwardSignals((sig) => process.kill(pid, sig), { proxiedTerminal: !!proxy });
   const st = await addon.waitExit(pid);
@@ -155,4 +156,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // Everything the process (and whatever it left holding its stdout and stderr) wrote.
   await pipes?.finish();
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+}
+
+function writePidFile(path: string, pid: number): void {
+  try {
+    writeAtomic(resolve(path), String(pid));
+  } catch (e) {
+    throw new BerthError(`writing the pid file ${path} (--pid-file): ${errnoText(e)}`);
+  }
 }
