@@ -4,13 +4,15 @@
 // type into the caller's terminal (TIOCSTI, dev.tty.legacy_tiocsti=1 here),
 // through an inherited fd or /dev/tty, in the foreground or detached. Data and
 // EOF still flow both ways, statuses and signals come back; --preserve-fds and
-// detached runs keep the caller's fds.
+// detached runs keep the caller's fds. And a default `berth spec` bundle runs
+// with nothing on stderr that is not the container's (issue 9 item 15b).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { repoRoot, requireTool } from '../fixtures/runtime';
+import { sharedRootfs } from '../fixtures/bundle';
+import { repoRoot, requireTool, RUNC } from '../fixtures/runtime';
 import { leftovers, Session, show, waitFor } from './helpers';
 import type { SpecObject } from '../../src/spec/defaults';
 
@@ -197,6 +199,49 @@ test('create and a detached run keep the caller\'s stdio (engines pass pipes and
   }
   assert.equal(readlinkSync(`/proc/${s.state(runId)!.pid}/fd/1`), out);
   assert.equal(readlinkSync(`/proc/${s.state(runId)!.pid}/fd/2`), err);
+});
+
+/** A bundle whose config.json `spec` wrote (berth's or runc's), changed only to run `echo out` without a terminal. */
+function specBundle(t: TestContext, runtime: string): string {
+  const dir = s.tmpdir(t);
+  symlinkSync(sharedRootfs(), join(dir, 'rootfs'));
+  const spec = spawnSync(runtime, ['spec', '--bundle', dir], { encoding: 'utf8' });
+  assert.equal(spec.status, 0, spec.stderr);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as SpecObject;
+  config.process.terminal = false;
+  config.process.args = ['echo', 'out'];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+test('default `berth spec` and `runc spec` bundles run with an empty stderr; what is left out of ambient is a debug line in --log', (t) => {
+  if (!requireTool(RUNC, t)) return;
+  const bundles = [specBundle(t, s.bin), specBundle(t, RUNC)];
+  // runc's default asks for ambient capabilities that are not inheritable, which
+  // the kernel cannot grant: runc leaves them out silently.
+  const caps = (JSON.parse(readFileSync(join(bundles[1], 'config.json'), 'utf8')) as SpecObject).process.capabilities!;
+  assert.ok(caps.ambient?.some((c: string) => !caps.inheritable?.includes(c)), JSON.stringify(caps));
+  for (const dir of bundles) {
+    const id = s.newId();
+    s.deleteAfter(t, id);
+    const r = s.cli(['run', '--bundle', dir, id]);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, '');
+    const id2 = s.newId();
+    s.deleteAfter(t, id2);
+    const c = s.create(dir, id2);
+    assert.equal(c.code, 0, show(c));
+    assert.equal(c.stderr, '');
+    assert.equal(s.cli(['delete', '--force', id2]).code, 0);
+  }
+  const log = join(bundles[1], 'log');
+  const id3 = s.newId();
+  s.deleteAfter(t, id3);
+  const d = s.cli(['--debug', '--log', log, 'run', '--bundle', bundles[1], id3]);
+  assert.equal(d.code, 0, show(d));
+  assert.equal(d.stderr, '');
+  assert.match(readFileSync(log, 'utf8'), /level=debug msg="ambient capabilities need to be permitted and inheritable too; ignoring /);
 });
 
 test('nothing is left behind', () => {
