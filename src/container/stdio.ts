@@ -7,6 +7,8 @@
 // own, until the last writer is gone. Detached runs, create and --preserve-fds
 // pass fds as they are: engines hand over pipes and fifos of their own.
 import { closeSync, fchownSync, readFileSync } from 'node:fs';
+import { errnoText } from '../errors';
+import { logDebug } from '../log/log';
 import { native } from '../native/addon';
 
 export interface StdioPipes {
@@ -61,7 +63,13 @@ export function openStdioPipes(): StdioPipes {
     theirs,
     ownedBy(initPid) {
       const root = hostRoot(initPid);
-      if (root) for (const fd of theirs) fchownSync(fd, root.uid, root.gid);
+      if (!root) return;
+      try {
+        for (const fd of theirs) fchownSync(fd, root.uid, root.gid);
+      } catch (e) {
+        // A convenience, not a guarantee (an unprivileged berth cannot give them away).
+        logDebug(`giving the stdio pipes to uid ${root.uid}: ${errnoText(e)}`);
+      }
     },
     handedOver(o) {
       closeTheirs();

@@ -143,6 +143,19 @@ test('run in the foreground: stdin is copied in to its EOF, stdout and stderr ou
   assert.equal(out.stderr, 'z'.repeat(1 << 20));
 });
 
+test("with a user namespace the pipes belong to the container's root, who can reopen them (as runc)", (t) => {
+  const r = s.run(t, {
+    args: ['sh', '-c', 'echo reopened > /proc/self/fd/1; stat -L -c %u /proc/self/fd/0'],
+    mutate: (spec) => {
+      spec.linux.namespaces.push({ type: 'user' });
+      spec.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      spec.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    },
+  });
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 'reopened\n0\n');
+});
+
 test('exec in the foreground: stdin in to its EOF, output out, statuses back; --preserve-fds passes fd 3 as given', (t) => {
   const { id } = s.started(t, { args: ['sleep', '1000'] });
   const e = s.cli(['exec', id, 'sh', '-c', 'cat; echo eof-seen; readlink /proc/self/fd/0; echo to-stderr >&2; exit 4'], { input: 'piped\n' });
