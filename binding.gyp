@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "berth",
-      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc"],
+      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc"],
       # libseccomp (Debian: libseccomp-dev) linked statically: a built or prebuilt
       # addon runs on hosts without libseccomp.so.
       "libraries": ["-l:libseccomp.a"],

@@ -91,8 +91,7 @@ void setup_console(const plan::Plan& p, bool mount_console) {
   send_fd(sock, master, name);
   close(master);
   close(sock);
-  // A session of its own, with the pty as controlling terminal and as stdio.
-  if (setsid() < 0) fail("starting a session", "process.terminal", errno);
+  // The pty as controlling terminal of the process's session (new_session) and as stdio.
   if (ioctl(slave, TIOCSCTTY, 0) < 0) fail("setting the controlling terminal", "process.terminal", errno);
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) fail("making the pty the process's stdio", "process.terminal", errno);

@@ -154,6 +154,14 @@ static void join_namespaces(const plan::Plan& p) {
 
 [[noreturn]] static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late);
 
+// The init and an exec'd process each lead a session of their own, as under runc:
+// the caller's terminal is not their controlling terminal, so /dev/tty does not
+// reach it and an inherited terminal fd takes no TIOCSTI (without CAP_SYS_ADMIN).
+// Before anything else, hooks included, runs in the container.
+static void new_session() {
+  if (setsid() < 0) fail("starting a session", "", errno);
+}
+
 // The init and an exec'd process alike, inside the container: limits, the
 // cwd and executable, default signals, seccomp and identity, in runc's order
 // (seccomp_when in helper.h has the three moments of the filter). Returns the
@@ -179,6 +187,7 @@ static int become_process(const plan::Plan& p) {
   pid_t pid = clone_into_cgroup(CLONE_PARENT);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
+    new_session();
     setup_console(p, false);
     int listener = become_process(p);
     if (listener >= 0) {
@@ -305,6 +314,7 @@ int main(int argc, char** argv) {
 }
 
 static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
+  new_session();
   if (flags & CLONE_NEWUSER || p.count(plan::REC_UID_MAP)) {
     // Become the namespace's root so files we create belong to the mapped root.
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("becoming root in the user namespace", "linux.uidMappings", errno);

@@ -29,6 +29,7 @@ extern char** environ;
 
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);  // seccomp.cc
 void RegisterBpf(Napi::Env env, Napi::Object exports);  // bpf.cc
+void RegisterRelay(Napi::Env env, Napi::Object exports);  // relay.cc
 
 namespace {
 
@@ -339,6 +340,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   RegisterSeccomp(env, exports);
   RegisterBpf(env, exports);
+  RegisterRelay(env, exports);
   return exports;
 }
 

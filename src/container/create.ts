@@ -30,6 +30,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** berth's own console socket when it proxies the terminal (run in the foreground). */
   proxyConsole?: number;
+  /** The container's stdio in place of berth's (run in the foreground: pipes, see ./stdio.ts). */
+  stdio?: [number, number, number];
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -131,6 +133,7 @@ function runInit(
   try {
     h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, c.saved.cgroups, {
       clonedInto: cgroup2,
+      stdio: o.stdio,
     });
     const mine = h.sock;
     const helperPid = h.pid;

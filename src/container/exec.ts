@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { execCgroups } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
-import { BerthError } from '../errors';
+import { BerthError, errnoText } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
@@ -15,6 +15,7 @@ import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
+import { openStdioPipes, type StdioPipes } from './stdio';
 import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 
@@ -99,6 +100,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     seccomp = { bpf: s.bpf, flags: s.flags, listener: !!s.listener };
   }
   const consoleFd = proc.terminal ? 3 + o.preserveFds : undefined;
+  // A pty berth proxies starts at the size of berth's terminal: the process may
+  // look before berth has the master to size it.
+  if (proc.terminal && !o.consoleSocket && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
@@ -106,9 +110,17 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const proxy = proc.terminal && !o.consoleSocket ? openTerminalProxy() : undefined;
   let h: Helper | undefined;
   let pid = 0;
+  let pipes: StdioPipes | undefined;
   try {
+    // In the foreground the process gets pipes that berth copies, not berth's own
+    // stdio (which it keeps when detached, as the caller asked).
+    if (!o.detach && !proc.terminal) {
+      pipes = openStdioPipes();
+      pipes.ownedBy(c.saved.pid);
+    }
     h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
       field: o.cgroups?.length ? 'exec --cgroup' : undefined,
+      stdio: pipes?.theirs,
     });
     const mine = h.sock;
     const helperPid = h.pid;
@@ -135,19 +147,34 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       sendListener();
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+    endHelper(h);
+    h = undefined;
+    // As runc: a pid file that cannot be written fails the exec, and the process goes.
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    pipes?.handedOver({ stdin: true });
     proxy?.attach();
   } catch (e) {
     proxy?.close();
     if (pid) killAndReap(pid, cgroups);
-    throw e;
-  } finally {
     endHelper(h);
+    await pipes?.finish();
+    throw e;
   }
-  if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
   if (o.detach) return 0;
   const stopForwarding = forwardSignals((sig) => process.kill(pid, sig), { proxiedTerminal: !!proxy });
   const st = await addon.waitExit(pid);
-  await proxy?.finish();
+  // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
+  await proxy?.finish();
+  // Everything the process (and whatever it left holding its stdout and stderr) wrote.
+  await pipes?.finish();
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+}
+
+function writePidFile(path: string, pid: number): void {
+  try {
+    writeAtomic(resolve(path), String(pid));
+  } catch (e) {
+    throw new BerthError(`writing the pid file ${path} (--pid-file): ${errnoText(e)}`);
+  }
 }

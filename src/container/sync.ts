@@ -21,14 +21,15 @@ const WATCH_MS = 100;
 const STOPPED_MS = 1000;
 
 /**
- * Starts berth-init with its fds laid out: stdio, the preserved fds (3 on), the
- * console socket if any (next), the sync socket (last; berth-init closes every fd
- * above it). Returns its pid and our end of the sync socket.
+ * Starts berth-init with its fds laid out: stdio (berth's own, or the pipes of
+ * ./stdio.ts), the preserved fds (3 on), the console socket if any (next), the
+ * sync socket (last; berth-init closes every fd above it). Returns its pid and
+ * our end of the sync socket.
  */
-function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd?: number): { pid: number; sock: number } {
+function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd: number | undefined, stdio: number[]): { pid: number; sock: number } {
   const addon = native();
   const [mine, theirs] = addon.socketpair();
-  const fds = [0, 1, 2, ...Array.from({ length: preserveFds }, (_, i) => 3 + i), ...(consoleFd === undefined ? [] : [consoleFd]), theirs];
+  const fds = [...stdio, ...Array.from({ length: preserveFds }, (_, i) => 3 + i), ...(consoleFd === undefined ? [] : [consoleFd]), theirs];
   try {
     const pid = addon.spawn(helperExe(), ['berth-init', mode, String(fds.length - 1), String(process.pid)], fds);
     return { pid, sock: mine };
@@ -59,12 +60,12 @@ export function startHelper(
   preserveFds: number,
   console: string | number | undefined,
   cgroups: Placement,
-  o: { clonedInto?: string; field?: string } = {},
+  o: { clonedInto?: string; field?: string; stdio?: number[] } = {},
 ): Helper {
   const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
   let h: Helper;
   try {
-    h = { ...spawnHelper(mode, preserveFds, consoleFd), cgroups };
+    h = { ...spawnHelper(mode, preserveFds, consoleFd, o.stdio ?? [0, 1, 2]), cgroups };
   } finally {
     if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }

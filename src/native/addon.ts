@@ -15,6 +15,15 @@ export interface Addon {
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];
+  /** [read end, write end], close-on-exec. */
+  pipe(): [number, number];
+  /**
+   * Copies from -> to on a thread of its own until from ends, writing fails or
+   * `to` reports an error (a pipe without readers); then closes closeAtEnd.
+   * With wait, a promise for the end that keeps Node running until then.
+   */
+  relay(from: number, to: number, closeAtEnd: number, wait: true): Promise<void>;
+  relay(from: number, to: number, closeAtEnd: number, wait: false): undefined;
   connectUnix(path: string): number;
   /** The fd that came with the next message on a unix socket (SCM_RIGHTS). */
   recvFd(sock: number): number;

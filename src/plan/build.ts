@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
 import type { Hierarchy } from '../cgroups/hierarchies';
-import { logWarn } from '../log/log';
+import { logDebug, logWarn } from '../log/log';
 import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
@@ -347,11 +347,13 @@ export function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilitie
   };
   if (unknown.size) logWarn(`ignoring unknown or unavailable capabilities: ${[...unknown].join(', ')}`);
   // The kernel raises an ambient capability only if it is permitted and inheritable;
-  // others cannot be granted: a warning, as config.md asks (and as runc does).
+  // others cannot be granted. runc leaves them out silently, and `runc spec`'s
+  // default config asks for three such: a debug line, not output on stderr that
+  // tools would take for the container's.
   const ambient = r.ambient & r.permitted & r.inheritable;
   if (ambient !== r.ambient) {
     const lost = CAPS.filter((_, i) => (r.ambient & ~ambient) & (1n << BigInt(i)));
-    logWarn(`ambient capabilities need to be permitted and inheritable too; ignoring ${lost.join(', ')}`);
+    logDebug(`ambient capabilities need to be permitted and inheritable too; ignoring ${lost.join(', ')}`);
     r.ambient = ambient;
   }
   return r;

@@ -25,13 +25,20 @@ const command: Command = {
   run: async (a) => {
     const { execInContainer } = require('../../container/exec') as typeof import('../../container/exec');
     const list = (v: unknown): string[] => (v === undefined ? [] : ([] as string[]).concat(v as string[]).map(String));
-    process.exitCode = await execInContainer({
-      root: a.root, id: a.id, processFile: a.process, args: list(a.command), detach: a.detach, pidFile: a['pid-file'],
-      tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
-      env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
-      noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
-      cgroups: list(a.cgroup),
-    });
+    try {
+      process.exitCode = await execInContainer({
+        root: a.root, id: a.id, processFile: a.process, args: list(a.command), detach: a.detach, pidFile: a['pid-file'],
+        tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
+        env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
+        noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
+        cgroups: list(a.cgroup),
+      });
+    } catch (e) {
+      const { BerthError } = require('../../errors') as typeof import('../../errors');
+      // As runc: 255 when exec itself failed, so callers tell it from the process's
+      // own status (0-254, 128+N).
+      throw new BerthError(e instanceof Error ? e.message : String(e), 255);
+    }
   },
 };
 export default command;
