@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
-import { runHooks } from '../hooks/run';
+import { type HookState, runHooks } from '../hooks/run';
 import { logDebug } from '../log/log';
 import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
@@ -108,7 +108,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
 
 type Hooks = NonNullable<ReturnType<typeof loadConfig>['hooks']>;
 
-function ociState(c: Container, status: string): object {
+function ociState(c: Container, status: string): HookState {
   const s = c.saved;
   return { ociVersion: s.ociVersion, id: s.id, status, pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
 }
