@@ -35,7 +35,12 @@ export interface CreateOptions {
   systemdCgroup: boolean;
 }
 
-export async function createContainer(o: CreateOptions): Promise<Container> {
+/**
+ * Returns the container still locked, and the lock's release: `create` keeps it
+ * until its process exits, so a `delete` of the id that raced it waits until
+ * create has reported the container it made.
+ */
+export async function createContainer(o: CreateOptions): Promise<{ c: Container; unlock: () => void }> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
   if (o.systemdCgroup) {
@@ -79,10 +84,8 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     resources: spec.linux?.resources,
   };
 
-  const c = claimContainer(o.root, saved);
-  let unlock = () => {};
+  const { c, unlock } = claimContainer(o.root, saved);
   try {
-    unlock = c.lock();
     makeCgroups(placement);
     const resources = spec.linux?.resources;
     applyLimits(placement, resources && {
@@ -91,7 +94,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     });
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
-    return c;
+    return { c, unlock };
   } catch (e) {
     try {
       // runtime.md: after a failed hook the lifecycle goes on at poststop; as runc,
@@ -100,9 +103,8 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     } catch (cleanupError) {
       logDebug(`cleanup after a failed create: ${(cleanupError as Error).message}`);
     }
-    throw e;
-  } finally {
     unlock();
+    throw e;
   }
 }
 

@@ -15,7 +15,9 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
   let proxy: TerminalProxy | undefined = !r.detach && o.consoleSocket === undefined ? openTerminalProxy() : undefined;
   let c;
   try {
-    c = await createContainer({ ...o, proxyConsole: proxy?.theirs });
+    const created = await createContainer({ ...o, proxyConsole: proxy?.theirs });
+    created.unlock();
+    c = created.c;
   } catch (e) {
     proxy?.close();
     throw e;
