@@ -279,11 +279,10 @@ test('config.md hooks timeout: "the number of seconds before aborting the hook":
   });
   const id = s.newId();
   s.deleteAfter(t, id);
-  const t0 = Date.now();
+  // Had create waited for the sleep, it would have succeeded (or been killed by
+  // the test's guard): its error says it gave up at the timeout.
   const r = s.create(b.dir, id);
-  const took = Date.now() - t0;
   assert.notEqual(r.code, 0, show(r));
-  assert.ok(took < 10_000, `create gave up after the timeout (took ${took} ms)`);
   assert.match(r.stderr, /hooks\.createRuntime\[0\]/);
   assert.match(r.stderr, /time/i);
   const hookPid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
@@ -441,11 +440,10 @@ test('config.md hooks timeout: a sleeping createContainer hook (run in the conta
   });
   const id = s.newId();
   s.deleteAfter(t, id);
-  const t0 = Date.now();
+  // Had create waited for the sleep, it would have succeeded (or been killed by
+  // the test's guard): its error says it gave up at the timeout.
   const r = s.create(b.dir, id);
-  const took = Date.now() - t0;
   assert.notEqual(r.code, 0, show(r));
-  assert.ok(took < 10_000, `create gave up after the timeout (took ${took} ms)`);
   assert.match(r.stderr, /hooks\.createContainer\[0\]/);
   assert.match(r.stderr, /time/i);
   assert.equal(existsSync(join(s.root, id)), false, 'no state dir is left');

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
 import { BERTH, runRuntime } from '../fixtures/runtime';
+import { waitFor as waitForAsync, waitUntil } from '../fixtures/wait';
 
 let root: string;
 let sleeper: Bundle;
@@ -16,13 +17,7 @@ const state = (id: string) => JSON.parse(berth('state', id).stdout) as Record<st
 let n = 0;
 const newId = () => `lc-${process.pid}-${n++}`;
 
-function waitFor(pred: () => boolean, ms = 5000): void {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-  }
-}
+const waitFor = (pred: () => boolean) => waitUntil(pred, 'the condition holds');
 
 before(() => {
   root = mkdtempSync('/tmp/berth-root-');
@@ -221,14 +216,14 @@ describe('run in the foreground', () => {
   });
 
   test('signals sent to berth run are forwarded to the container', async () => {
-    const b = makeBundle({ args: ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; while :; do sleep 0.05; done'] });
+    const b = makeBundle({ args: ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.05; done'] });
     try {
       const id = newId();
       const p = spawn(BERTH, ['--root', root, 'run', '--bundle', b.dir, id]);
       let out = '';
       p.stdout.on('data', (d) => (out += d));
-      waitFor(() => existsSync(join(root, id)) && state(id).status === 'running');
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      // The trap is set, and berth forwards signals (from before it started the process).
+      assert.ok(await waitForAsync(() => out.includes('ready')), `the container got ready: ${out}`);
       p.kill('SIGTERM');
       const code = await new Promise<number>((res) => p.on('close', (c) => res(c ?? -1)));
       assert.equal(code, 3);
@@ -320,7 +315,7 @@ describe('a create killed with SIGKILL at any moment', () => {
       await exited;
       const r = berth('delete', '--force', id);
       assert.equal(r.code, 0, `delay ${delay}: ${r.stderr}`);
-      waitFor(() => leftovers(root, id, sleeper.dir).length === 0, 3000);
+      waitFor(() => leftovers(root, id, sleeper.dir).length === 0);
     }
   });
 });
@@ -341,12 +336,12 @@ describe('delete --force racing a create of the same id', () => {
     try {
       const create = spawn(BERTH, ['--root', root, 'create', '--bundle', b.dir, id], { stdio: 'ignore' });
       const created = new Promise<number>((r) => create.on('exit', (code) => r(code ?? -1)));
-      await waitForAsync(() => existsSync(join(dir, 'in-hook')));
+      assert.ok(await waitForAsync(() => existsSync(join(dir, 'in-hook'))), 'the create reached its hook');
       const del = spawn(BERTH, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
       let deleted: number | undefined;
       const delDone = new Promise<number>((r) => del.on('exit', (code) => r((deleted = code ?? -1))));
       // The delete waits on the container's lock (a blocked flock in /proc/locks).
-      await waitForAsync(() => deleted !== undefined || blockedOnLock(del.pid!));
+      assert.ok(await waitForAsync(() => deleted !== undefined || blockedOnLock(del.pid!)), 'the delete waits or is done');
       assert.equal(deleted, undefined, 'delete did not wait for the create in flight');
       writeFileSync(join(dir, 'go'), '');
       assert.equal(await created, 0, 'the create went on');
@@ -356,7 +351,7 @@ describe('delete --force racing a create of the same id', () => {
       assert.ok(existsSync(join(dir, 'poststop')), 'the delete ran the poststop hooks of the created container');
       assert.equal(JSON.parse(readFileSync(join(dir, 'poststop'), 'utf8')).id, id);
       assert.notEqual(berth('state', id).code, 0);
-      waitFor(() => leftovers(root, id, b.dir).length === 0, 3000);
+      waitFor(() => leftovers(root, id, b.dir).length === 0);
     } finally {
       berth('delete', '--force', id);
       b.cleanup();
@@ -411,7 +406,7 @@ describe('delete --force racing a create of the same id', () => {
           }
           outcomes.push(`${name}:${cc === 0 ? (st.code === 0 ? 'kept' : 'deleted') : 'create-failed'}`);
           berth('delete', '--force', id);
-          waitFor(() => leftovers(root, id, b.dir).length === 0, 3000);
+          waitFor(() => leftovers(root, id, b.dir).length === 0);
         }
       }
       process.stdout.write(`# outcomes: ${[...new Set(outcomes)].sort().join(' ')}\n`);
@@ -432,13 +427,4 @@ function runRuntimeAsync(args: string[]): Promise<{ code: number; stderr: string
 /** Whether the process waits for a lock (its request shows as "->" in /proc/locks). */
 function blockedOnLock(pid: number): boolean {
   return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.split(/\s+/).includes(String(pid)));
-}
-
-async function waitForAsync(pred: () => boolean): Promise<void> {
-  // A guard only: each condition comes within a second or two.
-  const end = Date.now() + 60_000;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
