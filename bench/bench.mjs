@@ -40,7 +40,7 @@
 //                 id or the runtime's root (a monitor, say) are summed separately.
 //
 // A step that fails for one runtime prints its error and is reported as n/a; the
-// other metrics go on. Everything the benchmark creates (containers, state dirs,
+// other metrics go on, and the benchmark exits 1. Everything the benchmark creates (containers, state dirs,
 // bundles, the temp dir) is removed at the end, on failure and on Ctrl-C.
 import { spawnSync, execFileSync } from 'node:child_process';
 import {
@@ -49,7 +49,7 @@ import {
 import { tmpdir, release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
+import { cleanUpOnExit, COMPARE_HEADER, exitStatusOnFailure, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -484,6 +484,7 @@ async function main() {
     out.stateVsFloor[rt.name] = m == null || !floor ? null : { ratio: m / floor, overMs: m - floor };
   }
 
+  exitStatusOnFailure(out.metrics, log);
   if (opts.json) {
     printJson(out);
     return;

@@ -145,5 +145,20 @@ export function printJson(out) {
   process.stdout.write(JSON.stringify(out, round, 2) + '\n');
 }
 
+/**
+ * A benchmark with a failed step is no result: lists the failed steps of a
+ * report's metrics ({ key: { label, <runtime>: { error } } }), and sets a
+ * non-zero exit status when there is any. The report still prints them as n/a.
+ */
+export function exitStatusOnFailure(metrics, log) {
+  const failed = [];
+  for (const m of Object.values(metrics))
+    for (const [rt, v] of Object.entries(m)) if (v && typeof v === 'object' && v.error) failed.push(`${m.label} / ${rt}`);
+  if (failed.length) {
+    log(`${failed.length} step(s) failed, reported as n/a: ${failed.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
 /** The header of a berth-vs-runc table. */
 export const COMPARE_HEADER = ['metric', 'berth median', 'berth p90', 'runc median', 'runc p90', 'berth/runc'];

@@ -28,7 +28,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync
 import { release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
+import { cleanUpOnExit, COMPARE_HEADER, exitStatusOnFailure, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -195,6 +195,7 @@ async function main() {
       out.metrics[key][rt.name] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
     }
   }
+  exitStatusOnFailure(out.metrics, log);
   if (opts.json) {
     printJson(out);
     return;

@@ -4,14 +4,18 @@
 //   node scripts/run-tests.mjs                 all tests
 //   node scripts/run-tests.mjs unit signals    only files whose path contains a word
 //   node scripts/run-tests.mjs --test-name-pattern=rootless   flags go to node
+// A run never changes tracked files: the engine tests' matrix rows are kept in
+// build/engine-matrix/ and `npm run engine-matrix` writes them into README.md.
+// BERTH_TEST_DIR (default test/) and BERTH_ENGINE_MATRIX_KEEP (default
+// build/engine-matrix/) are for the tests of this script (test/unit/run-tests.test.ts).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderMatrix, updateReadme } from './engine-matrix.mjs';
+import { KEPT_DIR, keepRows } from './engine-matrix.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const testDir = join(root, 'test');
+const testDir = process.env.BERTH_TEST_DIR ?? join(root, 'test');
 // A directory per run: two runs at once (two developers, one tree) must not
 // delete each other's bundles.
 const outDir = join(root, `build/test-${process.pid}`);
@@ -57,19 +61,17 @@ const devices = () => HOST_DEVICES.map((d) => {
 const devicesBefore = devices();
 
 const files = sources.map((f) => join(outDir, relative(testDir, f)).replace(/\.ts$/, '.js'));
-// The engine tests (test/engines/) record one row per case here; the README's
-// engine matrix is rendered from them after the run.
+// The engine tests (test/engines/) record one row per case here; they are kept
+// for `npm run engine-matrix` after the run.
 const matrixDir = join(outDir, 'engine-matrix');
 const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, BERTH_ENGINE_MATRIX_DIR: matrixDir },
 });
-const matrixRows = renderMatrix(matrixDir);
-if (matrixRows.length) {
-  const table = updateReadme(join(root, 'README.md'), matrixRows);
-  process.stdout.write(`# engine matrix, written to README.md:\n${table.replace(/^/gm, '# ')}\n`);
-}
+const keepDir = process.env.BERTH_ENGINE_MATRIX_KEEP ?? KEPT_DIR;
+const kept = keepRows(matrixDir, keepDir);
+if (kept.length) process.stdout.write(`# engine matrix rows of ${kept.join(', ')} kept in ${relative(root, keepDir) || keepDir}; \`npm run engine-matrix\` writes them into README.md\n`);
 rmSync(outDir, { recursive: true, force: true });
 if (devices() !== devicesBefore) {
   process.stderr.write(`run-tests: host device nodes changed during the run:\nbefore:\n${devicesBefore}\nafter:\n${devices()}\n`);

@@ -11,6 +11,7 @@
 
 // ---- sync.cc: messages to and from berth ----
 extern int g_sync;  // the sync socket, -1 once closed
+extern int g_fail_fd;  // where fail() reports once g_sync is closed (the exec fifo after start), else -1
 bool send_msg(uint32_t type, const uint8_t* payload, uint32_t len);
 bool send_pid(pid_t pid);
 bool send_empty(uint32_t type);

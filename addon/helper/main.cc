@@ -377,6 +377,9 @@ static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
     do n = read(g_fifo, &c, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) fail("waiting for start", "", errno ? errno : EIO);
+    // From here `berth start` reads what is left in the fifo: a failure (a
+    // startContainer hook's) is its error, not the container's output.
+    g_fail_fd = g_fifo;
     // g_fifo stays open (close-on-exec): `berth start` waits for it to close, so it
     // returns only once the user process runs, after the startContainer hooks.
   }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -23,6 +24,10 @@
 
 using plan::Reader;
 using plan::Record;
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U  // Linux 6.3
+#endif
 
 static const int MAX_STRS = 16384;
 static char* g_argv[MAX_STRS + 1];
@@ -61,22 +66,27 @@ void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t s
     if (!rd.ok) fail("reading the plan", "hooks", EINVAL, "malformed hook record");
     if (argc == 0) argv[0] = (char*)path, argv[1] = nullptr;
 
-    int in[2];
-    if (pipe2(in, O_CLOEXEC) < 0) fail("running hook", field, errno, path);
+    // The state is in a memfd, not a pipe: a hook may exit without reading it, or
+    // read part of it, and a state larger than a pipe's buffer still arrives whole
+    // (runc ignores EPIPE; here there is none, and no SIGPIPE for the init).
+    int in = (int)syscall(SYS_memfd_create, "hook-state", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+    if (in < 0 && errno == EINVAL) in = (int)syscall(SYS_memfd_create, "hook-state", MFD_CLOEXEC);  // before Linux 6.3
+    if (in < 0) fail("running hook", field, errno, path);
+    if (write_all(in, state, state_len) != 0 || lseek(in, 0, SEEK_SET) < 0) fail("running hook", field, errno, path);
     pid_t pid = fork();
     if (pid < 0) fail("running hook", field, errno, path);
     if (pid == 0) {
-      // The hook's stdin is the state; its stdout joins our stderr.
-      dup2(in[0], 0);
+      // The hook's stdin is the state; its stdout joins our stderr. createContainer
+      // hooks start in the rootfs, as under runc (they touch ./lib/...); the
+      // startContainer ones in process.cwd, where the init already is.
+      dup2(in, 0);
       dup2(2, 1);
+      if (kind == plan::HOOK_CREATE_CONTAINER && fchdir(rootfs_fd()) < 0) _exit(127);
       if (reset_signals() != 0) _exit(127);
       execve(path, argv, envp);
       _exit(127);
     }
-    close(in[0]);
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    write(in[1], state, state_len);  // a hook need not read its stdin
-    close(in[1]);
+    close(in);
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pfd >= 0 && timeout > 0) {
       struct pollfd pl = {pfd, POLLIN, 0};

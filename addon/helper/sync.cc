@@ -5,6 +5,7 @@
 #include "helper/helper.h"
 
 int g_sync = -1;
+int g_fail_fd = -1;
 
 // Small builder for message payloads; messages are small and sent with one write,
 // so the two writers of the socket (berth-init and the init it clones) never
@@ -78,10 +79,12 @@ void fail(const char* step, const char* field, int err, const char* detail) {
   o.str(detail ? detail : "");
   o.str(err ? strerror(err) : "");
   if (!o.send(plan::MSG_ERROR)) {
-    // No one listens any more (after create returned): say it on stderr.
+    // No one listens any more (after create returned): say it to `berth start`
+    // through the exec fifo once it has started us, else on stderr.
     const char* parts[] = {"berth-init: ", step, field && *field ? " (" : "", field ? field : "",
                            field && *field ? ")" : "", ": ", err ? strerror(err) : detail, "\n"};
-    for (const char* s : parts) write_all(2, s, strlen(s));
+    int fd = g_fail_fd >= 0 ? g_fail_fd : 2;
+    for (const char* s : parts) if (fd == 2 || s != parts[0]) write_all(fd, s, strlen(s));
   }
   _exit(1);
 }

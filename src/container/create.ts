@@ -8,7 +8,7 @@ import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, make
 import { frozenBy } from '../cgroups/freeze';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
-import { runHooks } from '../hooks/run';
+import { type HookState, runHooks } from '../hooks/run';
 import { logDebug, logWarnQuietly } from '../log/log';
 import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
@@ -38,7 +38,12 @@ export interface CreateOptions {
   systemdCgroup: boolean;
 }
 
-export async function createContainer(o: CreateOptions): Promise<Container> {
+/**
+ * Returns the container still locked, and the lock's release: `create` keeps it
+ * until its process exits, so a `delete` of the id that raced it waits until
+ * create has reported the container it made.
+ */
+export async function createContainer(o: CreateOptions): Promise<{ c: Container; unlock: () => void }> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
   if (o.systemdCgroup) {
@@ -83,10 +88,8 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     resources: spec.linux?.resources,
   };
 
-  const c = claimContainer(o.root, saved);
-  let unlock = () => {};
+  const { c, unlock } = claimContainer(o.root, saved);
   try {
-    unlock = c.lock();
     makeCgroups(placement);
     const resources = spec.linux?.resources;
     applyLimits(placement, resources && {
@@ -95,7 +98,7 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     });
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
-    return c;
+    return { c, unlock };
   } catch (e) {
     try {
       // runtime.md: after a failed hook the lifecycle goes on at poststop; as runc,
@@ -105,15 +108,14 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     } catch (cleanupError) {
       logDebug(`cleanup after a failed create: ${(cleanupError as Error).message}`);
     }
-    throw e;
-  } finally {
     unlock();
+    throw e;
   }
 }
 
 type Hooks = NonNullable<ReturnType<typeof loadConfig>['hooks']>;
 
-function ociState(c: Container, status: string): object {
+function ociState(c: Container, status: string): HookState {
   const s = c.saved;
   return { ociVersion: s.ociVersion, id: s.id, status, pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
 }

@@ -19,7 +19,9 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
   const pipes = r.detach ? undefined : openStdioPipes();
   let c;
   try {
-    c = await createContainer({ ...o, proxyConsole: proxy?.theirs, stdio: pipes?.theirs });
+    const created = await createContainer({ ...o, proxyConsole: proxy?.theirs, stdio: pipes?.theirs });
+    created.unlock();
+    c = created.c;
   } catch (e) {
     proxy?.close();
     await pipes?.finish();

@@ -1,7 +1,7 @@
 // `start`: release the init waiting on the exec fifo, then run poststart hooks.
 import { closeSync, constants as C, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, errnoText } from '../errors';
-import { runHooks } from '../hooks/run';
+import { poststartFailureStops, runHooks } from '../hooks/run';
 import type { Container } from '../state/store';
 import { native } from '../native/addon';
 import { killAll } from './destroy';
@@ -29,22 +29,27 @@ export function startContainer(c: Container): void {
     closeSync(wfd);
     unlinkSync(c.fifo);
     native().waitHangup(rfd, -1);
-    // The byte still there means the init died before it could take it.
-    let unread = 0;
+    // The byte still there means the init died before it could take it; after
+    // taking it, the init reports a failure (a startContainer hook's) here.
+    const left = Buffer.alloc(8192);
+    let n = 0;
     try {
-      unread = readSync(rfd, Buffer.alloc(1));
+      n = readSync(rfd, left);
     } catch {
-      // EAGAIN: taken
+      // EAGAIN: taken, and nothing to report
     }
-    if (unread > 0) throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
+    const report = left.subarray(0, n).toString().trim();
+    if (report === '0') throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
+    if (report) throw new BerthError(report);
   } finally {
     closeSync(rfd);
   }
   const s = c.saved;
+  const stops = poststartFailureStops(s.ociVersion);
   try {
-    runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} });
+    runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: !stops });
   } catch (e) {
-    // runtime.md: a failed poststart hook stops the container (delete then runs poststop).
+    // runtime.md 1.3: a failed poststart hook stops the container (delete then runs poststop).
     killAll(c, 9);
     for (let i = 0; i < 100 && isAlive(s.pid, s.pidStartTime); i++) sleepSync(10);
     throw e;

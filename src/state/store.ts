@@ -1,7 +1,7 @@
 // The container store under --root: one directory per container holding state.json
 // (written atomically: temp file, fsync, rename) and, between create and start, the
 // exec fifo. Status is never stored: it is derived from the live init process.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as C } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { isFrozen } from '../cgroups/freeze';
@@ -98,14 +98,9 @@ export class Container {
 
   /** Holds an flock on the container directory until release() (blocks if taken). */
   lock(): () => void {
-    const fd = openSync(this.dir, C.O_RDONLY | C.O_DIRECTORY);
-    try {
-      (require('../native/addon') as typeof import('../native/addon')).native().flock(fd, true, true);
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    return () => closeSync(fd);
+    const unlock = lockDir(this.dir);
+    if (!unlock) throw new BerthError(`container ${this.id} does not exist`);
+    return unlock;
   }
 
   remove(): void {
@@ -126,12 +121,41 @@ export function writeAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
-/** Loads the container and runs fn while holding its lock (start, pause, resume, ...). */
+/**
+ * Takes the flock on a container's directory (waiting for whoever holds it: a
+ * create in flight holds it from the moment it claims the id) and returns its
+ * release, or undefined when there is no such directory. A directory removed
+ * while we waited (by the create or delete that held it) is not the container's
+ * any more: then we look again.
+ */
+export function lockDir(dir: string): (() => void) | undefined {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new BerthError(`opening the state directory ${dir}: ${errnoText(e)}`);
+    }
+    try {
+      (require('../native/addon') as typeof import('../native/addon')).native().flock(fd, true, true);
+      const held = fstatSync(fd);
+      const now = statSync(dir, { throwIfNoEntry: false });
+      if (now && now.ino === held.ino && now.dev === held.dev) return () => closeSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    closeSync(fd);
+  }
+}
+
+/** Locks the container, then loads it, and runs fn while holding the lock (start, pause, resume, ...). */
 export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
-  const c = loadContainer(root, id);
-  const unlock = c.lock();
+  const unlock = lockDir(containerDir(root, id));
+  if (!unlock) throw new BerthError(`container ${id} does not exist`);
   try {
-    return fn(c);
+    return fn(loadContainer(root, id));
   } finally {
     unlock();
   }
@@ -149,8 +173,12 @@ export function loadContainer(root: string, id: string): Container {
   return new Container(dir, JSON.parse(text) as Saved);
 }
 
-/** Claims the id: mkdir is atomic, so two creates of one id cannot both win. */
-export function claimContainer(root: string, saved: Saved): Container {
+/**
+ * Claims the id (mkdir is atomic, so two creates of one id cannot both win) and
+ * locks it before its state is written: a `delete` of the id waits for the create
+ * to finish, and never sees a directory without state unless a create died there.
+ */
+export function claimContainer(root: string, saved: Saved): { c: Container; unlock: () => void } {
   const dir = containerDir(root, saved.id);
   mkdirSync(root, { recursive: true, mode: 0o711 });
   try {
@@ -159,9 +187,18 @@ export function claimContainer(root: string, saved: Saved): Container {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BerthError(`container with id ${saved.id} already exists`);
     throw new BerthError(`creating the state directory ${dir}: ${errnoText(e)}`);
   }
+  // A `delete --force` between the mkdir and the lock took it for a dead create's.
+  const unlock = lockDir(dir);
+  if (!unlock) throw new BerthError(`container ${saved.id} was deleted while it was being created`);
   const c = new Container(dir, saved);
-  c.save();
-  return c;
+  try {
+    c.save();
+  } catch (e) {
+    c.remove();
+    unlock();
+    throw e;
+  }
+  return { c, unlock };
 }
 
 export function listContainers(root: string): Container[] {

@@ -4,7 +4,7 @@
 // socket under /tmp) and is stopped when its test file ends.
 //
 // Every case goes through engineCase(), which records pass or fail for the
-// README's engine matrix (scripts/engine-matrix.mjs renders it after the run).
+// README's engine matrix (kept by scripts/run-tests.mjs; `npm run engine-matrix` writes it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -9,12 +9,14 @@ import { useValidators } from '../../src/spec/validate';
 import { makeBundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
 import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
+import { waitUntil } from '../fixtures/wait';
 
 let root: string;
 const berth = (...args: string[]) => runRuntime(BERTH, root, args);
 let n = 0;
 const newId = () => `pz-${process.pid}-${n++}`;
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const stopped = (id: string) => waitUntil(() => status(id) === 'stopped', `${id} stopped`);
 
 before(() => {
   root = mkdtempSync('/tmp/berth-root-');
@@ -26,6 +28,11 @@ after(() => rmSync(root, { recursive: true, force: true }));
 function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
   return Number(f[11]) + Number(f[12]);
+}
+
+/** The signals pending for the whole process (ShdPnd), as a bit set. */
+function pendingSignals(pid: number): bigint {
+  return BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]}`);
 }
 
 const status = (id: string) => JSON.parse(berth('state', id).stdout).status as string;
@@ -43,14 +50,14 @@ describe('pause and resume', () => {
       assert.equal(status(id), 'paused');
       assert.match(readFileSync(`/proc/${pid}/status`, 'latin1'), /^State:\s+[SD]/m);
       const t0 = cpuTicks(pid);
+      // A window to look in, not a wait: frozen, it gains nothing however long we look.
       sleep(500);
       assert.equal(cpuTicks(pid), t0, 'no CPU time while frozen');
       assert.equal(berth('pause', id).code, 1, 'pause of a paused container fails');
       const r = berth('resume', id);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(status(id), 'running');
-      sleep(500);
-      assert.ok(cpuTicks(pid) > t0, 'runs again after resume');
+      waitUntil(() => cpuTicks(pid) > t0, 'it runs again after resume');
       assert.equal(berth('delete', '--force', id).code, 0);
       assert.deepEqual(leftovers(root, id, b.dir), []);
     } finally {
@@ -65,13 +72,14 @@ describe('pause and resume', () => {
     const id2 = newId();
     try {
       assert.equal(berth('run', '-d', '--bundle', b.dir, id).code, 0);
+      const pid = JSON.parse(berth('state', id).stdout).pid as number;
       assert.equal(berth('pause', id).code, 0);
       assert.equal(berth('kill', id, 'TERM').code, 0);
-      sleep(300);
+      // The frozen init has it pending (ShdPnd), and does not act on it.
+      waitUntil(() => (pendingSignals(pid) & (1n << 14n)) !== 0n, 'TERM is pending in the frozen init');
       assert.equal(status(id), 'paused', 'TERM is pending while frozen');
       assert.equal(berth('resume', id).code, 0);
-      for (let i = 0; i < 100 && status(id) !== 'stopped'; i++) sleep(20);
-      assert.equal(status(id), 'stopped', 'TERM delivered after resume');
+      stopped(id); // TERM delivered after resume
       assert.equal(berth('delete', id).code, 0);
 
       assert.equal(berth('run', '-d', '--bundle', b.dir, id2).code, 0);
@@ -79,8 +87,7 @@ describe('pause and resume', () => {
       assert.equal(berth('delete', id2).code, 1, 'delete without --force refuses a paused container');
       const k = berth('kill', id2, 'KILL');
       assert.equal(k.code, 0, k.stderr);
-      for (let i = 0; i < 100 && status(id2) !== 'stopped'; i++) sleep(20);
-      assert.equal(status(id2), 'stopped');
+      stopped(id2);
       assert.equal(berth('delete', id2).code, 0);
       assert.deepEqual(leftovers(root, id2, b.dir), []);
     } finally {

@@ -11,12 +11,12 @@ import { useValidators } from '../../src/spec/validate';
 import { makeBundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
 import { BERTH, repoRoot, runRuntime } from '../fixtures/runtime';
+import { waitUntil } from '../fixtures/wait';
 
 let root: string;
 const berth = (...args: string[]) => runRuntime(BERTH, root, args);
 let n = 0;
 const newId = () => `rs-${process.pid}-${n++}`;
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const unified = isUnified(hierarchies());
 
 before(() => {
@@ -96,7 +96,7 @@ describe('update', () => {
       assert.equal(memLimit(id), String(100 * 1024 * 1024), 'memory back to its old limit');
       assert.notEqual(read(id, 'pids', 'pids.max', 'pids.max'), '9', 'pids back to its old limit');
       assert.equal(berth('kill', id, 'KILL').code, 0);
-      for (let i = 0; i < 100 && status(id) !== 'stopped'; i++) sleep(20);
+      waitUntil(() => status(id) === 'stopped', 'the container stopped');
       const s = berth('update', '--memory', '1g', id);
       assert.equal(s.code, 1);
       assert.match(s.stderr, /cannot update container .*: it is stopped/);
@@ -226,8 +226,7 @@ describe('create with resources', () => {
     const id = newId();
     try {
       assert.equal(berth('run', '-d', '--bundle', b.dir, id).code, 0);
-      for (let i = 0; i < 1500 && status(id) !== 'stopped'; i++) sleep(20);
-      assert.equal(status(id), 'stopped', 'OOM-killed');
+      waitUntil(() => status(id) === 'stopped', 'the container is OOM-killed');
       const events = unified ? read(id, 'memory', '', 'memory.events') : read(id, 'memory', 'memory.oom_control', '');
       assert.match(events, /^oom_kill [1-9]/m);
     } finally {

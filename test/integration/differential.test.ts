@@ -148,6 +148,12 @@ const VARIANTS: Variant[] = [
 for (const v of VARIANTS) {
   describe(`berth and runc see the same container: ${v.name}`, () => {
     let seen: { berth: Record<string, string[]>; runc: Record<string, string[]> } | undefined;
+    /** What both runtimes printed; a test with nothing to compare fails (runc missing: skipped). */
+    const both = (t: TestContext) => {
+      if (!requireRunc(t)) return undefined;
+      if (!seen) throw new Error(`nothing to compare: "run the same bundle under both runtimes" failed for ${v.name}`);
+      return seen;
+    };
 
     test('run the same bundle under both runtimes', (t) => {
       if (!requireRunc(t)) return;
@@ -161,51 +167,57 @@ for (const v of VARIANTS) {
     });
 
     test('devmodes: the same nodes, modes and owners in /dev (in a user namespace /dev/mqueue belongs to its root user, and berth gives it the root group)', (t) => {
-      if (!requireRunc(t) || !seen) return;
+      const got = both(t);
+      if (!got) return;
       const k = KNOWN_DIFFERENCES.mqueueOwnerInUserns;
-      const inUserns = seen.runc.devmodes.includes(k.runc);
-      const b = seen.berth.devmodes.map((l) => (inUserns && l === k.berth ? k.runc : l));
-      assert.deepEqual(b, seen.runc.devmodes);
+      const inUserns = got.runc.devmodes.includes(k.runc);
+      const b = got.berth.devmodes.map((l) => (inUserns && l === k.berth ? k.runc : l));
+      assert.deepEqual(b, got.runc.devmodes);
     });
 
     for (const name of Object.keys(SECTIONS)) {
       if (name === 'mounts' || name === 'env' || name === 'hostname' || name === 'devmodes') continue;
       test(`${name}: ${SECTIONS[name]}`, (t) => {
-        if (!requireRunc(t) || !seen) return;
-        assert.deepEqual(seen.berth[name], seen.runc[name]);
+        const got = both(t);
+        if (!got) return;
+        assert.deepEqual(got.berth[name], got.runc[name]);
       });
     }
 
     test('hostname: the same hostname; the domainname as configured (runc 1.1 ignores domainname)', (t) => {
-      if (!requireRunc(t) || !seen) return;
+      const got = both(t);
+      if (!got) return;
       const spec: SpecObject = { hostname: 'berth' };
       v.mutate(Object.assign(spec, { process: {}, linux: { namespaces: [], maskedPaths: [] } }));
-      assert.equal(seen.berth.hostname[0], seen.runc.hostname[0]);
-      assert.equal(seen.berth.hostname[1], spec.domainname ?? '(none)');
-      if (!KNOWN_DIFFERENCES.runcIgnoresDomainname) assert.equal(seen.berth.hostname[1], seen.runc.hostname[1]);
+      assert.equal(got.berth.hostname[0], got.runc.hostname[0]);
+      assert.equal(got.berth.hostname[1], spec.domainname ?? '(none)');
+      if (!KNOWN_DIFFERENCES.runcIgnoresDomainname) assert.equal(got.berth.hostname[1], got.runc.hostname[1]);
     });
 
     test('env: process.env exactly (runc adds HOME when the config has none)', (t) => {
-      if (!requireRunc(t) || !seen) return;
-      const runcEnv = seen.runc.env;
-      const berthEnv = seen.berth.env;
+      const got = both(t);
+      if (!got) return;
+      const runcEnv = got.runc.env;
+      const berthEnv = got.berth.env;
       const berthHasHome = berthEnv.some((l) => KNOWN_DIFFERENCES.envOnlyInRunc.test(l));
       assert.deepEqual(berthEnv, berthHasHome ? runcEnv : runcEnv.filter((l) => !KNOWN_DIFFERENCES.envOnlyInRunc.test(l)));
     });
 
     test('mounts: the same mount points in the same order (berth adds the unified hierarchy of a hybrid host; device binds in another order)', (t) => {
-      if (!requireRunc(t) || !seen) return;
+      const got = both(t);
+      if (!got) return;
       const dev = KNOWN_DIFFERENCES.deviceBindOrder;
-      const b = [...mountMap(seen.berth.mounts).keys()].filter((p) => !KNOWN_DIFFERENCES.extraBerthMounts.has(p));
-      const r = [...mountMap(seen.runc.mounts).keys()];
+      const b = [...mountMap(got.berth.mounts).keys()].filter((p) => !KNOWN_DIFFERENCES.extraBerthMounts.has(p));
+      const r = [...mountMap(got.runc.mounts).keys()];
       assert.deepEqual(b.filter((p) => !dev.test(p)), r.filter((p) => !dev.test(p)));
       assert.deepEqual(b.filter((p) => dev.test(p)).sort(), r.filter((p) => dev.test(p)).sort(), 'the same device binds');
     });
 
     test('mounts: the same per-mount options, except the documented differences', (t) => {
-      if (!requireRunc(t) || !seen) return;
-      const b = mountMap(seen.berth.mounts);
-      const r = mountMap(seen.runc.mounts);
+      const got = both(t);
+      if (!got) return;
+      const b = mountMap(got.berth.mounts);
+      const r = mountMap(got.runc.mounts);
       const diffs: string[] = [];
       for (const [point, opts] of r) {
         if (!b.has(point) || KNOWN_DIFFERENCES.options.has(point)) continue;

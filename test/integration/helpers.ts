@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { makeBundle, type Bundle, type BundleOptions } from '../fixtures/bundle';
 import { BERTH, runRuntime, type RunOptions, type RunResult } from '../fixtures/runtime';
+import { GUARD_MS } from '../fixtures/wait';
 import type { SpecObject } from '../../src/spec/defaults';
 
 let counter = 0;
@@ -91,7 +92,7 @@ export class Session {
       const err = openSync(join(dir, 'err'), 'w');
       const r = spawnSync(this.bin, ['--root', this.root, 'create', '--bundle', bundle, ...extra, id], {
         stdio: ['ignore', out, err],
-        timeout: 30_000,
+        timeout: GUARD_MS,
       });
       closeSync(out);
       closeSync(err);
@@ -196,7 +197,7 @@ export class Session {
     await new Promise<void>((resolve, reject) => {
       let out = '';
       let err = '';
-      const timer = setTimeout(() => reject(new Error(`holder ${argv.join(' ')} did not get ready: ${err}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`holder ${argv.join(' ')} did not get ready: ${err}`)), GUARD_MS);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('ready')) {
@@ -313,12 +314,4 @@ export function statusFields(text: string): Record<string, string> {
   return out;
 }
 
-/** Waits up to ms for a predicate to hold (polling). */
-export async function waitFor(pred: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pred();
-}
+export { waitFor } from '../fixtures/wait';

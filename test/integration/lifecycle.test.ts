@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
 import { leftovers } from '../fixtures/leftovers';
 import { BERTH, runRuntime } from '../fixtures/runtime';
+import { waitFor as waitForAsync, waitUntil } from '../fixtures/wait';
 
 let root: string;
 let sleeper: Bundle;
@@ -16,13 +17,7 @@ const state = (id: string) => JSON.parse(berth('state', id).stdout) as Record<st
 let n = 0;
 const newId = () => `lc-${process.pid}-${n++}`;
 
-function waitFor(pred: () => boolean, ms = 5000): void {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-  }
-}
+const waitFor = (pred: () => boolean) => waitUntil(pred, 'the condition holds');
 
 before(() => {
   root = mkdtempSync('/tmp/berth-root-');
@@ -221,14 +216,14 @@ describe('run in the foreground', () => {
   });
 
   test('signals sent to berth run are forwarded to the container', async () => {
-    const b = makeBundle({ args: ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; while :; do sleep 0.05; done'] });
+    const b = makeBundle({ args: ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.05; done'] });
     try {
       const id = newId();
       const p = spawn(BERTH, ['--root', root, 'run', '--bundle', b.dir, id]);
       let out = '';
       p.stdout.on('data', (d) => (out += d));
-      waitFor(() => existsSync(join(root, id)) && state(id).status === 'running');
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      // The trap is set, and berth forwards signals (from before it started the process).
+      assert.ok(await waitForAsync(() => out.includes('ready')), `the container got ready: ${out}`);
       p.kill('SIGTERM');
       const code = await new Promise<number>((res) => p.on('close', (c) => res(c ?? -1)));
       assert.equal(code, 3);
@@ -320,7 +315,116 @@ describe('a create killed with SIGKILL at any moment', () => {
       await exited;
       const r = berth('delete', '--force', id);
       assert.equal(r.code, 0, `delay ${delay}: ${r.stderr}`);
-      waitFor(() => leftovers(root, id, sleeper.dir).length === 0, 3000);
+      waitFor(() => leftovers(root, id, sleeper.dir).length === 0);
     }
   });
 });
+
+describe('delete --force racing a create of the same id', () => {
+  test('a delete that comes while the create runs waits for it, then deletes the created container (and runs its poststop hooks)', async () => {
+    const dir = mkdtempSync('/tmp/berth-itest-race-');
+    // The create stops in its createRuntime hook (it holds the id then) until the
+    // test lets it go.
+    const b = makeBundle({
+      args: ['sleep', '1000'],
+      mutate: (spec) => (spec.hooks = {
+        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${dir}/in-hook; until [ -e ${dir}/go ]; do sleep 0.05; done`], timeout: 120 }],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/poststop`] }],
+      }),
+    });
+    const id = newId();
+    try {
+      const create = spawn(BERTH, ['--root', root, 'create', '--bundle', b.dir, id], { stdio: 'ignore' });
+      const created = new Promise<number>((r) => create.on('exit', (code) => r(code ?? -1)));
+      assert.ok(await waitForAsync(() => existsSync(join(dir, 'in-hook'))), 'the create reached its hook');
+      const del = spawn(BERTH, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+      let deleted: number | undefined;
+      const delDone = new Promise<number>((r) => del.on('exit', (code) => r((deleted = code ?? -1))));
+      // The delete waits on the container's lock (a blocked flock in /proc/locks).
+      assert.ok(await waitForAsync(() => deleted !== undefined || blockedOnLock(del.pid!)), 'the delete waits or is done');
+      assert.equal(deleted, undefined, 'delete did not wait for the create in flight');
+      writeFileSync(join(dir, 'go'), '');
+      assert.equal(await created, 0, 'the create went on');
+      assert.equal(await delDone, 0);
+      // The delete saw the container as the create left it: created, with an init,
+      // so its poststop hooks ran; and nothing of it is left.
+      assert.ok(existsSync(join(dir, 'poststop')), 'the delete ran the poststop hooks of the created container');
+      assert.equal(JSON.parse(readFileSync(join(dir, 'poststop'), 'utf8')).id, id);
+      assert.notEqual(berth('state', id).code, 0);
+      waitFor(() => leftovers(root, id, b.dir).length === 0);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('is linearizable: the delete waits for the create and removes what it made, or the create fails; a created container is never lost', async () => {
+    const log = mkdtempSync('/tmp/berth-itest-race-');
+    // poststop records which containers a delete saw as created.
+    const b = makeBundle({
+      args: ['sleep', '1000'],
+      mutate: (spec) => (spec.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `(cat; echo) >> ${log}/poststop`] }] }),
+    });
+    try {
+      // Where the delete starts: before the create claims the id, once the id's
+      // directory exists, once the state is written, once the init exists.
+      const triggers: Record<string, (dir: string) => boolean> = {
+        now: () => true,
+        dir: (dir) => existsSync(dir),
+        state: (dir) => existsSync(join(dir, 'state.json')),
+        init: (dir) => {
+          try {
+            return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).pid > 0;
+          } catch {
+            return false;
+          }
+        },
+      };
+      const outcomes: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        for (const [name, ready] of Object.entries(triggers)) {
+          const id = newId();
+          const dir = join(root, id);
+          const create = spawn(BERTH, ['--root', root, 'create', '--bundle', b.dir, id], { stdio: 'ignore' });
+          let createCode: number | null | undefined;
+          const created = new Promise<number>((r) => create.on('exit', (code) => r((createCode = code) ?? -1)));
+          while (createCode === undefined && !ready(dir)) await new Promise((r) => setTimeout(r, 1));
+          const del = runRuntimeAsync(['delete', '--force', id]);
+          const [cc, dc] = await Promise.all([created, del]);
+          const what = `round ${round}, delete ${name}: create ${cc}, delete ${dc.code} ${dc.stderr}`;
+          assert.equal(dc.code, 0, what);
+          const st = berth('state', id);
+          const sawCreated = existsSync(join(log, 'poststop')) && readFileSync(join(log, 'poststop'), 'utf8').includes(`"id":"${id}"`);
+          if (cc === 0) {
+            // Made and reported: either it is still there, created and alive, or the
+            // delete removed it as a created container (and ran its poststop hooks).
+            if (st.code === 0) assert.equal(JSON.parse(st.stdout).status, 'created', what);
+            else assert.ok(sawCreated, `${what}: the container create reported is gone, and no delete saw it created`);
+          } else {
+            assert.notEqual(st.code, 0, `${what}: a failed create left a container`);
+          }
+          outcomes.push(`${name}:${cc === 0 ? (st.code === 0 ? 'kept' : 'deleted') : 'create-failed'}`);
+          berth('delete', '--force', id);
+          waitFor(() => leftovers(root, id, b.dir).length === 0);
+        }
+      }
+      process.stdout.write(`# outcomes: ${[...new Set(outcomes)].sort().join(' ')}\n`);
+    } finally {
+      b.cleanup();
+      rmSync(log, { recursive: true, force: true });
+    }
+  });
+});
+
+function runRuntimeAsync(args: string[]): Promise<{ code: number; stderr: string }> {
+  const p = spawn(BERTH, ['--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((r) => p.on('close', (code) => r({ code: code ?? -1, stderr })));
+}
+
+/** Whether the process waits for a lock (its request shows as "->" in /proc/locks). */
+function blockedOnLock(pid: number): boolean {
+  return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.split(/\s+/).includes(String(pid)));
+}

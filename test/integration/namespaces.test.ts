@@ -56,7 +56,7 @@ test('config-linux.md namespaces: "If a namespace type is not specified in the n
 
 test('config-linux.md namespaces path: "The runtime MUST place the container process in the namespace associated with that path"', async (t) => {
   const name = `berth-holder-${process.pid}`;
-  const h = await s.holder(t, ['unshare', '--uts', '--net', '--ipc', 'sh', '-c', `hostname ${name}; echo ready; exec sleep 60`]);
+  const h = await s.holder(t, ['unshare', '--uts', '--net', '--ipc', 'sh', '-c', `hostname ${name}; echo ready; exec sleep infinity`]);
   const r = s.sh(t, 'hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc', (spec) => {
     delete spec.hostname;
     for (const ns of spec.linux.namespaces) {
@@ -72,7 +72,7 @@ test('config-linux.md namespaces path: "The runtime MUST place the container pro
 });
 
 test('config-linux.md namespaces path: joining keeps the namespace (the container does not own it)', async (t) => {
-  const h = await s.holder(t, ['unshare', '--net', 'sh', '-c', 'echo ready; exec sleep 60']);
+  const h = await s.holder(t, ['unshare', '--net', 'sh', '-c', 'echo ready; exec sleep infinity']);
   const before = nsOf(h.pid!, 'net');
   const r = s.sh(t, 'true', (spec) => {
     for (const ns of spec.linux.namespaces) if (ns.type === 'network') ns.path = `/proc/${h.pid}/ns/net`;
@@ -113,7 +113,7 @@ test('config-linux.md namespaces path: a path that does not exist is an error na
 });
 
 test('config-linux.md namespaces path: "The runtime MUST generate an error if path is not associated with a namespace of type type"', async (t) => {
-  const h = await s.holder(t, ['unshare', '--uts', 'sh', '-c', 'echo ready; exec sleep 60']);
+  const h = await s.holder(t, ['unshare', '--uts', 'sh', '-c', 'echo ready; exec sleep infinity']);
   const uts = `/proc/${h.pid}/ns/uts`;
   assertCreateFails(
     t,

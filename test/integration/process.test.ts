@@ -481,8 +481,10 @@ test('runtime CLI: signals sent to a foreground run are forwarded to the contain
   s.deleteAfter(t, id);
   const run = s.spawn(['run', '--bundle', b.dir, id]);
   s.defer(t, () => run.child.kill('SIGKILL'));
-  assert.ok(await waitFor(() => s.state(id)?.status === 'running'), 'the container runs');
-  await new Promise((r) => setTimeout(r, 200));
+  let out = '';
+  run.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // The trap is set, and berth forwards signals (from before it started the process).
+  assert.ok(await waitFor(() => out.includes('ready')), `the container got ready: ${out}`);
   run.child.kill('SIGTERM');
   const res = await run.done;
   assert.equal(res.code, 42, show(res));

@@ -8,6 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { requireTool, type RunResult } from '../fixtures/runtime';
+import { GUARD_MS, waitUntil } from '../fixtures/wait';
 import { leftovers, Session, show } from './helpers';
 
 const s = new Session('sec');
@@ -44,21 +45,23 @@ test('--preserve-fds N passes fds 3..3+N-1 as given, and nothing above them', (t
   writeFileSync(join(dir, 'b'), 'from fd 4\n');
   const fds = [openSync(join(dir, 'a'), 'r'), openSync(join(dir, 'b'), 'r'), openSync(join(dir, 'c'), 'w')];
   const out = openSync(join(dir, 'out'), 'w');
+  // A file, not a pipe: the container keeps berth's stderr, and spawnSync would
+  // wait for the pipe's end as long as the container lives.
+  const err = openSync(join(dir, 'err'), 'w');
   const id = s.newId();
   s.deleteAfter(t, id);
   try {
     // fd 5 (a third file) is open in berth too, but not preserved.
     const r = spawnSync(s.bin, ['--root', s.root, 'run', '-d', '--preserve-fds', '2', '--bundle', b.dir, id], {
-      stdio: ['ignore', out, 'pipe', fds[0], fds[1], fds[2]],
-      timeout: 30_000,
-      encoding: 'utf8',
+      stdio: ['ignore', out, err, fds[0], fds[1], fds[2]],
+      timeout: GUARD_MS,
     });
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 0, readFileSync(join(dir, 'err'), 'utf8'));
   } finally {
-    for (const fd of [...fds, out]) closeSync(fd);
+    for (const fd of [...fds, out, err]) closeSync(fd);
   }
   const pid = s.state(id)!.pid;
-  for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'); i++) spawnSync('sleep', ['0.01']);
+  waitUntil(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'), 'the process execs sleep');
   assert.deepEqual(fdsOf(pid), ['0', '1', '2', '3', '4']);
   assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'from fd 3\nfrom fd 4\n');
 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { repoRoot, requireTool } from '../fixtures/runtime';
+import { GUARD_MS } from '../fixtures/wait';
 import { leftovers, Session, show } from './helpers';
 import type { SpecObject } from '../../src/spec/defaults';
 
@@ -125,7 +126,8 @@ test('a terminal without --console-socket is a clear error', (t) => {
 /** Runs berth at a real terminal (test/fixtures/pty-driver.py); the terminal's output and the status. */
 async function atTerminal(size: string, steps: [string, string][], shellCmd: string): Promise<{ status: number; output: string }> {
   const driver = join(repoRoot(), 'test/fixtures/pty-driver.py');
-  const p = spawn('python3', [driver, size, '20', JSON.stringify(steps), '--', 'sh', '-c', shellCmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The driver's limit is a guard against a hang only: it waits for output and the exit.
+  const p = spawn('python3', [driver, size, String(GUARD_MS / 1000), JSON.stringify(steps), '--', 'sh', '-c', shellCmd], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((res) => p.on('exit', res));

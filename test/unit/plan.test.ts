@@ -13,6 +13,7 @@ import { decodeItems, encodePlan } from '../../src/plan/message';
 import { CLONE, MS } from '../../src/plan/tables';
 import { defaultSpec, type SpecObject } from '../../src/spec/defaults';
 import type { Spec } from '../../src/spec/types';
+import { GUARD_MS } from '../fixtures/wait';
 
 const HYBRID: Hierarchy[] = [
   { version: 1, mountpoint: '/sys/fs/cgroup/cpu', mountRoot: '/', controllers: ['cpu'], own: '/' },
@@ -224,7 +225,8 @@ function feed(msg: Buffer): Promise<{ code: number | null; signal: NodeJS.Signal
     sock.on('data', (d: Buffer) => chunks.push(d));
     sock.on('error', () => {});
     sock.end(msg);
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // A guard against a hang (which the test would then report as a SIGKILL).
+    const t = setTimeout(() => child.kill('SIGKILL'), GUARD_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(t);
       resolve({ code, signal, reply: Buffer.concat(chunks) });

@@ -25,20 +25,21 @@ describe('state store', () => {
   });
 
   test('claiming an id twice fails; state.json is written whole, without temp files left', () => {
-    const c = claimContainer(root, saved('one', 0, ''));
+    const { c, unlock } = claimContainer(root, saved('one', 0, ''));
     assert.throws(() => claimContainer(root, saved('one', 0, '')), /already exists/);
     c.saved.pid = 12345;
     c.save();
     assert.equal(loadContainer(root, 'one').saved.pid, 12345);
     assert.deepEqual(readdirSync(c.dir), ['state.json']);
     c.remove();
+    unlock();
     assert.throws(() => loadContainer(root, 'one'), /does not exist/);
   });
 
   test('status follows the process: created with the fifo, running without, stopped when it exits', async () => {
     const child = spawn('sleep', ['30']);
     const st = procStat(child.pid!)!;
-    const c = claimContainer(root, saved('live', child.pid!, st.startTime));
+    const { c, unlock } = claimContainer(root, saved('live', child.pid!, st.startTime));
     writeFileSync(c.fifo, '');
     assert.equal(c.status(), 'created');
     rmSync(c.fifo);
@@ -49,21 +50,24 @@ describe('state store', () => {
     assert.equal(c.status(), 'stopped');
     assert.equal(c.publicState().pid, 0);
     c.remove();
+    unlock();
   });
 
   test('a reused pid with another start time is not the container', () => {
-    const c = claimContainer(root, saved('reused', process.pid, '1'));
+    const { c, unlock } = claimContainer(root, saved('reused', process.pid, '1'));
     assert.equal(isAlive(process.pid, procStat(process.pid)!.startTime), true);
     assert.equal(c.status(), 'stopped');
     c.remove();
+    unlock();
   });
 
   test('a container still being created, and list skipping half-made directories', () => {
-    const c = claimContainer(root, { ...saved('young', 0, ''), phase: 'creating' });
+    const { c, unlock } = claimContainer(root, { ...saved('young', 0, ''), phase: 'creating' });
     assert.equal(c.status(), 'creating');
     require('node:fs').mkdirSync(join(root, 'half'));
     assert.deepEqual(listContainers(root).map((x) => x.id), ['young']);
     assert.ok(existsSync(join(root, 'half')));
     c.remove();
+    unlock();
   });
 });

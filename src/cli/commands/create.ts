@@ -25,6 +25,7 @@ const command: Command = {
   options: createFlags,
   run: async (a) => {
     const { createContainer } = require('../../container/create') as typeof import('../../container/create');
+    // The container's lock is left to this process's exit (see createContainer).
     await createContainer(createOptions(a));
   },
 };

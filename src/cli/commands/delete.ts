@@ -8,23 +8,27 @@ const command: Command = {
     force: { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it still runs' },
   },
   run: (a) => {
-    const { loadContainer, containerDir } = require('../../state/store') as typeof import('../../state/store');
+    const { containerDir, loadContainer, lockDir } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
     const { destroy } = require('../../container/destroy') as typeof import('../../container/destroy');
-    let c;
+    const { existsSync, rmSync } = require('node:fs') as typeof import('node:fs');
+    const dir = containerDir(a.root, a.id);
+    // Locked before the state is read: a create of the id in flight is waited for,
+    // and what it left is what is deleted (never a state read before it finished).
+    const unlock = lockDir(dir);
+    // As runc: --force succeeds for a container that does not exist.
+    if (!unlock) {
+      if (a.force) return;
+      throw new BerthError(`container ${a.id} does not exist`);
+    }
     try {
-      c = loadContainer(a.root, a.id);
-    } catch (e) {
-      // As runc: --force succeeds for a container that does not exist; a directory
-      // left without a state file (a create killed at its first step) goes too.
-      if (a.force) {
-        (require('node:fs') as typeof import('node:fs')).rmSync(containerDir(a.root, a.id), { recursive: true, force: true });
+      // Under the lock, a directory without a state file is a create killed at its
+      // first step: --force removes it.
+      if (a.force && !existsSync(`${dir}/state.json`)) {
+        rmSync(dir, { recursive: true, force: true });
         return;
       }
-      throw e;
-    }
-    const unlock = c.lock();
-    try {
+      const c = loadContainer(a.root, a.id);
       const status = c.status();
       // runtime.md: deleting a container that is not stopped MUST fail (runc deletes
       // created ones; engines always pass --force for those).
