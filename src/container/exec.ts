@@ -111,6 +111,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let h: Helper | undefined;
   let pid = 0;
   let pipes: StdioPipes | undefined;
+  // Caught from before the process exists: it may run (and be signalled) before
+  // berth is done with berth-init, and a TERM then must reach it, not end berth.
+  // The handlers run once berth is back in its event loop, with pid known.
+  const stopForwarding = o.detach ? () => {} : forwardSignals((sig) => pid && process.kill(pid, sig), { proxiedTerminal: !!proxy });
   try {
     // In the foreground the process gets pipes that berth copies, not berth's own
     // stdio (which it keeps when detached, as the caller asked).
@@ -154,6 +158,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     pipes?.handedOver({ stdin: true });
     proxy?.attach();
   } catch (e) {
+    stopForwarding();
     proxy?.close();
     if (pid) killAndReap(pid, cgroups);
     endHelper(h);
@@ -161,7 +166,6 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     throw e;
   }
   if (o.detach) return 0;
-  const stopForwarding = forwardSignals((sig) => process.kill(pid, sig), { proxiedTerminal: !!proxy });
   const st = await addon.waitExit(pid);
   // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
