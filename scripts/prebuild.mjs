@@ -43,6 +43,7 @@ if (args.includes('--check')) {
 }
 
 for (const arch of arches) build(arch);
+rmSync(join(root, 'build/prebuild'), { recursive: true, force: true });
 
 function build(arch) {
   const { triplet } = ARCHES[arch];

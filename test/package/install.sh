@@ -6,7 +6,7 @@
 #  3. installs it with a PATH that has node, npm and a few basic tools but no cc, c++, make
 #     or python3: globally into a fresh prefix, and as a dependency of a fresh project;
 #     each install must take the prebuilt parts, and each installed CLI runs a busybox
-#     container whose output is checked;
+#     container whose output is checked; once more with --ignore-scripts;
 #  4. installs it once more where no prebuild fits (LIBC=musl tells node-gyp-build it is a
 #     musl host; the prebuilds are glibc's), with the full PATH: the compile fallback.
 # Everything it makes is under one temp dir (state root included), removed at the end.
@@ -97,6 +97,12 @@ mkdir -p "$work/project"
   || { cat "$work/dep.log" >&2; fail "npm install (as a dependency) failed"; }
 installed_with_prebuild "$work/dep.log" "$work/project/node_modules/berth"
 run_container "$work/project/node_modules/.bin/berth" dependency "$bin"
+
+# with --ignore-scripts (npm 11 asks to approve install scripts): a prebuild needs none
+mkdir -p "$work/no-scripts"
+(cd "$work/no-scripts" && PATH=$bin npm init -y >/dev/null && PATH=$bin npm_install --ignore-scripts "$tarball") >"$work/no-scripts.log" 2>&1 \
+  || { cat "$work/no-scripts.log" >&2; fail "npm install --ignore-scripts failed"; }
+run_container "$work/no-scripts/node_modules/.bin/berth" no-scripts "$bin"
 
 # 4. the compile fallback, where no prebuild fits
 mkdir -p "$work/source"
