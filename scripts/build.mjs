@@ -1,12 +1,13 @@
 // Build everything the CLI needs at run time, so nothing is compiled when it runs:
 //  1. constants of the plan message, generated from addon/message/plan.def
 //  2. standalone ajv validators from spec-schemas/ (scripts/build-validators.mjs)
-//  3. the native addon and berth-init (node-gyp), unless already built
+//  3. the native addon and berth-init (node-gyp, scripts/native.mjs), unless already built
 //  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from './native.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -30,38 +31,6 @@ function generatePlanConstants() {
   if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
 }
 
-// 3. native parts
-function buildNative() {
-  const products = ['build/Release/berth.node', 'build/Release/berth-init'];
-  const sources = [join(root, 'binding.gyp'), ...listFiles(join(root, 'addon'))];
-  const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
-  const stale = products.some((p) => !existsSync(join(root, p)) || statSync(join(root, p)).mtimeMs < newest);
-  if (!stale) return;
-  log('compiling addon and berth-init (node-gyp)');
-  // Build against this Node's own headers; node-gyp must not try to download them.
-  const nodedir = join(dirname(process.execPath), '..');
-  const args = existsSync(join(nodedir, 'include/node/node.h')) ? [`--nodedir=${nodedir}`] : [];
-  // Incremental once configured: `rebuild` would empty build/ while the CLI may be in use.
-  const step = existsSync(join(root, 'build/Makefile')) ? 'build' : 'rebuild';
-  // Under flock(1): two builds in one tree at once would race in build/.
-  mkdirSync(join(root, 'build'), { recursive: true });
-  execFileSync('flock', [join(root, 'build/.lock'), process.execPath, gypBin(), step, '--loglevel=warn', ...(step === 'rebuild' ? args : [])], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
-}
-function gypBin() {
-  // npm ships node-gyp; prefer the project's own when present.
-  for (const c of [join(root, 'node_modules/node-gyp/bin/node-gyp.js'),
-                   join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')]) {
-    if (existsSync(c)) return c;
-  }
-  throw new Error('node-gyp not found');
-}
-function listFiles(dir) {
-  const { readdirSync } = require_fs;
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
-}
-import * as require_fs from 'node:fs';
-
 // 4. bundle
 async function bundle() {
   const esbuild = await import('esbuild');
@@ -69,8 +38,9 @@ async function bundle() {
   const common = {
     bundle: true, platform: 'node', target: 'node20', format: 'cjs',
     minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning',
-    // Lazily loaded chunks are separate files, required by path at run time.
-    external: ['./validators.js', './yargs-cli.js'],
+    // Lazily loaded chunks are separate files, required by path at run time;
+    // node-gyp-build is a dependency the install script uses too: one copy of it.
+    external: ['./validators.js', './yargs-cli.js', 'node-gyp-build'],
     define: {
       BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
       BERTH_COMMIT: JSON.stringify(gitCommit()),
@@ -81,13 +51,11 @@ async function bundle() {
 }
 
 if (process.argv.includes('--native-only')) {
-  // npm install: only the native parts (the bundled CLI is built by `prepare`).
-  buildNative();
+  buildNative({ quiet, log });
   process.exit(0);
 }
 // A V8 code cache of the bundle, made by running a typical command through bin/berth.
 function makeCodeCache() {
-  const { mkdtempSync, rmSync } = require_fs;
   const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
   try {
     execFileSync(process.execPath, [join(root, 'bin/berth'), '--root', tmp, 'list'], {
@@ -103,7 +71,7 @@ generatePlanConstants();
 if (existsSync(join(root, 'scripts/build-validators.mjs'))) {
   execFileSync(process.execPath, [join(root, 'scripts/build-validators.mjs')], { cwd: root, stdio: 'inherit' });
 }
-if (!process.argv.includes('--no-native')) buildNative();
+if (!process.argv.includes('--no-native')) buildNative({ quiet, log });
 await bundle();
 mkdirSync(join(root, 'build'), { recursive: true });
 makeCodeCache();

@@ -27,3 +27,11 @@ npm ci --no-audit --no-fund
 # The cgroup v2 lane (npm run test:cgroup-v2) boots a VM with QEMU.
 command -v qemu-system-x86_64 >/dev/null \
   || apt-get install -y -qq --no-install-recommends qemu-system-x86 xz-utils >/dev/null
+# The package test (test/package/) builds the linux-arm64 prebuilds with Debian's cross
+# toolchain against libseccomp's arm64 static library, and runs the arm64 berth-init
+# under qemu-user (no binfmt registration: it is called by name).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  apt-get update -qq
+fi
+apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu libseccomp-dev:arm64 qemu-user >/dev/null

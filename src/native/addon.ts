@@ -1,5 +1,7 @@
 // Loads the native parts lazily: the N-API module and the path of berth-init,
-// which sits beside it (build/Release in a source tree, or prebuilds/<platform>).
+// which sits beside it. node-gyp-build picks the directory: build/Release when the
+// parts were compiled here (a source tree, or an install no prebuild fitted), else
+// prebuilds/<platform>-<arch>/ of the package (scripts/prebuild.mjs).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BerthError } from '../errors';
@@ -57,15 +59,31 @@ function findRoot(start: string): string {
   }
 }
 
+const BUILD_HINT = '`npm rebuild --build-from-source berth` compiles them; in a source tree `npm run build:native`';
+
+let nativeFile: string | undefined;
+/** The .node file to load; berth-init is beside it. */
+function nativePath(): string {
+  if (!nativeFile) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      nativeFile = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+    } catch (e) {
+      throw new BerthError(`loading berth's native addon: ${(e as Error).message.split('\n')[0]} (${BUILD_HINT})`);
+    }
+  }
+  return nativeFile;
+}
+
 let addon: Addon | undefined;
 export function native(): Addon {
   if (!addon) {
-    const local = join(packageRoot, 'build/Release/berth.node');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const file = nativePath();
     try {
-      addon = (existsSync(local) ? require(local) : require('node-gyp-build')(packageRoot)) as Addon;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(file) as Addon;
     } catch (e) {
-      throw new BerthError(`loading berth's native addon: ${(e as Error).message.split('\n')[0]} (build it with \`npm run build:native\`)`);
+      throw new BerthError(`loading berth's native addon ${file}: ${(e as Error).message.split('\n')[0]} (${BUILD_HINT})`);
     }
   }
   return addon;
@@ -85,8 +103,7 @@ export function helperExe(): string {
 }
 
 export function helperPath(): string {
-  for (const p of [join(packageRoot, 'build/Release/berth-init'), join(packageRoot, `prebuilds/${process.platform}-${process.arch}/berth-init`)]) {
-    if (existsSync(p)) return p;
-  }
-  throw new BerthError('berth-init not found: build the native parts with `npm run build:native`');
+  const p = join(dirname(nativePath()), 'berth-init');
+  if (!existsSync(p)) throw new BerthError(`berth-init not found beside the native addon (${p}): ${BUILD_HINT}`);
+  return p;
 }
