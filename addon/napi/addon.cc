@@ -76,6 +76,17 @@ Napi::Value WaitHangup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), rc > 0);
 }
 
+// waitReadable(fd, timeoutMs): waits until fd has data (or a hangup or error)
+// without reading it; false on timeout. For synchronous clients with a deadline.
+Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
+  struct pollfd p = {Int(info, 0), POLLIN, 0};
+  int rc;
+  do rc = poll(&p, 1, Int(info, 1));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ThrowErrno(info.Env(), "poll", errno);
+  return Napi::Boolean::New(info.Env(), rc > 0);
+}
+
 // oomNotifier(dir, unified): an fd that becomes readable when the memory cgroup
 // at dir has an OOM event. v2: inotify on memory.events (the kernel notifies a
 // change of it); v1: an eventfd registered for memory.oom_control through
@@ -322,6 +333,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("waitHangup", Napi::Function::New(env, WaitHangup));
+  exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));

@@ -10,6 +10,8 @@ export interface Addon {
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   waitHangup(fd: number, timeoutMs: number): boolean;
+  /** Waits up to timeoutMs until fd is readable (or hung up), reading nothing. */
+  waitReadable(fd: number, timeoutMs: number): boolean;
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
   socketpair(): [number, number];
