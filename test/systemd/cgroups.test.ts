@@ -158,13 +158,14 @@ describe('the systemd cgroup driver', { skip }, () => {
     }
   });
 
-  test('no cgroupsPath: berth-ID.scope in system.slice; annotations become unit properties; run returns the exit code', () => {
+  test('no cgroupsPath: berth-ID.scope in system.slice; annotations become unit properties; no device rules, no policy; run returns the exit code', () => {
     const id = newId();
     const b = makeBundle({
       args: ['sh', '-c', 'cat /proc/self/cgroup; exit 3'],
       mutate: (s) => {
         noCgroupNs(s);
         delete s.linux.cgroupsPath;
+        delete s.linux.resources?.devices;
         s.annotations = { 'org.systemd.property.CollectMode': "'inactive-or-failed'", 'org.systemd.property.TimeoutStopSec': '7' };
       },
     });
@@ -173,7 +174,7 @@ describe('the systemd cgroup driver', { skip }, () => {
       const r = berth(['create', '--bundle', b.dir, id]);
       assert.equal(r.code, 0, r.stderr);
       const unit = `berth-${id}.scope`;
-      assert.deepEqual(show(unit, ['CollectMode', 'TimeoutStopUSec']), { CollectMode: 'inactive-or-failed', TimeoutStopUSec: '7s' });
+      assert.deepEqual(show(unit, ['CollectMode', 'TimeoutStopUSec', 'DevicePolicy', 'DeviceAllow']), { CollectMode: 'inactive-or-failed', TimeoutStopUSec: '7s', DevicePolicy: 'auto', DeviceAllow: '' });
       assert.equal(plain('delete', '--force', id).code, 0);
       nothingLeft(id, b);
       const fg = berth(['run', '--bundle', b.dir, id]);

@@ -102,13 +102,19 @@ async function removePrivateDir(dir: string): Promise<string[]> {
   return left;
 }
 
-/** A daemon started in the background; `up` polls until it answers. */
-async function startDaemon(cmd: string, args: string[], log: string, up: () => boolean, env = process.env): Promise<ChildProcess> {
+/**
+ * A daemon started in the background; `up` polls until it answers. dockerd gives
+ * the containerd it starts a fixed time to answer, which a loaded machine's
+ * emulated VM can exceed: that one failure is retried once.
+ */
+async function startDaemon(cmd: string, args: string[], log: string, up: () => boolean, env = process.env, retry = true): Promise<ChildProcess> {
   const fd = openSync(log, 'a');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
   closeSync(fd);
-  const ok = await waitFor(() => child.exitCode === null && up(), 180_000);
-  assert.ok(ok, `${cmd} did not come up:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
+  const ok = await waitFor(() => child.exitCode !== null || child.signalCode !== null || up(), 180_000);
+  const tail = readFileSync(log, 'utf8').split('\n').slice(-30).join('\n');
+  if (ok && child.exitCode !== null && retry && /timeout waiting for containerd to start/.test(tail)) return startDaemon(cmd, args, log, up, env, false);
+  assert.ok(ok && child.exitCode === null && child.signalCode === null, `${cmd} did not come up:\n${tail}`);
   return child;
 }
 

@@ -83,9 +83,10 @@ function watchJobs(bus: Connection): void {
   ]);
 }
 
-/** The device rules systemd is told (the config's and berth's defaults, as the eBPF program has them). */
-function deviceRules(r: LinuxResources | undefined): DeviceRule[] {
-  return [...((r?.devices as DeviceRule[] | undefined) ?? []), ...DEFAULT_ALLOWED_DEVICES];
+/** The device rules systemd is told: the config's and berth's defaults, as the eBPF
+ * program has them; none (no policy) when the config has none, as on cgroupfs. */
+function deviceRules(r: LinuxResources | undefined): DeviceRule[] | undefined {
+  return r?.devices && [...(r.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES];
 }
 
 /**
