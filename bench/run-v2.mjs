@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `run` on a pure cgroup v2 host: berth, runc and crun side by side, interleaved.
 // Meant for the cgroup v2 VM (bench/cgroup-v2.sh boots it and runs this inside);
-// it refuses to run where /sys/fs/cgroup is not cgroup2.
+// it refuses to run where /sys/fs/cgroup is not cgroup2. With BENCH_SYSTEMD=1
+// (bench/systemd.sh: the systemd lane's VM) every run has --systemd-cgroup, and
+// `podman run --rm` in podman's default (systemd) configuration is timed with
+// each runtime too.
 //
 //   node bench/run-v2.mjs [--runs N]     (default 10)
 //
@@ -26,6 +29,11 @@ if (statfsSync('/sys/fs/cgroup').type !== CGROUP2_MAGIC) {
   process.stderr.write('run-v2: /sys/fs/cgroup is not cgroup2; run it in the VM: bash bench/cgroup-v2.sh\n');
   process.exit(1);
 }
+const systemd = process.env.BENCH_SYSTEMD === '1';
+if (systemd && !existsSync('/run/systemd/system')) {
+  process.stderr.write('run-v2: BENCH_SYSTEMD=1 but systemd is not running; run it in the VM: bash bench/systemd.sh\n');
+  process.exit(1);
+}
 
 const runtimes = [
   ['berth', process.env.BERTH ?? join(repo, 'bin/berth')],
@@ -44,6 +52,7 @@ function sh(bin, args) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-v2-'));
+const cell = (xs) => `${stats(xs).median.toFixed(1)} / ${stats(xs).p90.toFixed(1)}`.padEnd(20);
 let seq = 0;
 try {
   const rootfs = join(work, 'rootfs');
@@ -71,7 +80,7 @@ try {
     }),
   };
   const versions = runtimes.map(([name, bin]) => `${name}: ${sh(bin, ['--version']).split('\n')[0]}`);
-  console.log(`run on cgroup v2 (kernel ${release()}), ${RUNS} runs each, ms median / p90`);
+  console.log(`run${systemd ? ' --systemd-cgroup' : ''} on cgroup v2 (kernel ${release()}), ${RUNS} runs each, ms median / p90`);
   console.log(versions.join('; '));
   console.log(`${'metric'.padEnd(16)}${runtimes.map(([n]) => n.padEnd(20)).join('')}`);
   for (const [metric, dir] of Object.entries(bundles)) {
@@ -80,11 +89,31 @@ try {
       for (const [name, bin] of runtimes) {
         const root = join(work, `root-${name}`);
         const t = process.hrtime.bigint();
-        sh(bin, ['--root', root, 'run', '--bundle', dir, `bench-v2-${process.pid}-${name}-${++seq}`]);
+        sh(bin, [...(systemd ? ['--systemd-cgroup'] : []), '--root', root, 'run', '--bundle', dir, `bench-v2-${process.pid}-${name}-${++seq}`]);
         if (i >= 0) res[name].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
-    const cell = (xs) => `${stats(xs).median.toFixed(1)} / ${stats(xs).p90.toFixed(1)}`.padEnd(20);
     console.log(`${metric.padEnd(16)}${runtimes.map(([n]) => cell(res[n])).join('')}`);
+  }
+  if (systemd && existsSync('/usr/bin/podman')) {
+    // podman with its own storage, nothing configured but the runtime (cgroup manager: its default, systemd)
+    for (const d of ['root', 'runroot', 'tmp']) mkdirSync(join(work, `podman-${d}`));
+    writeFileSync(join(work, 'containers.conf'), '[engine]\nevents_logger = "file"\n');
+    writeFileSync(join(work, 'storage.conf'), `[storage]\ndriver = "overlay"\nrunroot = "${work}/podman-runroot"\ngraphroot = "${work}/podman-root"\n`);
+    process.env.CONTAINERS_CONF = join(work, 'containers.conf');
+    process.env.CONTAINERS_STORAGE_CONF = join(work, 'storage.conf');
+    const podman = (bin, args) => sh('podman', ['--tmpdir', join(work, 'podman-tmp'), '--runtime', bin, ...args]);
+    sh('tar', ['-C', rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
+    podman(runtimes[0][1], ['import', join(work, 'rootfs.tar'), 'localhost/bench:latest']);
+    const res = Object.fromEntries(runtimes.map(([n]) => [n, []]));
+    for (let i = -1; i < RUNS; i++)
+      for (const [name, bin] of runtimes) {
+        const t = process.hrtime.bigint();
+        podman(bin, ['run', '--rm', '--network', 'none', 'localhost/bench:latest', 'true']);
+        if (i >= 0) res[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    console.log(`${'podman run --rm'.padEnd(16)}${runtimes.map(([n]) => cell(res[n])).join('')}`);
+    podman(runtimes[0][1], ['rmi', '-a', '-f']);
+    sh('sh', ['-c', `umount -R ${work}/podman-root/overlay 2>/dev/null; true`]);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

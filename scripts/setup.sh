@@ -12,19 +12,21 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace >/dev/null
 # The engine tests (test/engines/) drive Debian's podman, containerd and docker
-# against berth; crun is the third runtime of the cgroup v2 benchmark. Their
-# packages would start daemons on the host: policy-rc.d forbids that while
-# they install (the tests start private ones). apparmor's package would start
-# its profile loader: the same.
+# against berth; crun is the third runtime of the cgroup v2 benchmark; systemd
+# and dbus are the systemd lane's PID 1 and system bus (and dbus-daemon serves
+# the D-Bus client's unit tests). Their packages would start daemons on the
+# host: policy-rc.d forbids that while they install (the tests start private
+# ones). apparmor's package would start its profile loader: the same.
 policy=/usr/sbin/policy-rc.d
 own_policy=
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
 fi
-apt-get install -y -qq podman containerd docker.io conmon crun apparmor >/dev/null
+apt-get install -y -qq podman containerd docker.io conmon crun apparmor systemd dbus >/dev/null
 [ -z "$own_policy" ] || rm -f "$policy"
 npm ci --no-audit --no-fund
-# The cgroup v2 lane (npm run test:cgroup-v2) boots a VM with QEMU.
+# The cgroup v2 lane (npm run test:cgroup-v2) and the systemd lane (npm run
+# test:systemd) boot a VM with QEMU.
 command -v qemu-system-x86_64 >/dev/null \
   || apt-get install -y -qq --no-install-recommends qemu-system-x86 xz-utils >/dev/null
 # The package test (test/package/) builds the linux-arm64 prebuilds with Debian's cross

@@ -31,7 +31,7 @@ export function features(): Record<string, unknown> {
       cgroup: {
         v1: hs.some((h) => h.version === 1),
         v2: hs.some((h) => h.version === 2),
-        systemd: false,
+        systemd: systemdWorks(),
         systemdUser: false,
         rdma: hs.some((h) => h.controllers.includes('rdma')) || controllersV2(hs).includes('rdma'),
       },
@@ -82,4 +82,15 @@ function seccompFeatures(): Record<string, unknown> {
     knownFlags,
     supportedFlags: knownFlags.filter((f) => addon.seccompFlagSupported(sc.CONFIG_FLAGS[f])),
   };
+}
+
+/** The systemd driver works here: systemd is init, the host is pure cgroup v2, the system bus is there. */
+function systemdWorks(): boolean {
+  const sd = require('./cgroups/systemd/driver') as typeof import('./cgroups/systemd/driver');
+  const dbus = require('./cgroups/systemd/dbus') as typeof import('./cgroups/systemd/dbus');
+  try {
+    return sd.unavailable() === undefined && existsSync(dbus.systemBusPath());
+  } catch {
+    return false;
+  }
 }

@@ -2,9 +2,9 @@
 // to it until the container waits in "created". What exists at each moment is
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
-import { closeSync, existsSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, makeCgroups, planCgroups, type Placement } from '../cgroups/cgroups';
+import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups, type Placement } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
 import { hierarchies } from '../cgroups/hierarchies';
 import { BerthError } from '../errors';
@@ -46,10 +46,11 @@ export interface CreateOptions {
 export async function createContainer(o: CreateOptions): Promise<{ c: Container; unlock: () => void }> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
-  if (o.systemdCgroup) {
-    // sd_booted(3)'s test: systemd runs as init where this directory exists.
-    const why = existsSync('/run/systemd/system') ? 'berth has no systemd cgroup driver yet' : 'systemd is not running on this host (no /run/systemd/system)';
-    throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
+  // The systemd driver (and its D-Bus client) loads only when asked for.
+  const sd = o.systemdCgroup ? (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')) : undefined;
+  if (sd) {
+    const why = sd.unavailable();
+    if (why) throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
   }
   const spec = loadConfig(bundle);
   const hs = hierarchies();
@@ -58,10 +59,10 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
-  const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
+  const placement = sd ? sd.planSystemd(spec.linux?.cgroupsPath, o.id) : planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
   // Without a cgroupsPath the container goes below /berth, which is berth's own: the
   // last container to go removes it, whichever made it.
-  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  if (!sd && !spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
   checkCgroupsInUse(placement);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
@@ -90,13 +91,24 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
 
   const { c, unlock } = claimContainer(o.root, saved);
   try {
-    makeCgroups(placement);
     const resources = spec.linux?.resources;
-    applyLimits(placement, resources && {
-      ...(resources as object),
-      devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
-    });
-    runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2);
+    // systemd: the unit is started with berth-init in it (a scope needs a process),
+    // before berth-init has its plan; the limits follow once systemd has made it.
+    let place: ((pid: number) => void) | undefined;
+    if (sd) {
+      const p = placement as import('../cgroups/systemd/driver').SystemdPlacement;
+      place = (pid) => {
+        sd.startUnit(p, pid, o.id, resources, spec.annotations as Record<string, string> | undefined);
+        if (!plan.cgroup2) joinCgroups(p, pid);
+      };
+    } else {
+      makeCgroups(placement);
+      applyLimits(placement, resources && {
+        ...(resources as object),
+        devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
+      });
+    }
+    runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return { c, unlock };
   } catch (e) {
@@ -130,16 +142,27 @@ function runInit(
   hooks: Hooks | undefined,
   listener: { path: string; metadata: string } | undefined,
   cgroup2: string | undefined,
+  place?: (pid: number) => void,
 ): void {
   let h: Helper | undefined;
   try {
-    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, c.saved.cgroups, {
+    // With `place`, berth-init is put in its cgroup by that, not by startHelper.
+    const cgroups = place ? { ...c.saved.cgroups, dirs: [] } : c.saved.cgroups;
+    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, cgroups, {
       clonedInto: cgroup2,
       stdio: o.stdio,
     });
     const mine = h.sock;
     const helperPid = h.pid;
     const watch = watchHelper(c.saved.cgroups, () => [helperPid, c.saved.pid]);
+    if (place) {
+      try {
+        place(h.pid);
+      } catch (e) {
+        process.kill(h.pid, 'SIGKILL');
+        throw e;
+      }
+    }
     writeAll(mine, planMsg, watch);
     let ready = false;
     for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {

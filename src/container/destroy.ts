@@ -30,6 +30,7 @@ export function destroy(c: Container, opts: { runPoststop: boolean }): void {
     sleepSync(i < 50 ? 2 : 20);
   }
   reapIfOurs(s.pid);
+  if (s.cgroups.systemd) (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')).stopUnit({ ...s.cgroups, systemd: s.cgroups.systemd });
   removeCgroups(s.cgroups);
   if (opts.runPoststop) {
     runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });

@@ -76,6 +76,9 @@ export function updateContainer(c: Container, r: LinuxResources): void {
   const hs = hierarchies();
   // Field names in errors are config paths; say where they came from.
   const writes = planResourceWrites(hs, c.saved.cgroups.dirs, apply, { forUpdate: true });
+  // systemd's unit is told first: it rewrites the files from its properties whenever it re-applies them.
+  const sd = c.saved.cgroups.systemd;
+  if (sd) (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')).setUnitResources({ systemd: sd }, apply);
   applyResourceWrites(hs, writes, { rollback: true });
   c.saved.resources = merged;
   c.save();

@@ -1,7 +1,7 @@
 // features.md: `berth features` is valid against the features schema and tells the
 // truth about this host.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { useValidators, validate } from '../../src/spec/validate';
@@ -27,7 +27,9 @@ test('features: valid, and what it claims matches the host', () => {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   assert.equal(linux.cgroup.v1, / - cgroup /.test(mounts));
   assert.equal(linux.cgroup.v2, / - cgroup2 /.test(mounts));
-  assert.equal(linux.cgroup.systemd, false);
+  // The systemd driver: systemd is init, pure cgroup v2, the system bus is there.
+  assert.equal(linux.cgroup.systemd, existsSync('/run/systemd/system') && !/ - cgroup /.test(mounts) && existsSync('/run/dbus/system_bus_socket'));
+  assert.equal(linux.cgroup.systemdUser, false);
   // AppArmor as the kernel runs it (none here; the cgroup v2 lane's kernel has it: apparmor.test.ts).
   let apparmor = false;
   try {
