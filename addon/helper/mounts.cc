@@ -59,16 +59,18 @@ static int set_attrs(int tree, uint64_t set, bool recursive) {
 // rec_clr (config's rro, rnosuid, ...) to every mount of the tree.
 static void bind_mount(const char* source, const char* dest, uint64_t flags, const char* field,
                        uint64_t rec_set = 0, uint64_t rec_clr = 0) {
-  // With a user namespace the source was opened with berth's credentials.
-  int src = take_bind_source(source);
+  // With a user namespace the source was opened with berth's credentials; an
+  // id-mapped one comes cloned and mapped (sources.cc).
+  bool cloned;
+  int src = take_bind_source(source, &cloned);
   struct stat st;
   if ((src >= 0 ? fstat(src, &st) : stat(source, &st)) < 0) fail("checking the bind mount source", field, errno, source);
   int tgt = open_in_root(g_root, dest, O_PATH, true, !S_ISDIR(st.st_mode));
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   int how = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0);
-  int tree = src >= 0 ? open_tree(src, "", how | AT_EMPTY_PATH) : open_tree(AT_FDCWD, source, how);
+  int tree = cloned ? src : src >= 0 ? open_tree(src, "", how | AT_EMPTY_PATH) : open_tree(AT_FDCWD, source, how);
   if (tree < 0) fail("bind-mounting", field, errno, source);
-  if (src >= 0) close(src);
+  if (src >= 0 && !cloned) close(src);
   if (set_attrs(tree, attrs_of(flags), false) < 0) fail("setting bind mount options", field, errno, dest);
   if (rec_set || rec_clr) {
     struct mount_attr a = {};

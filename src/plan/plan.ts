@@ -13,6 +13,9 @@ export interface PlanMount {
   /** Bind mounts: flags set / cleared on every mount of the tree (rro, rnosuid, ...). */
   recursiveSet: number;
   recursiveClear: number;
+  /** An id-mapped bind mount (./idmap.ts): the user namespace of its mapping, given
+   * as uid_map/gid_map text or as the path of an existing one. */
+  idmap?: { recursive: boolean; uidMap: string; gidMap: string; usernsPath: string };
 }
 
 export interface PlanDevice {
