@@ -84,6 +84,21 @@ test('idmap without mappings takes the container\'s: files keep their on-disk ow
   assert.deepEqual([made.uid, made.gid], [1000, 1000], 'container uid 1000 (host 101000) writes as 1000 through the mapping');
 });
 
+test('idmap in a joined user namespace (a pod\'s) takes that namespace', (t) => {
+  const vol = volume(t);
+  const { id: podId } = s.started(t, { args: ['sleep', '100'], mutate: userns });
+  const podPid = s.state(podId)!.pid;
+  const r = s.sh(t, owners, (spec) => {
+    userns(spec);
+    delete spec.linux.uidMappings;
+    delete spec.linux.gidMappings;
+    spec.linux.namespaces = spec.linux.namespaces.map((n: { type: string }) => (n.type === 'user' ? { type: 'user', path: `/proc/${podPid}/ns/user` } : n));
+    spec.mounts.push({ destination: '/vol', type: 'bind', source: vol, options: ['rbind', 'idmap'] });
+  });
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, '/vol/mine 1000:1000\n/vol/other 3000:3000\n');
+});
+
 test('without a user namespace: the mapping alone changes the owners', (t) => {
   const vol = volume(t);
   const r = s.sh(t, owners, (spec) => {
