@@ -36,6 +36,11 @@ const char* fd_path(int fd, int slot = 0);
 void fmt_u64(char* out, uint64_t v);
 void close_from(unsigned first);
 
+// ---- usermaps.cc ----
+// Writes the id maps of the init's new user namespace (itself, or with
+// newuidmap/newgidmap without root); on failure kills the init and fails.
+void write_id_maps(const plan::Plan& p, pid_t init);
+
 // ---- mounts.cc ----
 void setup_rootfs(const plan::Plan& p);      // before pivot_root: binds, mounts
 void enter_rootfs(const plan::Plan& p);      // pivot_root (or move + chroot)

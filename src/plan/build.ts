@@ -10,6 +10,7 @@ import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
 import { type ContainerUserns, idMapText, mountIdmap } from './idmap';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
+import { rootlessIdMappers } from '../rootless';
 import { compileSeccomp } from '../seccomp/compile';
 import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
@@ -78,6 +79,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     joins,
     uidMap: newUser ? idMapText(linux.uidMappings) : undefined,
     gidMap: newUser ? idMapText(linux.gidMappings) : undefined,
+    idMappers: rootlessIdMappers(spec),
     timeOffsets,
     hostname: seen.has('uts') ? spec.hostname : undefined,
     sessionKeyring: o.sessionKeyring,

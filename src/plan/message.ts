@@ -67,6 +67,7 @@ export function encodePlan(p: Plan): Buffer {
   for (const j of p.joins) w.rec(K.REC_NS_JOIN, j.type, j.path, j.field);
   if (p.uidMap !== undefined) w.rec(K.REC_UID_MAP, p.uidMap);
   if (p.gidMap !== undefined) w.rec(K.REC_GID_MAP, p.gidMap);
+  if (p.idMappers) w.rec(K.REC_ID_MAPPERS, p.idMappers.uid, p.idMappers.gid);
   if (p.timeOffsets !== undefined) w.rec(K.REC_TIME_OFFSETS, p.timeOffsets);
   if (p.hostname !== undefined) w.rec(K.REC_HOSTNAME, p.hostname);
   if (p.sessionKeyring !== undefined) w.rec(K.REC_SESSION_KEYRING, p.sessionKeyring);

@@ -43,6 +43,8 @@ export interface Plan {
   joins: { type: number; path: string; field: string }[];
   uidMap?: string;
   gidMap?: string;
+  /** Without root: newuidmap/newgidmap write maps beyond the user's own id (../rootless.ts). */
+  idMappers?: { uid: string; gid: string };
   timeOffsets?: string;
   hostname?: string;
   sessionKeyring?: string;
