@@ -5,7 +5,7 @@
 // containers run without cgroups, as under runc. Storage is vfs in a private dir;
 // the user, its processes (podman's pause process too) and the dir go at the end.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
@@ -106,6 +106,13 @@ engineCase(ENGINE, version, 'teardown: no container state left, the user\'s proc
   assert.deepEqual(readdirSync(join(u!.xdg, 'berth')).filter((e) => !e.startsWith('@')), []);
   // podman's pause process holds its user namespace; nothing else of the user's runs.
   assert.deepEqual(u!.processes().filter((p) => !/catatonit|podman pause/.test(p)), []);
+  // podman's own lock file for the user (its shm lock manager) goes with the user;
+  // nothing else of the user's is outside its directories.
+  const uid = u!.uid;
+  rmSync(`/dev/shm/libpod_rootless_lock_${uid}`, { force: true });
+  const find = sh('find', ['/tmp', '/var/tmp', '/dev/shm', '/run', '-xdev', '-uid', String(uid), '-prune']);
+  const stray = find.stdout.split('\n').filter((f) => f && !f.startsWith(dir) && !f.startsWith(u!.xdg));
   u!.remove();
   u = undefined;
+  assert.deepEqual(stray, []);
 });

@@ -2,18 +2,17 @@
 // file (and removed with it) runs `berth spec --rootless` bundles and the whole
 // lifecycle; its state is under $XDG_RUNTIME_DIR/berth; mappings beyond its own
 // id go through newuidmap/newgidmap and its /etc/subuid range; without a cgroup it
-// may write, a container runs without cgroups unless it asks for limits; a
-// delegated (chowned) cgroup subtree gets the full driver.
+// may write, a container runs without cgroups unless it asks for limits (a
+// delegated cgroup subtree: cgroups-rootless.test.ts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { sharedRootfs } from '../fixtures/bundle';
 import { BERTH, RUNC, repoRoot } from '../fixtures/runtime';
 import { makeTestUser, type TestUser } from '../fixtures/test-user';
 import type { SpecObject } from '../../src/spec/defaults';
-import { hierarchies } from '../../src/cgroups/hierarchies';
 import { leftovers, Session, show, waitFor } from './helpers';
 
 const s = new Session('rootless');
@@ -205,58 +204,6 @@ test('configs a user cannot have: no user namespace, ids outside its subordinate
   assert.match(idmap.stderr, /^berth: mounts\[\d+\] \(\/tmp\): id-mapped mounts are not supported when berth runs without root \(rootless\)\n$/);
   assert.deepEqual(readdirSync(stateRoot()).filter((e) => !e.startsWith('@')), []);
   assert.deepEqual(u.processes(), []);
-});
-
-test('a delegated cgroup subtree (chowned to the user): limits, pause and resume, update, events, delete', (t) => {
-  // As systemd's Delegate= leaves it: a subtree of every hierarchy the user owns,
-  // with berth started inside it (cgroup2 lets a process move only within a
-  // subtree whose common ancestor's cgroup.procs it may write).
-  const name = `berth-rl-deleg-${process.pid}`;
-  const subtrees = hierarchies().map((h) => join(h.mountpoint, name));
-  for (const d of subtrees) {
-    mkdirSync(d);
-    s.defer(t, () => {
-      for (const sub of readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory())) rmdirSync(join(d, sub.name));
-      rmdirSync(d);
-    });
-    if (existsSync(join(d, 'cpuset.cpus'))) {
-      for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(d, f), readFileSync(join(d, '..', f)));
-    }
-    for (const f of ['', ...readdirSync(d)]) chownSync(join(d, f), u.uid, u.gid);
-  }
-  const unified = hierarchies().filter((h) => h.version === 2).map((h) => join(h.mountpoint, name))[0];
-  const launch = unified ? join(unified, 'launch') : undefined;
-  if (launch) {
-    mkdirSync(launch);
-    chownSync(launch, u.uid, u.gid);
-  }
-  const as = { cgroupProcs: launch && join(launch, 'cgroup.procs') };
-  const dir = bundle(t, ['sleep', '300'], (spec) => {
-    spec.linux.cgroupsPath = `/${name}/ctr`;
-    spec.linux.resources = { memory: { limit: 64 << 20 }, pids: { limit: 64 } };
-  });
-  const id = newId(t);
-  const r = berth(['run', '-d', '--bundle', dir, id], as);
-  assert.equal(r.code, 0, show(r));
-  const pid = JSON.parse(berth(['state', id]).stdout).pid;
-  const pidsDir = subtrees.find((d) => d.includes('/pids/'))!;
-  const memDir = subtrees.find((d) => d.includes('/memory/'))!;
-  assert.equal(readFileSync(join(pidsDir, 'ctr/pids.max'), 'utf8').trim(), '64');
-  assert.equal(readFileSync(join(memDir, 'ctr/memory.limit_in_bytes'), 'utf8').trim(), String(64 << 20));
-  assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:pids:/${name}/ctr$`, 'm'));
-  if (unified) assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`^0::/${name}/ctr$`, 'm'));
-
-  assert.equal(berth(['pause', id]).code, 0);
-  assert.equal(JSON.parse(berth(['state', id]).stdout).status, 'paused');
-  assert.equal(berth(['resume', id]).code, 0);
-  const up = berth(['update', '--pids-limit', '32', id]);
-  assert.equal(up.code, 0, show(up));
-  assert.equal(readFileSync(join(pidsDir, 'ctr/pids.max'), 'utf8').trim(), '32');
-  const ev = berth(['events', '--stats', id]);
-  assert.equal(ev.code, 0, show(ev));
-  assert.equal(JSON.parse(ev.stdout).data.pids.limit, 32);
-  assert.equal(berth(['delete', '--force', id], as).code, 0);
-  for (const d of subtrees) assert.equal(existsSync(join(d, 'ctr')), false, `${d}/ctr removed`);
 });
 
 test('nothing is left behind: no state, processes, cgroups or mounts, and nothing of the user\'s outside its own directories', () => {
