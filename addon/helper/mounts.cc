@@ -23,6 +23,7 @@ using plan::Record;
 static int g_root = -1;
 static const char* g_rootfs = "";
 static uint64_t g_readonly, g_prop, g_nopivot;
+static const char* g_cgroup2_dir = "";  // the container's cgroup2 directory (host path), if it has one
 
 int rootfs_fd() { return g_root; }
 
@@ -257,6 +258,24 @@ static void fs_mount(const char* source, const char* dest, const char* fstype, u
       const uint64_t ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
       return bind_mount("/sys", dest, MS_BIND | MS_REC | ro, field, ro, 0);
     }
+    // As runc: in a user namespace a fresh cgroup2 can be refused, EPERM without
+    // a cgroup namespace of its own, EBUSY on top of the host's cgroup2 mount (a
+    // rootless config's /sys is the host's, bound). The container's own cgroup2
+    // directory is bound instead, or, without one, the host's hierarchy.
+    if ((e == EPERM || e == EBUSY) && strcmp(fstype, "cgroup2") == 0) {
+      static char host[4096];
+      const char* src = g_cgroup2_dir;
+      if (!*src) {
+        each_mount([&](const char*, const char* point, const char* type) {
+          if (!*host && strcmp(type, "cgroup2") == 0 && strlen(point) < sizeof host) strcpy(host, point);
+        });
+        src = host;
+      }
+      if (*src) {
+        close(tgt);
+        return bind_mount(src, dest, MS_BIND | MS_REC | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)), field);
+      }
+    }
     char what[256];
     snprintf(what, sizeof what, "mounting %s (%s) at %s", source, fstype, dest);
     fail(what, field, e, data);
@@ -326,6 +345,10 @@ void setup_rootfs(const plan::Plan& p) {
   g_prop = rd.u64();
   g_nopivot = rd.u64();
   if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
+  if (p.first(plan::REC_CGROUP2, &r)) {
+    Reader cg = r.reader();
+    g_cgroup2_dir = cg.str();
+  }
 
   // The namespace gets the rootfs propagation asked for, rslave by default (runc's
   // prepareRoot): then nothing mounted from here on reaches the host, and with

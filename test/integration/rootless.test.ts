@@ -172,7 +172,7 @@ test('seccomp: Docker\'s default profile denies what it denies, to the user\'s c
 test('without a cgroup the user can write: limits, or a cgroupsPath, fail create saying so; nothing is left', (t) => {
   const cases: [string, (spec: SpecObject) => void, RegExp][] = [
     ['memory', (spec) => (spec.linux.resources = { memory: { limit: 64 << 20 } }),
-      /^berth: linux\.resources\.memory\.limit: cannot set this limit: berth runs without root privileges over cgroups \(rootless\) and cannot make or join the cgroup \/sys\/fs\/cgroup\/memory\/\S+ \(permission denied\); without root, limits need a cgroup delegated to the user\n$/],
+      /^berth: linux\.resources\.memory\.limit: cannot set this limit: berth runs without root privileges over cgroups \(rootless\) and cannot make or join the cgroup \/sys\/fs\/cgroup\/\S+ \(permission denied\); without root, limits need a cgroup delegated to the user\n$/],
     ['pids', (spec) => (spec.linux.resources = { pids: { limit: 10 } }), /^berth: linux\.resources\.pids\.limit: cannot set this limit: /],
     ['path', (spec) => (spec.linux.cgroupsPath = `/berth-rl-${process.pid}`), /^berth: linux\.cgroupsPath: berth runs without root privileges over cgroups \(rootless\) and cannot make or join the cgroup \S+ \(permission denied\); leave cgroupsPath out/],
   ];
