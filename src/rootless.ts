@@ -26,8 +26,15 @@ export function runningInUserns(): boolean {
   return inUserns;
 }
 
-/** berth cannot count on managing cgroups (runc's rootless cgroup manager rule). */
+let cgroupsFlag: 'auto' | 'true' | 'false' = 'auto';
+/** The global --rootless flag, as runc's: whether cgroup permission errors are borne ('auto': decided below). */
+export function setRootlessCgroups(flag: 'auto' | 'true' | 'false' | undefined): void {
+  cgroupsFlag = flag ?? 'auto';
+}
+
+/** berth cannot count on managing cgroups (runc's rootless cgroup manager rule), unless --rootless says. */
 export function rootlessCgroups(): boolean {
+  if (cgroupsFlag !== 'auto') return cgroupsFlag === 'true';
   return rootlessEuid() || runningInUserns();
 }
 

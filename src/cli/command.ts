@@ -27,6 +27,7 @@ export interface GlobalOptions {
   'log-format': 'text' | 'json';
   debug: boolean;
   'systemd-cgroup': boolean;
+  rootless: 'auto' | 'true' | 'false';
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -48,4 +49,5 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'set the log format' },
   debug: { type: 'boolean', default: false, describe: 'enable debug logging' },
   'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (systemd must be running)' },
+  rootless: { type: 'string', choices: ['auto', 'true', 'false'], default: 'auto', describe: "ignore cgroup permission errors ('true', 'false', or 'auto': without root, or in a user namespace)" },
 };

@@ -181,6 +181,9 @@ test('without a cgroup the user can write: limits, or a cgroupsPath, fail create
     assert.notEqual(r.code, 0, name);
     assert.match(r.stderr, error, name);
   }
+  // --rootless=false (runc's global flag): cgroup permission errors are errors again.
+  const strict = berth(['--rootless=false', 'run', '--bundle', bundle(t, ['true']), newId(t)]);
+  assert.match(strict.stderr, /^berth: creating cgroup \S+ \(linux\.cgroupsPath\): permission denied\n$/);
   // Device rules alone are no limit (runc ignores them without root, as berth).
   const d = berth(['run', '--bundle', bundle(t, ['sh', '-c', 'grep -c /rl- /proc/self/cgroup || true'], (spec) => (spec.linux.resources = { devices: [{ allow: false, access: 'rwm' }] })), newId(t)]);
   assert.equal(d.code, 0, show(d));
