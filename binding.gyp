@@ -24,6 +24,8 @@
         "addon/helper/mounts.cc",
         "addon/helper/devices.cc",
         "addon/helper/sources.cc",
+        "addon/helper/idmap.cc",
+        "addon/helper/usermaps.cc",
         "addon/helper/process.cc",
         "addon/helper/console.cc",
         "addon/helper/seccomp.cc",

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hierarchies } from './cgroups/hierarchies';
 import { appArmorEnabled } from './lsm';
+import { native } from './native/addon';
 import { CAPS, MOUNT_FLAGS, PROPAGATION, RECURSIVE_MOUNT_FLAGS } from './plan/tables';
 
 const NS_NAMES: Record<string, string> = {
@@ -39,7 +40,8 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: appArmorEnabled() },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // Bind mounts only; whether a filesystem can be id-mapped is known at create.
+      mountExtensions: { idmap: { enabled: native().mountSetattrSupported() } },
     },
     annotations: {
       'org.opencontainers.berth.version': typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev',

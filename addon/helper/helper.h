@@ -37,6 +37,11 @@ const char* fd_path(int fd, int slot = 0);
 void fmt_u64(char* out, uint64_t v);
 void close_from(unsigned first);
 
+// ---- usermaps.cc ----
+// Writes the id maps of the init's new user namespace (itself, or with
+// newuidmap/newgidmap without root); on failure kills the init and fails.
+void write_id_maps(const plan::Plan& p, pid_t init);
+
 // ---- mounts.cc ----
 void setup_rootfs(const plan::Plan& p);      // before pivot_root: binds, mounts
 void enter_rootfs(const plan::Plan& p);      // pivot_root (or move + chroot)
@@ -53,8 +58,19 @@ void run_source_opener(pid_t init);
 // Stage 2, before setup_rootfs: receives them (a source that failed fails here).
 void receive_bind_sources(const plan::Plan& p);
 // The received fd of a bind source, by the plan's own string, handed over once
-// (the caller closes it); -1 when there is none: open it by path.
-int take_bind_source(const char* source);
+// (the caller closes it); -1 when there is none: open it by path. *tree tells an
+// id-mapped clone, ready to attach, from an O_PATH fd of the source.
+int take_bind_source(const char* source, bool* tree);
+
+// ---- idmap.cc: id-mapped bind mounts, made by the bind source opener ----
+// Where making a bind source failed (the init names the step in its error).
+enum SourceStep : int32_t { SOURCE_OPEN, SOURCE_CLONE, SOURCE_USERNS, SOURCE_IDMAP };
+struct IdmapSpec {
+  bool rbind, recursive;  // clone the whole tree; id-map every mount of it (ridmap)
+  const char *uid_map, *gid_map, *userns_path;  // maps of a namespace to make, or one's path
+};
+// A detached clone of the source (an fd) id-mapped as asked, or -errno with *step.
+int idmapped_clone(int src, const IdmapSpec& m, SourceStep* step);
 
 // ---- devices.cc ----
 void setup_devices(const plan::Plan& p);

@@ -278,6 +278,11 @@ int main(int argc, char** argv) {
   if (g_cgroup2 >= 0) late |= clone_flags & CLONE_NEWCGROUP;
   if (clone_flags & CLONE_NEWUSER) late |= clone_flags & CLONE_NEWIPC;
   clone_flags &= ~late;
+  // Without root, the init's /proc files must be the user's while its maps are
+  // written (the kernel's check, and newuidmap's): it is cloned dumpable and
+  // turns non-dumpable at its go, before anything of the container runs.
+  bool rootless_maps = (clone_flags & CLONE_NEWUSER) && geteuid() != 0;
+  if (rootless_maps) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   pid_t pid = clone_into_cgroup(clone_flags);
   if (pid < 0) fail("cloning the container init", g_cgroup2 >= 0 ? "linux.namespaces, linux.cgroupsPath" : "linux.namespaces", errno);
   if (pid == 0) {
@@ -288,22 +293,12 @@ int main(int argc, char** argv) {
     char go;
     if (read_all(pair[1], &go, 1) != 0) _exit(1);
     close(pair[1]);
+    if (rootless_maps) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     stage2(p, flags, late);
   }
   close(pair[1]);
-  if (flags & CLONE_NEWUSER) {
-    char path[64];
-    const char* maps[2][2] = {{"uid_map", str_of(p, plan::REC_UID_MAP)}, {"gid_map", str_of(p, plan::REC_GID_MAP)}};
-    for (auto& m : maps) {
-      if (!m[1]) continue;
-      snprintf(path, sizeof path, "/proc/%d/%s", pid, m[0]);
-      int e = write_file(path, m[1]);
-      if (e) {
-        kill(pid, SIGKILL);
-        fail("writing the id mappings", m[0][0] == 'u' ? "linux.uidMappings" : "linux.gidMappings", e, m[1]);
-      }
-    }
-  }
+  if (rootless_maps) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (flags & CLONE_NEWUSER) write_id_maps(p, pid);
   run_source_opener(pid);
   if (!send_pid(pid)) {
     kill(pid, SIGKILL);

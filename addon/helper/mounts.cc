@@ -23,6 +23,7 @@ using plan::Record;
 static int g_root = -1;
 static const char* g_rootfs = "";
 static uint64_t g_readonly, g_prop, g_nopivot;
+static const char* g_cgroup2_dir = "";  // the container's cgroup2 directory (host path), if it has one
 
 int rootfs_fd() { return g_root; }
 
@@ -59,16 +60,18 @@ static int set_attrs(int tree, uint64_t set, bool recursive) {
 // rec_clr (config's rro, rnosuid, ...) to every mount of the tree.
 static void bind_mount(const char* source, const char* dest, uint64_t flags, const char* field,
                        uint64_t rec_set = 0, uint64_t rec_clr = 0) {
-  // With a user namespace the source was opened with berth's credentials.
-  int src = take_bind_source(source);
+  // With a user namespace the source was opened with berth's credentials; an
+  // id-mapped one comes cloned and mapped (sources.cc).
+  bool cloned;
+  int src = take_bind_source(source, &cloned);
   struct stat st;
   if ((src >= 0 ? fstat(src, &st) : stat(source, &st)) < 0) fail("checking the bind mount source", field, errno, source);
   int tgt = open_in_root(g_root, dest, O_PATH, true, !S_ISDIR(st.st_mode));
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   int how = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0);
-  int tree = src >= 0 ? open_tree(src, "", how | AT_EMPTY_PATH) : open_tree(AT_FDCWD, source, how);
+  int tree = cloned ? src : src >= 0 ? open_tree(src, "", how | AT_EMPTY_PATH) : open_tree(AT_FDCWD, source, how);
   if (tree < 0) fail("bind-mounting", field, errno, source);
-  if (src >= 0) close(src);
+  if (src >= 0 && !cloned) close(src);
   if (set_attrs(tree, attrs_of(flags), false) < 0) fail("setting bind mount options", field, errno, dest);
   if (rec_set || rec_clr) {
     struct mount_attr a = {};
@@ -255,6 +258,24 @@ static void fs_mount(const char* source, const char* dest, const char* fstype, u
       const uint64_t ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
       return bind_mount("/sys", dest, MS_BIND | MS_REC | ro, field, ro, 0);
     }
+    // As runc: in a user namespace a fresh cgroup2 can be refused, EPERM without
+    // a cgroup namespace of its own, EBUSY on top of the host's cgroup2 mount (a
+    // rootless config's /sys is the host's, bound). The container's own cgroup2
+    // directory is bound instead, or, without one, the host's hierarchy.
+    if ((e == EPERM || e == EBUSY) && strcmp(fstype, "cgroup2") == 0) {
+      static char host[4096];
+      const char* src = g_cgroup2_dir;
+      if (!*src) {
+        each_mount([&](const char*, const char* point, const char* type) {
+          if (!*host && strcmp(type, "cgroup2") == 0 && strlen(point) < sizeof host) strcpy(host, point);
+        });
+        src = host;
+      }
+      if (*src) {
+        close(tgt);
+        return bind_mount(src, dest, MS_BIND | MS_REC | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)), field);
+      }
+    }
     char what[256];
     snprintf(what, sizeof what, "mounting %s (%s) at %s", source, fstype, dest);
     fail(what, field, e, data);
@@ -324,6 +345,10 @@ void setup_rootfs(const plan::Plan& p) {
   g_prop = rd.u64();
   g_nopivot = rd.u64();
   if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
+  if (p.first(plan::REC_CGROUP2, &r)) {
+    Reader cg = r.reader();
+    g_cgroup2_dir = cg.str();
+  }
 
   // The namespace gets the rootfs propagation asked for, rslave by default (runc's
   // prepareRoot): then nothing mounted from here on reaches the host, and with

@@ -253,7 +253,18 @@ void finalize_identity(const plan::Plan& p) {
       fail("dropping from the bounding set", "process.capabilities.bounding", errno);
   }
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
-  if (setgroups(ng, groups) < 0) fail("setting additional groups", "process.user.additionalGids", errno);
+  if (setgroups(ng, groups) < 0) {
+    // A rootless single-id mapping denies setgroups in the namespace: with no
+    // groups asked for, the process keeps the (empty) list it has, as under runc.
+    int e = errno;
+    char deny[8] = "";
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) read(fd, deny, sizeof deny - 1), close(fd);
+    bool denied = e == EPERM && strncmp(deny, "deny", 4) == 0;
+    if (!denied || ng > 0)
+      fail("setting additional groups", "process.user.additionalGids", e,
+           denied ? "setgroups is denied in this user namespace (a rootless mapping of the user's own gid alone)" : "");
+  }
   if (setresgid(gid, gid, gid) < 0) fail("setting gid", "process.user.gid", errno);
   if (setresuid(uid, uid, uid) < 0) fail("setting uid", "process.user.uid", errno);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);

@@ -1,16 +1,19 @@
-// Bind mount sources with a user namespace. The container's root may not reach a
-// source (a host directory 0700 above a volume) that berth's user can, so, as
-// runc does, a process that keeps berth's credentials (the opener, forked by
-// berth-init before it joins any namespace) opens every bind source (O_PATH)
+// Bind mount sources opened with berth's credentials. The container's root may
+// not reach a source (a host directory 0700 above a volume) that berth's user
+// can, so, as runc does, a process that keeps berth's credentials (the opener,
+// forked by berth-init before it joins any namespace) opens bind sources (O_PATH)
 // inside the init's mount namespace before the init mounts anything, and sends
-// the fds to the init, which mounts from them. Paths mean what they mean to the
-// init at that moment: its copy of the host's (or the joined) mount namespace.
+// the fds to the init, which mounts from them: every bind source with a user
+// namespace, and every id-mapped one, which the opener also clones and id-maps
+// (idmap.cc). Paths mean what they mean to the init at that moment: its copy of
+// the host's (or the joined) mount namespace.
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,31 +30,48 @@ static pid_t g_opener = -1;
 static struct {
   const char* source;  // the plan's own string: bind_mount is handed that pointer
   int fd;
+  bool tree;  // an id-mapped clone
 } g_sources[MAX_SOURCES];
 static int g_count;
+static bool g_every_bind;  // with a user namespace: every source, not only id-mapped ones
 
 struct SourceMsg {
-  int32_t index;  // of the source among the plan's bind mounts; -1: all failed
+  int32_t index;  // of the source among those sent; -1: all failed
   int32_t err;    // 0, or errno (then no fd comes)
+  SourceStep step;
 };
 
-// Calls f(source, field) for each bind mount of the config (cgroup hierarchies
-// are found by the init itself).
+struct Bind {
+  const char *source, *field;
+  uint64_t idmap;  // IDMAP_*
+  IdmapSpec spec;
+};
+
+// Calls f(Bind) for each bind mount of the config whose source the opener sends
+// (cgroup hierarchies are found by the init itself), in the same order in the
+// opener and the init.
 template <class F>
 static void each_bind(const plan::Plan& p, F f) {
   p.each(plan::REC_MOUNT, [&](const Record& m) {
     Reader rd = m.reader();
-    const char* source = rd.str();
-    rd.str(), rd.str(), rd.u64(), rd.u64();
+    Bind b;
+    b.source = rd.str();
+    rd.str(), rd.str();
+    uint64_t flags = rd.u64();
+    rd.u64();
     uint64_t extra = rd.u64();
     rd.str();
-    const char* field = rd.str();
-    if (rd.ok && (extra & plan::MOUNT_BIND) && !(extra & plan::MOUNT_CGROUP_V1)) f(source, field);
+    b.field = rd.str();
+    rd.u64(), rd.u64();
+    b.idmap = rd.u64();
+    b.spec = {(flags & MS_REC) != 0, b.idmap == plan::IDMAP_RECURSIVE, rd.str(), rd.str(), rd.str()};
+    if (!rd.ok || !(extra & plan::MOUNT_BIND) || (extra & plan::MOUNT_CGROUP_V1)) return;
+    if (g_every_bind || b.idmap != plan::IDMAP_NONE) f(b);
   });
 }
 
-static void send_source(int sock, int32_t index, int err, int fd) {
-  SourceMsg msg = {index, err};
+static void send_source(int sock, int32_t index, int err, int fd, SourceStep step = SOURCE_OPEN) {
+  SourceMsg msg = {index, err, step};
   struct iovec iov = {&msg, sizeof msg};
   char cbuf[CMSG_SPACE(sizeof(int))] = {};
   struct msghdr m = {};
@@ -85,9 +105,15 @@ static void send_source(int sock, int32_t index, int err, int fd) {
     _exit(0);
   }
   int32_t i = 0;
-  each_bind(p, [&](const char* source, const char*) {
-    int fd = open(source, O_PATH | O_CLOEXEC);
-    send_source(sock, i++, fd < 0 ? errno : 0, fd);
+  each_bind(p, [&](const Bind& b) {
+    int fd = open(b.source, O_PATH | O_CLOEXEC);
+    SourceStep step = SOURCE_OPEN;
+    if (fd >= 0 && b.idmap != plan::IDMAP_NONE) {
+      int tree = idmapped_clone(fd, b.spec, &step);
+      close(fd);
+      fd = tree < 0 ? (errno = -tree, -1) : tree;
+    }
+    send_source(sock, i++, fd < 0 ? errno : 0, fd, step);
     if (fd >= 0) close(fd);
   });
   _exit(0);
@@ -104,11 +130,13 @@ void start_source_opener(const plan::Plan& p) {
     Reader rd = j.reader();
     if (rd.u64() == CLONE_NEWUSER) userns = true;
   });
-  int n = 0;
-  each_bind(p, [&](const char*, const char*) { n++; });
   // Entering the init's mount namespace takes privileges a rootless berth lacks;
-  // then the sources are no harder to reach for the container than for it.
-  if (!userns || n == 0 || geteuid() != 0) return;
+  // then the sources are no harder to reach for the container than for it (and
+  // berth refuses id-mapped mounts).
+  g_every_bind = userns && geteuid() == 0;
+  int n = 0;
+  each_bind(p, [&](const Bind&) { n++; });
+  if (n == 0) return;
   if (n > MAX_SOURCES) fail("reading the plan", "mounts", E2BIG, "too many bind mounts");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail("creating a socket pair", "mounts", errno);
@@ -133,9 +161,25 @@ void run_source_opener(pid_t init) {
   close(g_sock);
 }
 
+[[noreturn]] static void source_failed(const Bind& b, SourceStep step, int err) {
+  char detail[4200];
+  const char* what = "checking the bind mount source";
+  snprintf(detail, sizeof detail, "%s", b.source);
+  if (step == SOURCE_CLONE) {
+    what = "cloning the bind mount source to id-map it";
+  } else if (step == SOURCE_USERNS) {
+    what = "making the user namespace of the id-mapped mount";
+    snprintf(detail, sizeof detail, "%s", *b.spec.userns_path ? b.spec.userns_path : "uidMappings, gidMappings");
+  } else if (step == SOURCE_IDMAP) {
+    what = "id-mapping the bind mount (MOUNT_ATTR_IDMAP)";
+    if (err == EINVAL) snprintf(detail, sizeof detail, "%s: its filesystem cannot be id-mapped on this kernel", b.source);
+  }
+  fail(what, b.field, err, detail);
+}
+
 void receive_bind_sources(const plan::Plan& p) {
   if (g_sock < 0) return;
-  each_bind(p, [&](const char* source, const char* field) {
+  each_bind(p, [&](const Bind& b) {
     SourceMsg msg;
     struct iovec iov = {&msg, sizeof msg};
     char cbuf[CMSG_SPACE(sizeof(int))];
@@ -149,21 +193,24 @@ void receive_bind_sources(const plan::Plan& p) {
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof msg) fail("receiving the bind mount sources", "mounts", n < 0 ? errno : EPIPE);
     if (msg.index < 0) fail("entering the container's mount namespace to open bind mount sources", "mounts", msg.err);
-    if (msg.err) fail("checking the bind mount source", field, msg.err, source);
+    if (msg.err) source_failed(b, msg.step, msg.err);
     struct cmsghdr* c = CMSG_FIRSTHDR(&m);
     if (msg.index != g_count || !c || c->cmsg_type != SCM_RIGHTS) fail("receiving the bind mount sources", "mounts", EPROTO);
     memcpy(&g_sources[g_count].fd, CMSG_DATA(c), sizeof(int));
-    g_sources[g_count++].source = source;
+    g_sources[g_count].tree = b.idmap != plan::IDMAP_NONE;
+    g_sources[g_count++].source = b.source;
   });
   close(g_sock);
   g_sock = -1;
 }
 
-int take_bind_source(const char* source) {
+int take_bind_source(const char* source, bool* tree) {
+  *tree = false;
   for (int i = 0; i < g_count; i++)
     if (g_sources[i].source == source && g_sources[i].fd >= 0) {
       int fd = g_sources[i].fd;
       g_sources[i].fd = -1;
+      *tree = g_sources[i].tree;
       return fd;
     }
   return -1;

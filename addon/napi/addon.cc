@@ -268,6 +268,13 @@ Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// mountSetattrSupported(): whether the kernel has mount_setattr(2) (Linux 5.12),
+// and so MOUNT_ATTR_IDMAP: with no arguments it says EINVAL, without it ENOSYS.
+Napi::Value MountSetattrSupported(const Napi::CallbackInfo& info) {
+  long rc = syscall(SYS_mount_setattr, -1, nullptr, 0, nullptr, 0);
+  return Napi::Boolean::New(info.Env(), rc == 0 || errno != ENOSYS);
+}
+
 Napi::Value Status(Napi::Env env, int pid, int status) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("pid", pid);
@@ -338,6 +345,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  exports.Set("mountSetattrSupported", Napi::Function::New(env, MountSetattrSupported));
   RegisterSeccomp(env, exports);
   RegisterBpf(env, exports);
   RegisterRelay(env, exports);

@@ -253,8 +253,8 @@ function removeDir(dir: string, own: boolean): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      // A parent shared with another container stays.
-      if (code === 'ENOTEMPTY' || (code === 'EBUSY' && !own)) return;
+      // A parent shared with another container stays, and one this user may not remove.
+      if (code === 'ENOTEMPTY' || (!own && (code === 'EBUSY' || code === 'EACCES' || code === 'EPERM'))) return;
       if (code === 'EBUSY' && i < 200) {
         sleepSync(10);
         continue;

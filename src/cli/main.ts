@@ -3,11 +3,14 @@
 // parsed by ./fast-parse; yargs is loaded for everything else (help, errors).
 import { BerthError, errorLine } from '../errors';
 import { logDebug, logError, setupLog } from '../log/log';
+import { prepareRoot, setRootlessCgroups } from '../rootless';
 import type { Args, Command } from './command';
 import { commands } from './commands';
 
 export async function runCommand(command: Command, args: Args): Promise<void> {
   setupLog({ file: args.log, format: args['log-format'], debug: args.debug });
+  prepareRoot(args.root);
+  setRootlessCgroups(args.rootless);
   await command.run(args);
 }
 

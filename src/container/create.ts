@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups, type Placement } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
 import { hierarchies } from '../cgroups/hierarchies';
+import { rootlessCgroupPath, rootlessPlacement } from '../cgroups/rootless';
 import { BerthError } from '../errors';
 import { type HookState, runHooks } from '../hooks/run';
 import { logDebug, logWarnQuietly } from '../log/log';
@@ -17,6 +18,7 @@ import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
 import { CACHE_DIR } from '../seccomp/compile';
 import { sendSeccompListener } from '../seccomp/listener';
 import { loadConfig } from '../spec/validate';
+import { rootlessCgroups } from '../rootless';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
@@ -59,10 +61,14 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
-  const placement = sd ? sd.planSystemd(spec.linux?.cgroupsPath, o.id) : planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
+  const rootless = !sd && rootlessCgroups();
+  const placement = sd
+    ? sd.planSystemd(spec.linux?.cgroupsPath, o.id)
+    : planCgroups(spec.linux?.cgroupsPath ?? (rootless ? rootlessCgroupPath(o.id) : `/berth/${o.id}`));
   // Without a cgroupsPath the container goes below /berth, which is berth's own: the
   // last container to go removes it, whichever made it.
-  if (!sd && !spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  if (!sd && !spec.linux?.cgroupsPath && !rootless) placement.shared = placement.dirs.map((d) => dirname(d));
+  const resources = rootless ? rootlessPlacement(placement, spec.linux?.resources, !!spec.linux?.cgroupsPath) : spec.linux?.resources;
   checkCgroupsInUse(placement);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
@@ -91,7 +97,6 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
 
   const { c, unlock } = claimContainer(o.root, saved);
   try {
-    const resources = spec.linux?.resources;
     // systemd: the unit is started with berth-init in it (a scope needs a process),
     // before berth-init has its plan; the limits follow once systemd has made it.
     let place: ((pid: number) => void) | undefined;

@@ -2,6 +2,7 @@
 // the state directory are removed, and poststop hooks run.
 import { cgroupPids, killCgroups, removeCgroups } from '../cgroups/cgroups';
 import { runHooks } from '../hooks/run';
+import { containerPids } from './pids';
 import { isAlive } from '../state/proc';
 import type { Container } from '../state/store';
 import { sleepSync } from '../sleep';
@@ -10,7 +11,7 @@ import { sleepSync } from '../sleep';
 export function killAll(c: Container, signal: number): void {
   const s = c.saved;
   if (signal === 9) killCgroups(s.cgroups);
-  const pids = new Set(signal === 9 ? [] : cgroupPids(s.cgroups));
+  const pids = new Set(signal === 9 && s.cgroups.dirs.length ? [] : containerPids(s));
   if (isAlive(s.pid, s.pidStartTime)) pids.add(s.pid);
   for (const pid of pids) {
     try {

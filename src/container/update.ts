@@ -5,6 +5,7 @@
 import { BerthError } from '../errors';
 import { hierarchies } from '../cgroups/hierarchies';
 import { applyResourceWrites, planResourceWrites } from '../cgroups/resources';
+import { checkLimitsHaveCgroups } from '../cgroups/rootless';
 import type { LinuxResources } from '../spec/types';
 import type { Container } from '../state/store';
 
@@ -75,6 +76,7 @@ export function updateContainer(c: Container, r: LinuxResources): void {
   const apply = r.memory?.swap !== undefined && r.memory.limit === undefined && limit !== undefined ? { ...r, memory: { ...r.memory, limit } } : r;
   const hs = hierarchies();
   // Field names in errors are config paths; say where they came from.
+  checkLimitsHaveCgroups(c.saved.cgroups.dirs, apply);
   const writes = planResourceWrites(hs, c.saved.cgroups.dirs, apply, { forUpdate: true });
   // systemd's unit is told first: it rewrites the files from its properties whenever it re-applies them.
   const sd = c.saved.cgroups.systemd;

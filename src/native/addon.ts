@@ -46,6 +46,8 @@ export interface Addon {
   /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup directory,
    * detaching the device programs attached there before; returns how many it replaced. */
   attachDeviceFilter(cgroupDir: string, insns: Buffer): number;
+  /** Whether the kernel has mount_setattr(2), and with it id-mapped mounts. */
+  mountSetattrSupported(): boolean;
   // seccompCompile, seccompFlagSupported, seccompVersion: see src/seccomp/compile.ts
 }
 

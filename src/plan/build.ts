@@ -8,7 +8,9 @@ import { logDebug, logWarn } from '../log/log';
 import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
+import { type ContainerUserns, idMapText, mountIdmap } from './idmap';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
+import { rootlessIdMappers } from '../rootless';
 import { compileSeccomp } from '../seccomp/compile';
 import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
@@ -64,8 +66,6 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     fail('linux.uidMappings', 'mappings are given but there is no user namespace');
   if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) fail('hostname', 'setting a hostname needs a uts namespace');
   if (spec.domainname && !seen.has('uts')) fail('domainname', 'setting a domain name needs a uts namespace');
-  const idMap = (m: { containerID: number; hostID: number; size: number }[] | undefined) =>
-    m?.map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
   let timeOffsets: string | undefined;
   if (linux.timeOffsets) {
     if (!(cloneFlags & CLONE.time)) fail('linux.timeOffsets', 'offsets need a new time namespace');
@@ -77,8 +77,9 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
   const plan: Plan = {
     cloneFlags,
     joins,
-    uidMap: newUser ? idMap(linux.uidMappings) : undefined,
-    gidMap: newUser ? idMap(linux.gidMappings) : undefined,
+    uidMap: newUser ? idMapText(linux.uidMappings) : undefined,
+    gidMap: newUser ? idMapText(linux.gidMappings) : undefined,
+    idMappers: rootlessIdMappers(spec),
     timeOffsets,
     hostname: seen.has('uts') ? spec.hostname : undefined,
     sessionKeyring: o.sessionKeyring,
@@ -89,7 +90,7 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
       propagation: rootfsPropagation(linux.rootfsPropagation, o.noPivot),
       noPivot: o.noPivot,
     },
-    mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup)),
+    mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup), containerUserns(newUser, joins, linux)),
     mkdirs: [],
     devices: devIsBind ? [] : defaultDevices(),
     symlinks: devIsBind ? [] : DEV_SYMLINKS.map(([target, path]) => ({ target, path })),
@@ -190,7 +191,13 @@ function isBind(m: Mount): boolean {
   return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
-function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanMount[] {
+function containerUserns(newUser: boolean, joins: Plan['joins'], linux: NonNullable<Spec['linux']>): ContainerUserns | undefined {
+  if (newUser) return { uidMap: idMapText(linux.uidMappings), gidMap: idMapText(linux.gidMappings) };
+  const joined = joins.find((j) => j.type === CLONE.user);
+  return joined && { path: joined.path };
+}
+
+function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean, userns: ContainerUserns | undefined): PlanMount[] {
   const out: PlanMount[] = [];
   mounts.forEach((m, i) => {
     const field = `mounts[${i}] (${m.destination})`;
@@ -207,7 +214,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
       } else if (PROPAGATION[opt] !== undefined) {
         propagation |= PROPAGATION[opt];
       } else if (opt === 'idmap' || opt === 'ridmap') {
-        fail(field, `mount option ${opt} is not supported`);
+        // mountIdmap below
       } else if (opt === 'tmpcopyup') {
         logWarn(`${field}: mount option tmpcopyup is not supported; ignored`);
       } else {
@@ -237,7 +244,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean): PlanM
     out.push({
       source, destination: m.destination, type: bind ? '' : type, flags: flags & ~MS.REMOUNT, propagation,
       extra, data: data.join(','), field,
-      recursiveSet, recursiveClear,
+      recursiveSet, recursiveClear, idmap: mountIdmap(m, field, bind, userns),
     });
   });
   return out;

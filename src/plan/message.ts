@@ -67,13 +67,18 @@ export function encodePlan(p: Plan): Buffer {
   for (const j of p.joins) w.rec(K.REC_NS_JOIN, j.type, j.path, j.field);
   if (p.uidMap !== undefined) w.rec(K.REC_UID_MAP, p.uidMap);
   if (p.gidMap !== undefined) w.rec(K.REC_GID_MAP, p.gidMap);
+  if (p.idMappers) w.rec(K.REC_ID_MAPPERS, p.idMappers.uid, p.idMappers.gid);
   if (p.timeOffsets !== undefined) w.rec(K.REC_TIME_OFFSETS, p.timeOffsets);
   if (p.hostname !== undefined) w.rec(K.REC_HOSTNAME, p.hostname);
   if (p.sessionKeyring !== undefined) w.rec(K.REC_SESSION_KEYRING, p.sessionKeyring);
   if (p.domainname !== undefined) w.rec(K.REC_DOMAINNAME, p.domainname);
   const r = p.rootfs;
   w.rec(K.REC_ROOTFS, r.path, r.readonly ? 1 : 0, r.propagation, r.noPivot ? 1 : 0);
-  for (const m of p.mounts) w.rec(K.REC_MOUNT, m.source, m.destination, m.type, m.flags, m.propagation, m.extra, m.data, m.field, m.recursiveSet, m.recursiveClear);
+  for (const m of p.mounts) {
+    const idmap = m.idmap ? (m.idmap.recursive ? K.IDMAP_RECURSIVE : K.IDMAP_TOP) : K.IDMAP_NONE;
+    w.rec(K.REC_MOUNT, m.source, m.destination, m.type, m.flags, m.propagation, m.extra, m.data, m.field, m.recursiveSet, m.recursiveClear,
+      idmap, m.idmap?.uidMap ?? '', m.idmap?.gidMap ?? '', m.idmap?.usernsPath ?? '');
+  }
   for (const d of p.mkdirs) w.rec(K.REC_MKDIR, d, 0o755);
   for (const d of p.devices) w.rec(K.REC_DEVICE, d.path, d.type, d.major, d.minor, d.mode, d.uid, d.gid, d.field);
   for (const s of p.symlinks) w.rec(K.REC_SYMLINK, s.target, s.path);

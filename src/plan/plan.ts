@@ -13,6 +13,9 @@ export interface PlanMount {
   /** Bind mounts: flags set / cleared on every mount of the tree (rro, rnosuid, ...). */
   recursiveSet: number;
   recursiveClear: number;
+  /** An id-mapped bind mount (./idmap.ts): the user namespace of its mapping, given
+   * as uid_map/gid_map text or as the path of an existing one. */
+  idmap?: { recursive: boolean; uidMap: string; gidMap: string; usernsPath: string };
 }
 
 export interface PlanDevice {
@@ -40,6 +43,8 @@ export interface Plan {
   joins: { type: number; path: string; field: string }[];
   uidMap?: string;
   gidMap?: string;
+  /** Without root: newuidmap/newgidmap write maps beyond the user's own id (../rootless.ts). */
+  idMappers?: { uid: string; gid: string };
   timeOffsets?: string;
   hostname?: string;
   sessionKeyring?: string;

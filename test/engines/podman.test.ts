@@ -13,7 +13,7 @@
 // uses /run/berth; the last case removes it if this file created it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
@@ -281,6 +281,19 @@ engineCase(ENGINE, version, '--uidmap: uid_map inside, files owned by the mapped
   assert.match(r.stdout, /^\s*0\s+100000\s+65536\n0:0\n$/);
   const st = statSync(join(vol, 'made-inside'));
   assert.equal(`${st.uid}:${st.gid}`, '100000:100000');
+  await assertGone(r.id);
+});
+
+engineCase(ENGINE, version, '-v SRC:DST:idmap with --uidmap: an id-mapped volume, its files keep their host owners inside', async (t) => {
+  const p = podman(t);
+  if (!p) return;
+  const vol = mkdtempSync(join(p.dir, 'host', 'idmap-'));
+  writeFileSync(join(vol, 'owned'), '');
+  chownSync(join(vol, 'owned'), 1000, 1000);
+  const r = runRm(p, ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', '-v', `${vol}:/vol:idmap`, IMAGE, 'sh', '-c',
+    'stat -c "%u:%g" /vol/owned; grep -c " /vol .*idmapped" /proc/self/mountinfo']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '1000:1000\n1\n');
   await assertGone(r.id);
 });
 

@@ -42,6 +42,9 @@ test('features: valid, and what it claims matches the host', () => {
   assert.equal(linux.seccomp.enabled, true);
   assert.ok(linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
   for (const flag of linux.seccomp.supportedFlags) assert.ok(linux.seccomp.knownFlags.includes(flag));
+  // Id-mapped mounts where the kernel has mount_setattr (Linux 5.12; idmap.test.ts proves them).
+  const [major, minor] = readFileSync('/proc/sys/kernel/osrelease', 'utf8').split('.').map(Number);
+  assert.deepEqual(linux.mountExtensions, { idmap: { enabled: major > 5 || (major === 5 && minor >= 12) } });
   // Every mount option it lists is one berth's plan builder takes.
   for (const o of ['ro', 'rbind', 'rro', 'rprivate', 'nosymfollow']) assert.ok(f.mountOptions.includes(o), o);
 });

@@ -11,10 +11,10 @@ const command: Command = {
   run: (a) => {
     const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { cgroupPids } = require('../../cgroups/cgroups') as typeof import('../../cgroups/cgroups');
+    const { containerPids } = require('../../container/pids') as typeof import('../../container/pids');
     const c = loadContainer(a.root, a.id);
     // As runc: the processes in the container's cgroup, stopped container or not.
-    const pids = cgroupPids(c.saved.cgroups).sort((x, y) => x - y);
+    const pids = containerPids(c.saved).sort((x, y) => x - y);
     if (a.format === 'json') {
       writeOut(JSON.stringify(pids) + '\n');
       return;

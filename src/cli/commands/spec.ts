@@ -20,7 +20,8 @@ const command: Command = {
     } catch (e) {
       throw new BerthError(`spec: bundle ${dir}: ${errnoText(e)}`);
     }
-    const data = formatSpec(defaultSpec({ rootless: a.rootless }));
+    // (the global --rootless of runc, before the command, is a string: only this flag is true)
+    const data = formatSpec(defaultSpec({ rootless: (a.rootless as unknown) === true }));
     try {
       // 'wx' refuses an existing file (or a symlink there) atomically.
       writeFileSync(join(dir, 'config.json'), data, { flag: 'wx', mode: 0o666 });
