@@ -175,6 +175,17 @@ systemdCase('docker (systemd host)', dockerVersion, 'docker info: cgroup driver 
   await assertGone(d.berthRoot, id);
 });
 
+// The lane's Debian kernel runs AppArmor: dockerd loads its docker-default profile
+// itself and asks the runtime for it (process.apparmorProfile) in every container.
+systemdCase('docker (systemd host)', dockerVersion, 'AppArmor: docker-default confines the container (its label in /proc/self/attr/current)', async () => {
+  const d = await dockerd();
+  const info = d.run(['info', '--format', '{{json .SecurityOptions}}']);
+  assert.match(info.stdout, /name=apparmor/, `docker sees no AppArmor: ${info.stdout} ${info.stderr}`);
+  const r = d.run(['run', '--rm', '--network', 'none', IMAGE, 'cat', '/proc/self/attr/current']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'docker-default (enforce)');
+});
+
 systemdCase('docker (systemd host)', dockerVersion, 'run -d --memory --cpus --pids-limit: the docker-ID.scope unit and its files; exec; update; pause/unpause; stop; rm', async (t) => {
   const d = await dockerd();
   const r = d.run(['run', '-d', '--network', 'none', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '30', IMAGE, 'sleep', '1000']);
