@@ -244,6 +244,12 @@ export function removeCgroups(p: Placement): void {
   for (const dir of dirs) removeDir(dir, p.dirs.includes(dir));
 }
 
+/** A cgroup and its sub-cgroups, deepest first (a unit's cgroup systemd did not remove). */
+export function removeCgroupTree(dir: string): void {
+  for (const d of descendants(dir)) removeDir(d, true);
+  removeDir(dir, true);
+}
+
 /** rmdir; a cgroup of the container's own that is still busy (its last processes exiting) is retried. */
 function removeDir(dir: string, own: boolean): void {
   for (let i = 0; ; i++) {

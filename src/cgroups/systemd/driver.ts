@@ -3,13 +3,12 @@
 // runc does; berth then writes what systemd cannot express to the unit's cgroup
 // files itself (the cgroupfs writers of ../resources.ts), and freezes, reads
 // and kills through the files as on cgroupfs. Pure cgroup v2 hosts only.
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
 import { BerthError, errnoText } from '../../errors';
 import { logDebug } from '../../log/log';
 import { sleepSync } from '../../sleep';
 import type { LinuxResources } from '../../spec/types';
-import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement } from '../cgroups';
+import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement, removeCgroupTree } from '../cgroups';
 import { dirFor, hierarchies, isUnified } from '../hierarchies';
 import { Connection, DBusError, DBusTimeout, SIGNAL, systemBusPath, type Value } from './dbus';
 import { annotationProperties, type Property, resourceProperties } from './properties';
@@ -210,31 +209,5 @@ export function stopUnit(p: { systemd: SystemdUnit; unified?: string }): void {
   } catch (e) {
     logDebug((e as Error).message);
   }
-  if (p.unified) removeTree(p.unified);
-}
-
-/** Removes a cgroup directory and its sub-cgroups, deepest first. */
-function removeTree(dir: string): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
-  }
-  for (const name of entries) removeTree(join(dir, name));
-  for (let i = 0; ; i++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code === 'EBUSY' && i < 200) {
-        sleepSync(10);
-        continue;
-      }
-      throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
-    }
-  }
+  if (p.unified) removeCgroupTree(p.unified);
 }
