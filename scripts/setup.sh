@@ -4,13 +4,15 @@
 # and benchmarks), iproute2 (network namespaces in tests), libseccomp-dev (linked
 # statically into the addon), strace (a test watches the init's clone3), apparmor
 # (apparmor_parser: the cgroup v2 lane's kernel runs AppArmor and its tests load a
-# profile; the host root is the VM's, so it is installed here); then the npm
-# packages, which also builds berth (native parts and the bundled CLI).
+# profile; the host root is the VM's, so it is installed here), criu (checkpoint
+# and restore; it works in that VM's kernel, where its tests run, not
+# necessarily on the host's); then the npm packages, which also builds berth
+# (native parts and the bundled CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace >/dev/null
+apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace criu >/dev/null
 # The engine tests (test/engines/) drive Debian's podman, containerd and docker
 # against berth; crun is the third runtime of the cgroup v2 benchmark. Their
 # packages would start daemons on the host: policy-rc.d forbids that while

@@ -14,8 +14,10 @@ import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
+import { layoutOf } from '../checkpoint/layout';
 import { CACHE_DIR } from '../seccomp/compile';
 import { sendSeccompListener } from '../seccomp/listener';
+import type { Spec } from '../spec/types';
 import { loadConfig } from '../spec/validate';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
@@ -39,11 +41,7 @@ export interface CreateOptions {
 export async function createContainer(o: CreateOptions): Promise<Container> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
-  if (o.systemdCgroup) {
-    // sd_booted(3)'s test: systemd runs as init where this directory exists.
-    const why = existsSync('/run/systemd/system') ? 'berth has no systemd cgroup driver yet' : 'systemd is not running on this host (no /run/systemd/system)';
-    throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
-  }
+  checkCgroupDriver(o.systemdCgroup);
   const spec = loadConfig(bundle);
   const hs = hierarchies();
   const plan = buildPlan(spec, {
@@ -51,46 +49,18 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
-  const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${o.id}`);
-  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
-  // last container to go removes it, whichever made it.
-  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
-  checkCgroupsInUse(placement);
+  const placement = placeCgroups(spec, o.id);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
   // outside it may not be reachable (nsdelegate); berth places berth-init then.
   if (!namespacesJoined(spec, 'cgroup')) plan.cgroup2 = placement.unified;
-  const namespaces = spec.linux?.namespaces ?? [];
-  const saved: Saved = {
-    ociVersion: spec.ociVersion,
-    id: o.id,
-    bundle,
-    rootfs: rootfsPath(spec, bundle),
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations as Record<string, string> | undefined,
-    phase: 'creating',
-    pid: 0,
-    pidStartTime: '',
-    cgroups: placement,
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-    ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
-    noProcess: spec.process ? undefined : true,
-    process: spec.process,
-    seccomp: spec.linux?.seccomp,
-    resources: spec.linux?.resources,
-  };
+  const saved = newState(spec, o.id, bundle, placement);
 
   const c = claimContainer(o.root, saved);
   let unlock = () => {};
   try {
     unlock = c.lock();
-    makeCgroups(placement);
-    const resources = spec.linux?.resources;
-    applyLimits(placement, resources && {
-      ...(resources as object),
-      devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
-    });
+    makeContainerCgroups(spec, placement);
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
     return c;
@@ -107,6 +77,59 @@ export async function createContainer(o: CreateOptions): Promise<Container> {
   } finally {
     unlock();
   }
+}
+
+/** --systemd-cgroup is refused, saying why (create and restore). */
+export function checkCgroupDriver(systemdCgroup: boolean): void {
+  if (!systemdCgroup) return;
+  // sd_booted(3)'s test: systemd runs as init where this directory exists.
+  const why = existsSync('/run/systemd/system') ? 'berth has no systemd cgroup driver yet' : 'systemd is not running on this host (no /run/systemd/system)';
+  throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
+}
+
+/** Where the container's cgroups go (checked: not frozen), before anything is made. */
+export function placeCgroups(spec: Spec, id: string): Placement {
+  const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${id}`);
+  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
+  // last container to go removes it, whichever made it.
+  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  checkCgroupsInUse(placement);
+  return placement;
+}
+
+/** The state of a container being made from spec (create, restore). */
+export function newState(spec: Spec, id: string, bundle: string, placement: Placement): Saved {
+  const namespaces = spec.linux?.namespaces ?? [];
+  return {
+    ociVersion: spec.ociVersion,
+    id,
+    bundle,
+    rootfs: rootfsPath(spec, bundle),
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations as Record<string, string> | undefined,
+    phase: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    cgroups: placement,
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+    ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
+    noProcess: spec.process ? undefined : true,
+    process: spec.process,
+    seccomp: spec.linux?.seccomp,
+    resources: spec.linux?.resources,
+    criu: layoutOf(spec, bundle, hierarchies()),
+  };
+}
+
+/** Makes the planned cgroups and applies the config's limits (with the devices every container may use). */
+export function makeContainerCgroups(spec: Spec, placement: Placement): void {
+  makeCgroups(placement);
+  const resources = spec.linux?.resources;
+  applyLimits(placement, resources && {
+    ...(resources as object),
+    devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
+  });
 }
 
 type Hooks = NonNullable<ReturnType<typeof loadConfig>['hooks']>;
