@@ -24,7 +24,12 @@ const LANE = !!process.env.BERTH_LANE;
 const LONG = 180_000;
 const COUNTER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; usleep 100000; done'];
 
-/** berth with its stdio on pipes of ours (a restored process takes them over), and what comes out of its stdout. */
+/**
+ * berth with its stdio on pipes (a restored process takes them over), and what
+ * comes out of its stdout. Real pipes, as CRIU hands pipes over: Node's own
+ * 'pipe' stdio are unix sockets, which CRIU would find connected outside the
+ * container. bash puts a pipe between berth and each of Node's sockets (a cat).
+ */
 interface Piped {
   child: ChildProcess;
   /** Exit status of berth itself. */
@@ -36,7 +41,9 @@ interface Piped {
 }
 
 function piped(t: TestContext, args: string[]): Piped {
-  const child = spawn(join(repoRoot(), 'bin/berth'), ['--root', s.root, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', 'exec "$@" < <(exec cat) > >(exec cat) 2> >(exec cat >&2)', 'berth', join(repoRoot(), 'bin/berth'), '--root', s.root, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -214,7 +221,8 @@ test('pre-dump, then dump with --parent-path; restore in the foreground forwards
   checkpoint(id, join(img, 'pre'), work, ['--pre-dump']);
   // A pre-dump leaves the container running.
   assert.equal(assertRunning(id), pid);
-  const before = lastOf(await countsUntil(first, (n) => n.length >= numbers(first.out()).length + 2));
+  const seen = numbers(first.out()).length;
+  const before = lastOf(await countsUntil(first, (n) => n.length >= seen + 2));
   checkpoint(id, join(img, 'final'), work, ['--parent-path', '../pre']);
   assert.equal(s.state(id), undefined);
   // CRIU linked the dump to its parent's pages.
