@@ -35,10 +35,17 @@ const runtimes = [
   return false;
 });
 
-// stdio on /dev/null: both runtimes reopen it on the container's own, which CRIU can dump.
+// stdio on /dev/null: a container inherits it (a pipe would keep us waiting, a
+// file outside the container would keep CRIU from dumping it), and both runtimes
+// reopen it on the container's own. Errors are read from the --log file.
+let logFile;
 function sh(bin, args) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${r.stderr ?? ''}${r.error ?? ''}`);
+  const rt = runtimes.some(([, b]) => b === bin);
+  const r = spawnSync(bin, rt ? ['--log', logFile, ...args] : args, { stdio: 'ignore' });
+  if (r.status !== 0) {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join('\n') : '';
+    throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}${r.error ? `: ${r.error}` : ''}\n${log}`);
+  }
 }
 
 function timed(bin, args) {
@@ -48,6 +55,7 @@ function timed(bin, args) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-cr-'));
+logFile = join(work, 'runtime.log');
 let seq = 0;
 try {
   const bundle = join(work, 'bundle');
@@ -74,7 +82,7 @@ try {
         const r = timed(bin, ['--root', root, 'restore', '-d', '--bundle', bundle, '--image-path', img, id]);
         if (i >= 0) res[name].checkpoint.push(c), res[name].restore.push(r);
       } finally {
-        spawnSync(bin, ['--root', root, 'delete', '--force', id]);
+        spawnSync(bin, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
         rmSync(img, { recursive: true, force: true });
       }
     }

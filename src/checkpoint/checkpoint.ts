@@ -2,11 +2,12 @@
 // to it as runc describes a container (./layout.ts); then, unless it was a
 // pre-dump or --leave-running, the container is gone (its state, cgroups), as
 // after `delete`: `restore` brings it back.
-import { closeSync, constants as C, mkdirSync, openSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as C, mkdirSync, openSync, readlinkSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { hierarchies } from '../cgroups/hierarchies';
 import { destroy } from '../container/destroy';
+import { logDebug } from '../log/log';
 import { loadConfig } from '../spec/validate';
 import { loadContainer, type Container } from '../state/store';
 import { criuRpc, criuSwrk } from './criu';
@@ -143,10 +144,7 @@ export function checkpointContainer(o: CheckpointOptions): void {
       opts.track_mem = true;
     }
     if (o.preDump) requireFeature({ mem_track: true }, 'checkpoint --pre-dump', 'dirty memory tracking (mem_track)');
-    if (o.lazyPages) {
-      requireFeature({ lazy_pages: true }, 'checkpoint --lazy-pages', 'lazy pages (userfaultfd)');
-      if (o.statusFd !== undefined && o.statusFd >= 0) opts.status_fd = o.statusFd;
-    }
+    if (o.lazyPages) requireFeature({ lazy_pages: true }, 'checkpoint --lazy-pages', 'lazy pages (userfaultfd)');
     if (!o.preDump) {
       const masked = layout.maskedPaths.filter((p) => {
         try {
@@ -167,7 +165,22 @@ export function checkpointContainer(o: CheckpointOptions): void {
       writeFileSync(join(imagePath, 'descriptors.json'), JSON.stringify(descriptors), { mode: 0o600 });
     }
     const type = o.preDump ? rpc.REQ.PRE_DUMP : rpc.REQ.DUMP;
-    criuSwrk({ type, opts }, { step: `checkpoint (criu ${o.preDump ? 'pre-dump' : 'dump'})`, logPath: join(logDir, 'dump.log') });
+    let statusFd = o.lazyPages && o.statusFd !== undefined && o.statusFd >= 0 ? o.statusFd : undefined;
+    criuSwrk({ type, opts }, {
+      step: `checkpoint (criu ${o.preDump ? 'pre-dump' : 'dump'})`,
+      logPath: join(logDir, 'dump.log'),
+      notify: (script) => {
+        // As runc with CRIU 3.15 and later: --status-fd gets a \0 once the lazy-pages server is ready.
+        if (script !== 'status-ready' || statusFd === undefined) return;
+        try {
+          writeSync(statusFd, '\0');
+          closeSync(statusFd);
+        } catch (e) {
+          logDebug(`checkpoint: writing to --status-fd ${statusFd}: ${errnoText(e)}`);
+        }
+        statusFd = undefined;
+      },
+    });
     // Without --leave-running CRIU has ended the processes: the container goes (runc's Destroy, with poststop hooks).
     if (!o.leaveRunning && !o.preDump) destroy(c, { runPoststop: true });
   } finally {

@@ -150,7 +150,9 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
           saveRestored(container, pid);
         } else if (script === 'orphan-pts-master' && got.length) {
           // The pty CRIU made for the restored terminal: its master goes where create's would.
-          sendMaster(o.consoleSocket ?? proxy!.theirs, got[0], o.consoleSocket);
+          const to = o.consoleSocket ?? proxy?.theirs;
+          if (to !== undefined) sendMaster(to, got[0], o.consoleSocket);
+          else logDebug('restore: the images have a terminal but the config none (process.terminal): its pty master is dropped');
         }
       },
     });
