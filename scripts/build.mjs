@@ -40,7 +40,7 @@ async function bundle() {
     minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning',
     // Lazily loaded chunks are separate files, required by path at run time;
     // node-gyp-build is a dependency the install script uses too: one copy of it.
-    external: ['./validators.js', './yargs-cli.js', 'node-gyp-build'],
+    external: ['./validators.js', './yargs-cli.js', './criu-rpc.js', 'node-gyp-build'],
     define: {
       BERTH_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
       BERTH_COMMIT: JSON.stringify(gitCommit()),
@@ -48,6 +48,8 @@ async function bundle() {
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
+  // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
 }
 
 if (process.argv.includes('--native-only')) {

@@ -5,13 +5,15 @@
 # statically into the addon), strace (a test watches the init's clone3), uidmap
 # (newuidmap/newgidmap: rootless berth maps subordinate ids with them), apparmor
 # (apparmor_parser: the cgroup v2 lane's kernel runs AppArmor and its tests load a
-# profile; the host root is the VM's, so it is installed here); then the npm
-# packages, which also builds berth (native parts and the bundled CLI).
+# profile; the host root is the VM's, so it is installed here), criu (checkpoint
+# and restore; it works in that VM's kernel, where its tests run, not
+# necessarily on the host's); then the npm packages, which also builds berth
+# (native parts and the bundled CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace uidmap >/dev/null
+apt-get install -y -qq busybox-static runc iproute2 util-linux g++ make python3 libseccomp-dev strace uidmap criu >/dev/null
 # The engine tests (test/engines/) drive Debian's podman, containerd and docker
 # against berth; crun is the third runtime of the cgroup v2 benchmark; systemd
 # and dbus are the systemd lane's PID 1 and system bus (and dbus-daemon serves

@@ -3,6 +3,7 @@
 // versions, seccomp flags and architectures, AppArmor), never a copy of a list.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hierarchies } from './cgroups/hierarchies';
+import { checkpointSupport } from './checkpoint/support';
 import { appArmorEnabled } from './lsm';
 import { native } from './native/addon';
 import { CAPS, MOUNT_FLAGS, PROPAGATION, RECURSIVE_MOUNT_FLAGS } from './plan/tables';
@@ -18,7 +19,8 @@ const SPEC_ARCHS = [
 
 declare const BERTH_VERSION: string;
 
-export function features(): Record<string, unknown> {
+/** root: berth's --root, where the verdict of `criu check` is kept. */
+export function features(root: string): Record<string, unknown> {
   const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'latin1'));
   const hs = hierarchies();
   return {
@@ -45,7 +47,8 @@ export function features(): Record<string, unknown> {
     },
     annotations: {
       'org.opencontainers.berth.version': typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev',
-      'org.opencontainers.berth.checkpoint.enabled': 'false',
+      // As runc's annotation, but true only where CRIU works on this kernel (checkpoint/support.ts).
+      'org.opencontainers.berth.checkpoint.enabled': String(checkpointSupport(root).ok),
     },
   };
 }

@@ -103,3 +103,26 @@ void setup_devices(const plan::Plan& p) {
     close(dir);
   });
 }
+
+// After pivot_root, as runc: stdio that is a null device (the host's, from the
+// engine) becomes the container's own /dev/null, so the init holds nothing of the
+// host's /dev (CRIU, which sees only the container's mounts, can then checkpoint
+// it). Where berth made /dev's nodes the node must be the null device; with a /dev
+// from the host, best effort.
+void reopen_dev_null(const plan::Plan& p) {
+  Record r;
+  bool made = p.first(plan::REC_DEVICE, &r);
+  int fd = open("/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  struct stat ns;
+  if (fd < 0 || fstat(fd, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3)) {
+    if (made) fail("reopening /dev/null", "", fd < 0 ? errno : EPERM, "/dev/null in the container is not the null device");
+    if (fd >= 0) close(fd);
+    return;
+  }
+  for (int i = 0; i < 3; i++) {
+    struct stat st;
+    if (fstat(i, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ns.st_rdev && dup3(fd, i, 0) < 0)
+      fail("reopening /dev/null", "", errno, "stdio");
+  }
+  close(fd);
+}

@@ -74,6 +74,7 @@ int idmapped_clone(int src, const IdmapSpec& m, SourceStep* step);
 
 // ---- devices.cc ----
 void setup_devices(const plan::Plan& p);
+void reopen_dev_null(const plan::Plan& p);  // after pivot_root: stdio on the host's null device -> the container's
 
 // ---- console.cc ----
 // With process.terminal: a pty in the container, its master sent to the console

@@ -353,6 +353,7 @@ static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
   run_hooks(p, plan::HOOK_CREATE_CONTAINER, state, len);
 
   enter_rootfs(p);
+  reopen_dev_null(p);
   setup_console(p, true);
   finish_rootfs(p);
   int listener = become_process(p);

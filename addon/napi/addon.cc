@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -141,10 +142,12 @@ Napi::Value PollIn(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// socketpair(): a connected pair of stream sockets, both close-on-exec.
+// socketpair(seqpacket = false): a connected pair of stream (or seqpacket: CRIU's
+// RPC wants one message per packet) sockets, both close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return ThrowErrno(info.Env(), "socketpair", errno);
+  int type = info.Length() > 0 && info[0].ToBoolean() ? SOCK_SEQPACKET : SOCK_STREAM;
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0) return ThrowErrno(info.Env(), "socketpair", errno);
   Napi::Array a = Napi::Array::New(info.Env(), 2);
   a.Set(0u, sv[0]);
   a.Set(1u, sv[1]);
@@ -254,6 +257,76 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// recvMsg(sock, size): the next message (at most size bytes; a longer one is
+// EMSGSIZE) and the fds that came with it (SCM_RIGHTS, close-on-exec); an empty
+// buffer at EOF.
+Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<char> data((size_t)Int(info, 1));
+  struct iovec iov = {data.data(), data.size()};
+  char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(env, "recvmsg", errno);
+  Napi::Array fds = Napi::Array::New(env);
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.Set(fds.Length(), fd);
+    }
+  }
+  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return ThrowErrno(env, "recvmsg", EMSGSIZE);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", Napi::Buffer<char>::Copy(env, data.data(), (size_t)n));
+  o.Set("fds", fds);
+  return o;
+}
+
+// bindMount(source, target): a recursive bind mount (the rootfs where CRIU wants it).
+Napi::Value BindMount(const Napi::CallbackInfo& info) {
+  std::string src = info[0].As<Napi::String>(), dst = info[1].As<Napi::String>();
+  if (mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) return ThrowErrno(info.Env(), "mount", errno);
+  return info.Env().Undefined();
+}
+
+// detachMount(target): umount2(MNT_DETACH); false when target is not a mount point.
+Napi::Value DetachMount(const Napi::CallbackInfo& info) {
+  std::string dst = info[0].As<Napi::String>();
+  if (umount2(dst.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EINVAL || errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
+  return ThrowErrno(info.Env(), "umount2", errno);
+}
+
+// reconfigureSuper(path, flags): the filesystem mounted at path gets exactly these
+// superblock flags (fspick + fsconfig), its mounts' own flags untouched.
+Napi::Value ReconfigureSuper(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  Napi::Array flags = info[1].As<Napi::Array>();
+  int fd = fspick(AT_FDCWD, path.c_str(), FSPICK_CLOEXEC | FSPICK_NO_AUTOMOUNT);
+  if (fd < 0) return ThrowErrno(info.Env(), "fspick", errno);
+  for (uint32_t i = 0; i < flags.Length(); i++) {
+    std::string f = flags.Get(i).As<Napi::String>();
+    if (fsconfig(fd, FSCONFIG_SET_FLAG, f.c_str(), nullptr, 0) < 0) {
+      int e = errno;
+      close(fd);
+      return ThrowErrno(info.Env(), ("fsconfig " + f).c_str(), e);
+    }
+  }
+  int rc = fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, nullptr, nullptr, 0);
+  int e = errno;
+  close(fd);
+  if (rc < 0) return ThrowErrno(info.Env(), "fsconfig reconfigure", e);
+  return info.Env().Undefined();
+}
+
 // setWindowSize(fd, rows, cols): TIOCSWINSZ on a terminal.
 Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
   struct winsize ws = {};
@@ -336,6 +409,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("oomNotifier", Napi::Function::New(env, OomNotifier));
   exports.Set("pollIn", Napi::Function::New(env, PollIn));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("recvMsg", Napi::Function::New(env, RecvMsg));
+  exports.Set("bindMount", Napi::Function::New(env, BindMount));
+  exports.Set("detachMount", Napi::Function::New(env, DetachMount));
+  exports.Set("reconfigureSuper", Napi::Function::New(env, ReconfigureSuper));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));

@@ -253,14 +253,16 @@ Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
 
 // sendFds(path, data, fds): connects to the unix stream socket at path, sends data
 // with the fds (SCM_RIGHTS) attached to its first sendmsg, and closes the connection.
+// A number instead of a path is a connected socket of the caller's, left open.
 Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>();
+  bool connected = info[0].IsNumber();
+  std::string path = connected ? "socket" : info[0].As<Napi::String>().Utf8Value();
   Napi::Buffer<uint8_t> data = info[1].As<Napi::Buffer<uint8_t>>();
   Napi::Array fdArr = info[2].As<Napi::Array>();
   std::vector<int> fds;
   for (uint32_t i = 0; i < fdArr.Length(); i++) fds.push_back(fdArr.Get(i).As<Napi::Number>().Int32Value());
-  int s = connect_unix(path);
+  int s = connected ? info[0].As<Napi::Number>().Int32Value() : connect_unix(path);
   if (s < 0) return Throw(env, "connect " + path, -s);
   size_t off = 0;
   bool first = true;
@@ -283,13 +285,13 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
-      close(s);
+      if (!connected) close(s);
       return Throw(env, "sendmsg " + path, e);
     }
     off += (size_t)n;
     first = false;
   }
-  close(s);
+  if (!connected) close(s);
   return env.Undefined();
 }
 

@@ -15,8 +15,10 @@ import { native } from '../native/addon';
 import { buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
+import { layoutOf } from '../checkpoint/layout';
 import { CACHE_DIR } from '../seccomp/compile';
 import { sendSeccompListener } from '../seccomp/listener';
+import type { Spec } from '../spec/types';
 import { loadConfig } from '../spec/validate';
 import { rootlessCgroups } from '../rootless';
 import { procStat } from '../state/proc';
@@ -64,36 +66,14 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
   const rootless = !sd && rootlessCgroups();
   const placement = sd
     ? sd.planSystemd(spec.linux?.cgroupsPath, o.id)
-    : planCgroups(spec.linux?.cgroupsPath ?? (rootless ? rootlessCgroupPath(o.id) : `/berth/${o.id}`));
-  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
-  // last container to go removes it, whichever made it.
-  if (!sd && !spec.linux?.cgroupsPath && !rootless) placement.shared = placement.dirs.map((d) => dirname(d));
+    : rootless ? planCgroups(spec.linux?.cgroupsPath ?? rootlessCgroupPath(o.id)) : placeCgroups(spec, o.id);
   const resources = rootless ? rootlessPlacement(placement, spec.linux?.resources, !!spec.linux?.cgroupsPath) : spec.linux?.resources;
   checkCgroupsInUse(placement);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
   // outside it may not be reachable (nsdelegate); berth places berth-init then.
   if (!namespacesJoined(spec, 'cgroup')) plan.cgroup2 = placement.unified;
-  const namespaces = spec.linux?.namespaces ?? [];
-  const saved: Saved = {
-    ociVersion: spec.ociVersion,
-    id: o.id,
-    bundle,
-    rootfs: rootfsPath(spec, bundle),
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations as Record<string, string> | undefined,
-    phase: 'creating',
-    pid: 0,
-    pidStartTime: '',
-    cgroups: placement,
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-    ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
-    noProcess: spec.process ? undefined : true,
-    process: spec.process,
-    seccomp: spec.linux?.seccomp,
-    resources: spec.linux?.resources,
-  };
+  const saved = newState(spec, o.id, bundle, placement);
 
   const { c, unlock } = claimContainer(o.root, saved);
   try {
@@ -107,11 +87,7 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
         if (!plan.cgroup2) joinCgroups(p, pid);
       };
     } else {
-      makeCgroups(placement);
-      applyLimits(placement, resources && {
-        ...(resources as object),
-        devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
-      });
+      makeContainerCgroups(resources, placement);
     }
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
@@ -128,6 +104,49 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     unlock();
     throw e;
   }
+}
+
+/** Where the container's cgroups go with cgroupfs as root (create, restore). */
+export function placeCgroups(spec: Spec, id: string): Placement {
+  const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${id}`);
+  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
+  // last container to go removes it, whichever made it.
+  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
+  return placement;
+}
+
+/** The state of a container being made from spec (create, restore). */
+export function newState(spec: Spec, id: string, bundle: string, placement: Placement): Saved {
+  const namespaces = spec.linux?.namespaces ?? [];
+  return {
+    ociVersion: spec.ociVersion,
+    id,
+    bundle,
+    rootfs: rootfsPath(spec, bundle),
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations as Record<string, string> | undefined,
+    phase: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    cgroups: placement,
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+    ownPidNs: namespaces.some((n) => n.type === 'pid' && !n.path),
+    noProcess: spec.process ? undefined : true,
+    process: spec.process,
+    seccomp: spec.linux?.seccomp,
+    resources: spec.linux?.resources,
+    criu: layoutOf(spec, bundle, hierarchies()),
+  };
+}
+
+/** Makes the planned cgroupfs cgroups and applies the limits (with the devices every container may use). */
+export function makeContainerCgroups(resources: NonNullable<Spec['linux']>['resources'], placement: Placement): void {
+  makeCgroups(placement);
+  applyLimits(placement, resources && {
+    ...(resources as object),
+    devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
+  });
 }
 
 type Hooks = NonNullable<ReturnType<typeof loadConfig>['hooks']>;
@@ -221,7 +240,7 @@ function runInit(
  * freeze in it, and create wait for it), and one that already holds processes
  * gets runc's warning (they share the container's limits, and its deletion kills them).
  */
-function checkCgroupsInUse(p: Placement): void {
+export function checkCgroupsInUse(p: Placement): void {
   const frozen = frozenBy(p);
   if (frozen) throw new BerthError(`placing the container in its cgroup (linux.cgroupsPath): cgroup ${frozen}; thaw it first`);
   const pids = cgroupPids(p);

@@ -100,9 +100,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     seccomp = { bpf: s.bpf, flags: s.flags, listener: !!s.listener };
   }
   const consoleFd = proc.terminal ? 3 + o.preserveFds : undefined;
-  // A pty berth proxies starts at the size of berth's terminal: the process may
-  // look before berth has the master to size it.
-  if (proc.terminal && !o.consoleSocket && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
+  // A terminal berth proxies starts at the size of berth's own (resizes follow
+  // later): the process runs at once, and would otherwise see 0x0 until berth sizes it.
+  if (proc.terminal && !o.consoleSocket && !o.detach && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();

@@ -16,7 +16,8 @@ export interface Addon {
   waitFd(fd: number, writable: boolean, timeoutMs: number): boolean;
   setChildSubreaper(): void;
   reap(pid: number, wait?: boolean): ExitStatus | null;
-  socketpair(): [number, number];
+  /** A connected pair of stream sockets (seqpacket ones when asked: CRIU's RPC). */
+  socketpair(seqpacket?: boolean): [number, number];
   /** [read end, write end], close-on-exec. */
   pipe(): [number, number];
   /**
@@ -29,6 +30,14 @@ export interface Addon {
   connectUnix(path: string): number;
   /** The fd that came with the next message on a unix socket (SCM_RIGHTS). */
   recvFd(sock: number): number;
+  /** The next message (at most size bytes) and the fds that came with it; empty data at EOF. */
+  recvMsg(sock: number, size: number): { data: Buffer; fds: number[] };
+  /** A recursive bind mount. */
+  bindMount(source: string, target: string): void;
+  /** umount2(MNT_DETACH); false when target is no mount point. */
+  detachMount(target: string): boolean;
+  /** The filesystem mounted at path gets exactly these superblock flags (fspick, fsconfig). */
+  reconfigureSuper(path: string, flags: string[]): void;
   setWindowSize(fd: number, rows: number, cols: number): void;
   /** An fd readable on the memory cgroup's OOM events (inotify on v2, eventfd on v1). */
   oomNotifier(dir: string, unified: boolean): number;
@@ -41,8 +50,8 @@ export interface Addon {
   waitExit(pid: number): Promise<ExitStatus>;
   /** A copy of fd of the process behind pidfd (pidfd_getfd). */
   pidfdGetfd(pidfd: number, fd: number): number;
-  /** Connects to the unix socket at path and sends data with fds (SCM_RIGHTS). */
-  sendFds(path: string, data: Buffer, fds: number[]): void;
+  /** Connects to the unix socket at path (or uses the connected socket given) and sends data with fds (SCM_RIGHTS). */
+  sendFds(path: string | number, data: Buffer, fds: number[]): void;
   /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup directory,
    * detaching the device programs attached there before; returns how many it replaced. */
   attachDeviceFilter(cgroupDir: string, insns: Buffer): number;

@@ -37,6 +37,8 @@ export interface Saved {
   seccomp?: NonNullable<import('../spec/types').Spec['linux']>['seccomp'];
   /** linux.resources as created, then as each `update` left them. */
   resources?: import('../spec/types').LinuxResources;
+  /** What checkpoint describes to CRIU (external mounts, namespaces), as created. */
+  criu?: import('../checkpoint/layout').CriuLayout;
 }
 
 const ID_RE = /^[\w+\-.]+$/;
@@ -104,6 +106,9 @@ export class Container {
   }
 
   remove(): void {
+    // A restore killed midway leaves the rootfs bound at criu-root: detach it, never delete through it.
+    const criuRoot = join(this.dir, 'criu-root');
+    if (existsSync(criuRoot)) (require('../native/addon') as typeof import('../native/addon')).native().detachMount(criuRoot);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

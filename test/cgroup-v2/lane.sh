@@ -6,7 +6,7 @@
 # Debian kernel also runs AppArmor, which this host's kernel lacks: the
 # AppArmor tests (test/**/apparmor*.test.ts) run here too.
 #
-#   bash test/cgroup-v2/lane.sh [words...]    default words: cgroups apparmor
+#   bash test/cgroup-v2/lane.sh [words...]    default words: cgroups apparmor checkpoint
 #
 # Build happens here, on the host (everything is ~20x slower in the VM); the VM
 # sees this repository read-write at the same path. Needs root and
@@ -30,7 +30,7 @@ fi
 command -v qemu-system-x86_64 >/dev/null || cannot "qemu-system-x86_64 is not installed (bash scripts/setup.sh)"
 
 words=("$@")
-[ ${#words[@]} -gt 0 ] || words=(cgroups apparmor)
+[ ${#words[@]} -gt 0 ] || words=(cgroups apparmor checkpoint)
 
 node scripts/build.mjs --quiet
 # the kernel and initramfs (first run only), outside the measured time

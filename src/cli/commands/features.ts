@@ -6,9 +6,9 @@ const command: Command = {
   describe: 'show what berth implements on this host (runtime-spec features.md)',
   positionals: [],
   options: {},
-  run: () => {
+  run: (a) => {
     const { features } = require('../../features') as typeof import('../../features');
-    writeOut(JSON.stringify(features(), null, 2) + '\n');
+    writeOut(JSON.stringify(features(a.root), null, 2) + '\n');
   },
 };
 export default command;
