@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { execCgroups } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
@@ -81,8 +81,8 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
 export async function execInContainer(o: ExecOptions): Promise<number> {
   const c = loadContainer(o.root, o.id);
   const status = c.status();
-  if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
-  if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
+  if (status === 'stopped' || status === 'creating') throw new StateError(`cannot exec in a ${status} container`, c.id, status);
+  if (status === 'paused' && !o.ignorePaused) throw new StateError('cannot exec in a paused container (pass --ignore-paused to try anyway)', c.id, status);
   const proc = execProcess(c.saved.process, o);
   const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
   // A frozen (sub-)cgroup would freeze berth-init and keep exec waiting.
