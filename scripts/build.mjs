@@ -69,7 +69,7 @@ function libraryTypes() {
   const tmp = mkdtempSync(join(root, 'build', 'types-'));
   try {
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--declaration', '--emitDeclarationOnly', '--stripInternal', '--outDir', tmp], { stdio: 'inherit' });
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json'), '--outDir', tmp], { stdio: 'inherit' });
     const out = join(root, 'dist/types');
     rmSync(out, { recursive: true, force: true });
     const todo = ['src/lib/index.d.ts'];
