@@ -45,17 +45,18 @@ describe('run', () => {
     assert.equal(existsSync(join(s.root, id)), false, 'the container is deleted after run');
   });
 
-  test('a signal that ends the process is status 128+N; output to a fd of the caller is copied there', async (t) => {
+  test('output to a fd of the caller is copied there; stderr ignored', async (t) => {
     const dir = s.tmpdir(t);
     const out = join(dir, 'out');
     const fd = require('node:fs').openSync(out, 'w');
     t.after(() => require('node:fs').closeSync(fd));
-    const b = s.bundle(t, { args: ['sh', '-c', 'echo to-file; kill -9 $$'] });
+    const b = s.bundle(t, { args: ['sh', '-c', 'echo to-file; echo gone >&2; exit 4'] });
     const id = s.newId();
     s.deleteAfter(t, id);
     const r = await rt.run(id, { bundle: b.dir, stdio: ['ignore', fd, 'ignore'] });
-    assert.equal(r.status, 137);
+    assert.equal(r.status, 4);
     assert.equal(r.stdout, undefined);
+    assert.equal(r.stderr, undefined);
     assert.equal(readFileSync(out, 'utf8'), 'to-file\n');
   });
 
@@ -110,6 +111,8 @@ describe('create, start, exec, state, pause, kill, delete', () => {
     assert.equal(e.stdout?.toString(), '42\n');
     const p = await rt.exec(id, { args: ['cat'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }, { stdio: [Buffer.from('as given'), 'pipe', 'pipe'] });
     assert.equal(p.stdout?.toString(), 'as given');
+    // A signal that ends the process is 128+N (the init, pid 1 of its namespace, ignores its own).
+    assert.equal((await rt.exec(id, ['sh', '-c', 'kill -9 $$'])).status, 137);
 
     const ac = new AbortController();
     const waiting = rt.exec(id, ['sleep', '1000'], { signal: ac.signal });
@@ -191,3 +194,28 @@ function isStopped(id: string): boolean {
     return false;
   }
 }
+
+describe('the README example (examples/sandbox.mjs)', () => {
+  const file = join(repoRoot(), 'examples/sandbox.mjs');
+
+  test('the README shows the file as it is', () => {
+    const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+    assert.ok(blocks.includes(readFileSync(file, 'utf8')), 'a ```js block of README.md equals examples/sandbox.mjs');
+  });
+
+  test('runs a snippet: its output and status, the limits and the seccomp profile hold, nothing is left', () => {
+    const { sharedRootfs } = require('../fixtures/bundle') as typeof import('../fixtures/bundle');
+    const before = readdirSync('/tmp').filter((d) => d.startsWith('sandbox-'));
+    const snippet = 'echo hello from $(hostname); id -u; grep Seccomp: /proc/self/status; unshare -n true; for i in $(seq 40); do sleep 1000 & done; echo unreached';
+    const r = require('node:child_process').spawnSync(process.execPath, [file, sharedRootfs(), snippet], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // seccomp mode 2 (a filter); unshare refused; the 33rd process cannot be made (pids.limit 32): sh exits 2.
+    assert.equal(r.stdout, [
+      'stdout:', 'hello from sandbox', '65534', 'Seccomp:\t2',
+      'stderr:', 'unshare: unshare(0x40000000): Operation not permitted', "sh: can't fork: Resource temporarily unavailable",
+      'exit status: 2', '',
+    ].join('\n'));
+    assert.deepEqual(readdirSync('/tmp').filter((d) => d.startsWith('sandbox-')), before);
+  });
+});
