@@ -72,7 +72,7 @@ const main = async () => {
   const samples = Object.fromEntries(cases.map(([k]) => [k, []]));
   const errors = {};
   // One untimed round: the library loads its addon, page caches warm for all.
-  for (const [k, , fn] of cases) await fn().catch((e) => (errors[k] = e.message));
+  for (const [k, , fn] of cases) await Promise.resolve().then(fn).catch((e) => (errors[k] = e.message));
   for (let i = 0; i < opts.runs; i++) {
     for (const [k, , fn] of cases) {
       if (errors[k]) continue;
