@@ -73,6 +73,14 @@ describe('run', () => {
     assert.equal(existsSync(join(s.root, id)), false);
   });
 
+  test('runs at once in one process each get their own output and status', async (t) => {
+    const b = s.bundle(t, { args: ['sh', '-c', 'read n; echo "n=$n"; exit $n'] });
+    const ids = [1, 2, 3].map(() => s.newId());
+    for (const id of ids) s.deleteAfter(t, id);
+    const results = await Promise.all(ids.map((id, i) => rt.run(id, { bundle: b.dir, stdio: [`${i + 1}\n`, 'pipe', 'pipe'] })));
+    assert.deepEqual(results.map((r) => [r.status, r.stdout?.toString()]), [[1, 'n=1\n'], [2, 'n=2\n'], [3, 'n=3\n']]);
+  });
+
   test('50 runs in one process leave no fds, signal listeners or children behind', async (t) => {
     const b = s.bundle(t, { args: ['true'] });
     // The first run loads the addon and keeps berth-init's sealed copy (one fd for good).
