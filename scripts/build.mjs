@@ -48,8 +48,43 @@ async function bundle() {
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
+  // The library (require('berth')), its ESM face, and its types (src/lib/).
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src/lib/index.ts')], outfile: join(root, 'dist/index.js') });
+  writeFileSync(join(root, 'dist/index.mjs'), LIBRARY_ESM);
+  libraryTypes();
   // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
+}
+
+const LIBRARY_NAMES = ['Runtime', 'BerthError', 'ConfigError', 'ExistsError', 'NotFoundError', 'SetupError', 'StateError'];
+const LIBRARY_ESM = `// ESM entry of the library: the CommonJS bundle's exports.
+import lib from './index.js';
+export const { ${LIBRARY_NAMES.join(', ')} } = lib;
+export default lib;
+`;
+
+// dist/types/: the declarations of src/lib/index.ts and of the modules its types
+// name (tsc emits them all; only those reachable from the entry are kept).
+function libraryTypes() {
+  const tmp = mkdtempSync(join(root, 'build', 'types-'));
+  try {
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json'), '--outDir', tmp], { stdio: 'inherit' });
+    const out = join(root, 'dist/types');
+    rmSync(out, { recursive: true, force: true });
+    const todo = ['src/lib/index.d.ts'];
+    for (const seen = new Set(); todo.length; ) {
+      const rel = todo.pop();
+      if (seen.has(rel)) continue;
+      seen.add(rel);
+      const text = readFileSync(join(tmp, rel), 'utf8');
+      mkdirSync(dirname(join(out, rel)), { recursive: true });
+      writeFileSync(join(out, rel), text);
+      for (const m of text.matchAll(/(?:from |import\()['"](\.[^'"]+)['"]/g)) todo.push(join(dirname(rel), `${m[1]}.d.ts`));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 if (process.argv.includes('--native-only')) {

@@ -43,9 +43,9 @@ export interface CreateOptions {
 }
 
 /**
- * Returns the container still locked, and the lock's release: `create` keeps it
- * until its process exits, so a `delete` of the id that raced it waits until
- * create has reported the container it made.
+ * Returns the container still locked, and the lock's release: the caller keeps
+ * it until it has reported the container it made (the pid file is written
+ * before), so a `delete` of the id that raced it waits until then.
  */
 export async function createContainer(o: CreateOptions): Promise<{ c: Container; unlock: () => void }> {
   const bundle = resolve(o.bundle ?? process.cwd());

@@ -2,7 +2,7 @@
 // every --interval, plus an "oom" event whenever the kernel's OOM killer acts in
 // the container's memory cgroup; the stream ends when the container stops.
 import { closeSync } from 'node:fs';
-import { BerthError } from '../errors';
+import { BerthError, StateError } from '../errors';
 import { hierarchies, isUnified } from '../cgroups/hierarchies';
 import { collectStats, memoryDir, oomKills, toJson } from '../cgroups/stats';
 import { writeOut } from '../cli/output';
@@ -18,34 +18,57 @@ export function parseDuration(text: string): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]], 0);
 }
 
-export function statsEvent(c: Container): string {
-  return toJson({ type: 'stats', id: c.id, data: collectStats(hierarchies(), c.saved.cgroups.dirs) }) + '\n';
+/** An event as `berth events` prints it (the stats' counters are bigints, printed as plain numbers). */
+export type ContainerEvent = { type: 'stats'; id: string; data: Record<string, unknown> } | { type: 'oom'; id: string };
+
+export function statsEvent(c: Container): ContainerEvent {
+  return { type: 'stats', id: c.id, data: collectStats(hierarchies(), c.saved.cgroups.dirs) };
 }
 
-export function streamEvents(c: Container, intervalMs: number, stats: boolean): void {
+/**
+ * The event stream of a running container, driven by whoever waits: the CLI in
+ * poll(2) itself, the library on a thread (src/lib/poller.ts). Nothing is
+ * polled: the waiter sleeps on `fds` (the init's pidfd, readable when it exits;
+ * the memory cgroup's OOM notifier) until `timeout()`, the next stats tick.
+ */
+export interface EventSource {
+  readonly fds: number[];
+  timeout(): number;
+  /** What the wait found (readiness of each of fds): the events, and whether the stream ended. */
+  step(ready: boolean[]): { events: ContainerEvent[]; done: boolean };
+  close(): void;
+}
+
+export function checkEvents(c: Container, intervalMs: number): void {
   if (!(intervalMs > 0)) throw new BerthError('duration interval must be greater than 0');
-  if (c.status() === 'stopped') throw new BerthError(`container with id ${c.id} is not running`);
-  if (stats) {
-    writeOut(statsEvent(c));
-    return;
-  }
+  if (c.status() === 'stopped') throw new StateError(`container with id ${c.id} is not running`, c.id, 'stopped');
+}
+
+/** undefined when the init ended after the status check: so does the stream. */
+export function openEvents(c: Container, intervalMs: number): EventSource | undefined {
   const hs = hierarchies();
   const addon = native();
-  // Nothing is polled: berth sleeps in poll(2) on the init's pidfd (readable when
-  // it exits), the memory cgroup's OOM notifier and the next stats tick.
   let pidfd: number;
   try {
     pidfd = addon.pidfdOpen(c.saved.pid);
   } catch {
-    return; // the init ended after the status check: so does the stream
+    return undefined;
   }
   const memDir = memoryDir(hs, c.saved.cgroups.dirs);
-  const oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
+  let oomFd = -1;
   try {
-    let ooms = oomKills(hs, c.saved.cgroups.dirs);
-    let next = Date.now() + intervalMs;
-    for (;;) {
-      const [exited, oom] = addon.pollIn(oomFd >= 0 ? [pidfd, oomFd] : [pidfd], Math.max(0, next - Date.now()));
+    oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
+  } catch (e) {
+    closeSync(pidfd);
+    throw e;
+  }
+  let ooms = oomKills(hs, c.saved.cgroups.dirs);
+  let next = Date.now() + intervalMs;
+  return {
+    fds: oomFd >= 0 ? [pidfd, oomFd] : [pidfd],
+    timeout: () => Math.max(0, next - Date.now()),
+    step([exited, oom]) {
+      const events: ContainerEvent[] = [];
       if (oom || exited) {
         // v2 signals any change of memory.events: an OOM kill is what counts. v1
         // signals an OOM itself, which may kill nothing (oom_kill_disable): still
@@ -53,17 +76,39 @@ export function streamEvents(c: Container, intervalMs: number, stats: boolean): 
         const now = oomKills(hs, c.saved.cgroups.dirs);
         let n = now > ooms ? Number(now - ooms) : 0;
         if (oom && !n && !exited && !isUnified(hs)) n = 1;
-        for (let i = 0; i < n; i++) writeOut(toJson({ type: 'oom', id: c.id }) + '\n');
+        for (let i = 0; i < n; i++) events.push({ type: 'oom', id: c.id });
         if (now > ooms) ooms = now;
       }
-      if (exited) return;
+      if (exited) return { events, done: true };
       if (Date.now() >= next) {
-        writeOut(statsEvent(c));
+        events.push(statsEvent(c));
         next += intervalMs;
       }
+      return { events, done: false };
+    },
+    close() {
+      closeSync(pidfd);
+      if (oomFd >= 0) closeSync(oomFd);
+    },
+  };
+}
+
+/** `berth events`: JSON lines on stdout until the container stops (one stats line with --stats). */
+export function streamEvents(c: Container, intervalMs: number, stats: boolean): void {
+  checkEvents(c, intervalMs);
+  if (stats) {
+    writeOut(toJson(statsEvent(c)) + '\n');
+    return;
+  }
+  const src = openEvents(c, intervalMs);
+  if (!src) return;
+  try {
+    for (;;) {
+      const { events, done } = src.step(native().pollIn(src.fds, src.timeout()));
+      for (const e of events) writeOut(toJson(e) + '\n');
+      if (done) return;
     }
   } finally {
-    closeSync(pidfd);
-    if (oomFd >= 0) closeSync(oomFd);
+    src.close();
   }
 }

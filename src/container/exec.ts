@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { execCgroups } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
 import { encodeExecPlan } from '../plan/exec';
 import * as K from '../plan/generated';
@@ -15,7 +15,7 @@ import { sendSeccompListener } from '../seccomp/listener';
 import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
-import { openStdioPipes, type StdioPipes } from './stdio';
+import { type Collected, INHERIT, openStdioPipes, type StdioPipes, type StdioSpec } from './stdio';
 import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 
@@ -40,14 +40,36 @@ export interface ExecOptions {
   ignorePaused: boolean;
   /** --cgroup: sub-cgroups of the container's to run in (runc 1.1). */
   cgroups?: string[];
+  /** The process to run as it is (a library's), instead of --process FILE or args. */
+  process?: Process;
+  /** The foreground process's stdio (default: berth's own, copied). */
+  stdio?: StdioSpec;
+  /** berth's own terminal is the other end of a process.terminal without a console socket (the CLI). */
+  proxyTerminal?: boolean;
+  /** Signals berth gets go to the process (the CLI; a library never takes a process's signals). */
+  forwardSignals?: boolean;
+  /** Ends the wait: the process is killed and the exec rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult extends Collected {
+  /** The exit code, or 128+N when signal N ended the process (0 when detached). */
+  status: number;
 }
 
 
 /** The process to run: --process FILE (with the container's AppArmor profile if it has none), or the container's own process with the flags applied (as runc). */
 export function execProcess(base: Process | undefined, o: ExecOptions): Process {
-  if (o.processFile) {
-    const { loadProcess } = require('../spec/validate') as typeof import('../spec/validate');
-    const p = loadProcess(resolve(o.processFile));
+  if (o.processFile || o.process) {
+    const v: typeof import('../spec/validate') = require('../spec/validate');
+    let p: Process;
+    if (o.process) {
+      const copy: unknown = JSON.parse(JSON.stringify(o.process));
+      v.validate('process', copy, 'process');
+      p = copy;
+    } else {
+      p = v.loadProcess(resolve(o.processFile!));
+    }
     // As runc: a process without a profile of its own runs under the container's.
     if (!p.apparmorProfile && base?.apparmorProfile) p.apparmorProfile = base.apparmorProfile;
     return p;
@@ -78,17 +100,19 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
   return p;
 }
 
-export async function execInContainer(o: ExecOptions): Promise<number> {
+export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
+  o.signal?.throwIfAborted();
   const c = loadContainer(o.root, o.id);
   const status = c.status();
-  if (status === 'stopped' || status === 'creating') throw new BerthError(`cannot exec in a ${status} container`);
-  if (status === 'paused' && !o.ignorePaused) throw new BerthError('cannot exec in a paused container (pass --ignore-paused to try anyway)');
+  if (status === 'stopped' || status === 'creating') throw new StateError(`cannot exec in a ${status} container`, c.id, status);
+  if (status === 'paused' && !o.ignorePaused) throw new StateError('cannot exec in a paused container (pass --ignore-paused to try anyway)', c.id, status);
   const proc = execProcess(c.saved.process, o);
   const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
   // A frozen (sub-)cgroup would freeze berth-init and keep exec waiting.
   const frozen = o.ignorePaused ? undefined : frozenBy(cgroups);
   if (frozen) throw new BerthError(`cannot exec in a frozen cgroup: ${frozen} (pass --ignore-paused to wait for the thaw)`);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new BerthError('exec: a detached terminal needs --console-socket');
+  if (proc.terminal && !o.consoleSocket && !o.proxyTerminal) throw new BerthError('exec: a terminal needs a console socket (consoleSocket)');
   let seccomp: { bpf: Buffer; flags: number; listener: boolean } | undefined;
   let listener: { path: string; metadata: string } | undefined;
   if (c.saved.seccomp) {
@@ -102,7 +126,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const consoleFd = proc.terminal ? 3 + o.preserveFds : undefined;
   // A terminal berth proxies starts at the size of berth's own (resizes follow
   // later): the process runs at once, and would otherwise see 0x0 until berth sizes it.
-  if (proc.terminal && !o.consoleSocket && !o.detach && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
+  if (proc.terminal && !o.consoleSocket && !o.detach && o.proxyTerminal && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
@@ -114,12 +138,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // Caught from before the process exists: it may run (and be signalled) before
   // berth is done with berth-init, and a TERM then must reach it, not end berth.
   // The handlers run once berth is back in its event loop, with pid known.
-  const stopForwarding = o.detach ? () => {} : forwardSignals((sig) => pid && process.kill(pid, sig), { proxiedTerminal: !!proxy });
+  const stopForwarding = o.detach || !o.forwardSignals ? () => {} : forwardSignals((sig) => pid && process.kill(pid, sig), { proxiedTerminal: !!proxy });
   try {
     // In the foreground the process gets pipes that berth copies, not berth's own
     // stdio (which it keeps when detached, as the caller asked).
     if (!o.detach && !proc.terminal) {
-      pipes = openStdioPipes();
+      pipes = openStdioPipes(o.stdio ?? INHERIT);
       pipes.ownedBy(c.saved.pid);
     }
     h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
@@ -165,14 +189,23 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     await pipes?.finish();
     throw e;
   }
-  if (o.detach) return 0;
-  const st = await addon.waitExit(pid);
+  if (o.detach) return { status: 0 };
+  const kill = () => process.kill(pid, 'SIGKILL');
+  o.signal?.addEventListener('abort', kill, { once: true });
+  if (o.signal?.aborted) kill();
+  let st;
+  try {
+    st = await addon.waitExit(pid);
+  } finally {
+    o.signal?.removeEventListener('abort', kill);
+  }
   // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
   await proxy?.finish();
   // Everything the process (and whatever it left holding its stdout and stderr) wrote.
-  await pipes?.finish();
-  return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
+  const collected = (await pipes?.finish()) ?? {};
+  o.signal?.throwIfAborted();
+  return { status: st.signal !== undefined ? 128 + st.signal : (st.code ?? 1), ...collected };
 }
 
 function writePidFile(path: string, pid: number): void {

@@ -3,20 +3,39 @@
 // failure after create removes the container again: run leaves nothing half-made.
 import { native } from '../native/addon';
 import { createContainer, type CreateOptions } from './create';
-import { destroy } from './destroy';
+import { destroy, killAll } from './destroy';
 import { forwardSignals } from './forward';
 import { signalInit } from './signal';
 import { startContainer } from './start';
-import { openStdioPipes } from './stdio';
+import { type Collected, INHERIT, openStdioPipes, type StdioSpec } from './stdio';
 import { openTerminalProxy, type TerminalProxy } from './terminal';
 
-export async function runContainer(o: CreateOptions, r: { detach: boolean; keep: boolean }): Promise<number> {
+export interface RunOptions {
+  detach: boolean;
+  keep: boolean;
+  /** The foreground process's stdio (default: berth's own, copied). */
+  stdio?: StdioSpec;
+  /** berth's own terminal is the other end of a process.terminal (the CLI; needs berth's stdio). */
+  proxyTerminal?: boolean;
+  /** Signals berth gets go to the container (the CLI; a library never takes a process's signals). */
+  forwardSignals?: boolean;
+  /** Ends the wait: the container is killed, removed (unless keep), and the run rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult extends Collected {
+  /** The exit code, or 128+N when signal N ended the process (0 when detached). */
+  status: number;
+}
+
+export async function runContainer(o: CreateOptions, r: RunOptions): Promise<RunResult> {
+  r.signal?.throwIfAborted();
   // In the foreground without --console-socket berth is the terminal's other end
   // (used only when the config asks for a terminal).
-  let proxy: TerminalProxy | undefined = !r.detach && o.consoleSocket === undefined ? openTerminalProxy() : undefined;
+  let proxy: TerminalProxy | undefined = !r.detach && r.proxyTerminal && o.consoleSocket === undefined ? openTerminalProxy() : undefined;
   // In the foreground the container gets pipes that berth copies, not berth's own
   // stdio (which it keeps when detached, as the caller asked).
-  const pipes = r.detach ? undefined : openStdioPipes();
+  const pipes = r.detach ? undefined : openStdioPipes(r.stdio ?? INHERIT);
   let c;
   try {
     const created = await createContainer({ ...o, proxyConsole: proxy?.theirs, stdio: pipes?.theirs });
@@ -32,18 +51,21 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
     proxy = undefined;
   }
   let stopForwarding = () => {};
+  const kill = () => killAll(c, 9);
   let status: number;
   try {
     if (r.detach) {
       startContainer(c);
-      return 0;
+      return { status: 0 };
     }
     pipes?.ownedBy(c.saved.pid);
     pipes?.handedOver({ stdin: !c.saved.process?.terminal });
     proxy?.attach();
-    stopForwarding = forwardSignals((sig) => signalInit(c, sig), { proxiedTerminal: !!proxy });
+    if (r.forwardSignals) stopForwarding = forwardSignals((sig) => signalInit(c, sig), { proxiedTerminal: !!proxy });
     // The init is our child (berth-init clones it with CLONE_PARENT).
+    r.signal?.throwIfAborted();
     const exited = native().waitExit(c.saved.pid);
+    r.signal?.addEventListener('abort', kill, { once: true });
     startContainer(c);
     const st = await exited;
     // From here a signal is berth's own again (^C while the output drains ends berth).
@@ -57,6 +79,7 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
     throw e;
   } finally {
     stopForwarding();
+    r.signal?.removeEventListener('abort', kill);
   }
   if (!r.keep) {
     const unlock = c.lock();
@@ -68,6 +91,7 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
   }
   // What the container wrote before it ended, up to the last writer (with --keep
   // and no pid namespace of its own, processes it left may still hold them).
-  await pipes?.finish();
-  return status;
+  const collected = (await pipes?.finish()) ?? {};
+  r.signal?.throwIfAborted();
+  return { status, ...collected };
 }

@@ -1,7 +1,7 @@
 // Signalling the init through a pidfd that is checked against the saved start
 // time, so a recycled pid is never signalled.
 import { closeSync } from 'node:fs';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
 import { isAlive } from '../state/proc';
 import type { Container } from '../state/store';
@@ -12,10 +12,10 @@ export function signalInit(c: Container, signal: number): void {
   try {
     fd = native().pidfdOpen(pid);
   } catch {
-    throw new BerthError(`container ${c.id} is not running`);
+    throw new StateError(`container ${c.id} is not running`, c.id, 'stopped');
   }
   try {
-    if (!isAlive(pid, pidStartTime)) throw new BerthError(`container ${c.id} is not running`);
+    if (!isAlive(pid, pidStartTime)) throw new StateError(`container ${c.id} is not running`, c.id, 'stopped');
     native().pidfdSendSignal(fd, signal);
   } catch (e) {
     if (e instanceof BerthError) throw e;

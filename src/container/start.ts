@@ -1,6 +1,6 @@
 // `start`: release the init waiting on the exec fifo, then run poststart hooks.
 import { closeSync, constants as C, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoText, StateError } from '../errors';
 import { poststartFailureStops, runHooks } from '../hooks/run';
 import type { Container } from '../state/store';
 import { native } from '../native/addon';
@@ -10,8 +10,8 @@ import { sleepSync } from '../sleep';
 
 export function startContainer(c: Container): void {
   const status = c.status();
-  if (status === 'stopped') throw new BerthError(`cannot start a container that has stopped`);
-  if (status !== 'created') throw new BerthError(`cannot start a container in the ${status} state`);
+  if (status === 'stopped') throw new StateError(`cannot start a container that has stopped`, c.id, status);
+  if (status !== 'created') throw new StateError(`cannot start a container in the ${status} state`, c.id, status);
   if (c.saved.noProcess) throw new BerthError(`cannot start container ${c.id}: its config.json has no process`);
   // Our own read end, opened before we write: when every writer is gone (the init
   // closes its end on execve, or dies) it reports a hangup. So start returns, and

@@ -6,10 +6,24 @@
 // to the container's (its EOF too) and the container's stdout and stderr to its
 // own, until the last writer is gone. Detached runs, create and --preserve-fds
 // pass fds as they are: engines hand over pipes and fifos of their own.
-import { closeSync, fchownSync, readFileSync } from 'node:fs';
+// A program using berth as a library (src/lib/) chooses per stream where it goes:
+// a fd of its own (copied, never handed over), nothing, or (output) collected in
+// memory; the CLI's choice is its own stdio.
+import { closeSync, fchownSync, openSync, readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { errnoText } from '../errors';
 import { logDebug } from '../log/log';
 import { native } from '../native/addon';
+
+/** Where the process's stdin comes from: berth's fd 0, nothing (EOF at once), a fd, or these bytes. */
+export type StdinSource = 'inherit' | 'ignore' | number | string | Uint8Array;
+/** Where its stdout or stderr goes: berth's fd 1 (2), nowhere, a fd, or collected (`pipe`). */
+export type OutputTarget = 'inherit' | 'ignore' | 'pipe' | number;
+export interface StdioSpec { stdin: StdinSource; stdout: OutputTarget; stderr: OutputTarget }
+export const INHERIT: StdioSpec = { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' };
+
+/** What `pipe` targets collected. */
+export interface Collected { stdout?: Buffer; stderr?: Buffer }
 
 export interface StdioPipes {
   /** The container's ends (its stdin, stdout, stderr): berth-init's fds 0-2. */
@@ -28,12 +42,12 @@ export interface StdioPipes {
   handedOver(o: { stdin: boolean }): void;
   /**
    * Resolves once the container's stdout and stderr ended (no writer left) and
-   * all they had was written out. Closes what is left of berth's ends first.
+   * all they had was written out (or collected). Closes what is left of berth's ends first.
    */
-  finish(): Promise<void>;
+  finish(): Promise<Collected>;
 }
 
-export function openStdioPipes(): StdioPipes {
+export function openStdioPipes(spec: StdioSpec = INHERIT): StdioPipes {
   const addon = native();
   const made: number[] = [];
   let pipes: [number, number][];
@@ -51,9 +65,14 @@ export function openStdioPipes(): StdioPipes {
   const theirs: [number, number, number] = [inR, outW, errW];
   // Output is copied from the start: createContainer hooks write to the init's
   // stderr while berth is busy talking to berth-init.
-  const drained = Promise.all([addon.relay(outR, 1, outR, true), addon.relay(errR, 2, errR, true)]);
+  const collected: Collected = {};
+  const drained = Promise.all([
+    drain(outR, spec.stdout, 1, (b) => (collected.stdout = b)),
+    drain(errR, spec.stderr, 2, (b) => (collected.stderr = b)),
+  ]);
   let handed = false;
   let stdinOpen = true;
+  let stdinSocket: Socket | undefined;
   const closeTheirs = () => {
     if (handed) return;
     handed = true;
@@ -74,9 +93,18 @@ export function openStdioPipes(): StdioPipes {
     handedOver(o) {
       closeTheirs();
       stdinOpen = false;
-      // Never keeps berth running: it ends when the process's stdin has no reader left.
-      if (o.stdin) addon.relay(0, inW, inW, false);
-      else closeSync(inW);
+      const src = spec.stdin;
+      if (!o.stdin || src === 'ignore') {
+        closeSync(inW);
+      } else if (src === 'inherit' || typeof src === 'number') {
+        // Never keeps berth running: it ends when the process's stdin has no reader left.
+        addon.relay(src === 'inherit' ? 0 : src, inW, inW, false);
+      } else {
+        // The bytes given, then EOF; a process that stops reading early is no error.
+        stdinSocket = new Socket({ fd: inW, readable: false, writable: true });
+        stdinSocket.on('error', () => stdinSocket?.destroy());
+        stdinSocket.end(src);
+      }
     },
     async finish() {
       closeTheirs();
@@ -85,8 +113,32 @@ export function openStdioPipes(): StdioPipes {
         closeSync(inW);
       }
       await drained;
+      stdinSocket?.destroy();
+      return collected;
     },
   };
+}
+
+/** Copies (or collects) a container's output pipe until its last writer is gone; closes it then. */
+async function drain(fd: number, target: OutputTarget, own: number, keep: (b: Buffer) => void): Promise<void> {
+  if (target === 'pipe') {
+    const chunks: Buffer[] = [];
+    await new Promise<void>((done) => {
+      const s = new Socket({ fd, readable: true, writable: false });
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('error', () => s.destroy());
+      s.on('close', () => done());
+    });
+    keep(Buffer.concat(chunks));
+    return;
+  }
+  if (target !== 'ignore') return native().relay(fd, target === 'inherit' ? own : target, fd, true);
+  const devNull = openSync('/dev/null', 'w'); // close-on-exec, as every fd Node opens
+  try {
+    await native().relay(fd, devNull, fd, true);
+  } finally {
+    closeSync(devNull);
+  }
 }
 
 /** The host ids of root in the init's user namespace, when they are not berth's own. */

@@ -1,7 +1,7 @@
 // The sync socket between berth and berth-init, read and written synchronously:
 // messages are u32 type, u32 payload length, payload (addon/message/plan.def).
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoCode, errnoText, SetupError } from '../errors';
 import { helperExe, native } from '../native/addon';
 import { joinCgroups, type Placement } from '../cgroups/cgroups';
 import { frozenBy } from '../cgroups/freeze';
@@ -208,8 +208,8 @@ export function readMessage(fd: number, watch?: Watch): { type: number; payload:
 }
 
 /** The error berth-init reported (MSG_ERROR items), worded as Go (and so runc) words it. */
-export function initError(payload: Buffer, prefix = ''): BerthError {
-  const [step, field, , detail, text] = decodeItems(payload) as [string, string, bigint, string, string];
+export function initError(payload: Buffer, prefix = ''): SetupError {
+  const [step, field, errno, detail, text] = decodeItems(payload) as [string, string, bigint, string, string];
   const cause = [detail, text && text[0].toLowerCase() + text.slice(1)].filter(Boolean).join(': ');
-  return new BerthError(`${prefix}${step}${field ? ` (${field})` : ''}: ${cause}`);
+  return new SetupError(`${prefix}${step}${field ? ` (${field})` : ''}: ${cause}`, step, { field: field || undefined, code: errno ? errnoCode(Number(errno)) : undefined, errno: Number(errno) || undefined });
 }

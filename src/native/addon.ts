@@ -74,7 +74,7 @@ const BUILD_HINT = '`npm rebuild --build-from-source berth` compiles them; in a 
 
 let nativeFile: string | undefined;
 /** The .node file to load; berth-init is beside it. */
-function nativePath(): string {
+export function nativePath(): string {
   if (!nativeFile) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -15,7 +15,7 @@
 //     /linux/namespaces/0/type: must be one of pid, network, ... (found "foo")
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, ConfigError, errnoText } from '../errors';
 import type { DocumentKind, Features, LinuxResources, Process, Spec, SpecDocuments, State } from './types';
 
 export type { DocumentKind };
@@ -71,7 +71,7 @@ export function validate<K extends DocumentKind>(kind: K, value: unknown, what: 
   if (fn(value)) return;
   const lines = formatSchemaErrors(fn.errors ?? [], value);
   if (lines.length === 0) lines.push('/: does not match the schema');
-  throw new BerthError(`invalid ${what}: ${lines.length} error${lines.length === 1 ? '' : 's'}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  throw new ConfigError(`invalid ${what}: ${lines.length} error${lines.length === 1 ? '' : 's'}\n${lines.map((l) => `  ${l}`).join('\n')}`, lines);
 }
 
 /** Read `<bundle>/config.json`, parse and validate it. */
@@ -118,7 +118,7 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new BerthError(`cannot read ${what}: ${errnoText(e)}`);
+    throw new ConfigError(`cannot read ${what}: ${errnoText(e)}`, [], { code: (e as NodeJS.ErrnoException).code });
   }
 }
 
@@ -131,10 +131,10 @@ function readStdin(what: string): string {
       try {
         return readFileSync('/dev/stdin', 'utf8');
       } catch (e2) {
-        throw new BerthError(`cannot read ${what}: ${errnoText(e2)}`);
+        throw new ConfigError(`cannot read ${what}: ${errnoText(e2)}`, [], { code: (e2 as NodeJS.ErrnoException).code });
       }
     }
-    throw new BerthError(`cannot read ${what}: ${errnoText(e)}`);
+    throw new ConfigError(`cannot read ${what}: ${errnoText(e)}`, [], { code: (e as NodeJS.ErrnoException).code });
   }
 }
 
@@ -146,7 +146,7 @@ export function parseJson(text: string, what: string): unknown {
   } catch (e) {
     const where = locateJsonError(body);
     const detail = where ? `${where.problem} at line ${where.line}, column ${where.column}` : (e as Error).message;
-    throw new BerthError(`invalid ${what}: malformed JSON: ${detail}`);
+    throw new ConfigError(`invalid ${what}: malformed JSON: ${detail}`);
   }
 }
 

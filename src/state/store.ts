@@ -3,7 +3,7 @@
 // exec fifo. Status is never stored: it is derived from the live init process.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError, errnoText } from '../errors';
+import { BerthError, errnoText, ExistsError, NotFoundError } from '../errors';
 import { isFrozen } from '../cgroups/freeze';
 import { isAlive } from './proc';
 
@@ -101,7 +101,7 @@ export class Container {
   /** Holds an flock on the container directory until release() (blocks if taken). */
   lock(): () => void {
     const unlock = lockDir(this.dir);
-    if (!unlock) throw new BerthError(`container ${this.id} does not exist`);
+    if (!unlock) throw new NotFoundError(this.id);
     return unlock;
   }
 
@@ -158,7 +158,7 @@ export function lockDir(dir: string): (() => void) | undefined {
 /** Locks the container, then loads it, and runs fn while holding the lock (start, pause, resume, ...). */
 export function withContainer<T>(root: string, id: string, fn: (c: Container) => T): T {
   const unlock = lockDir(containerDir(root, id));
-  if (!unlock) throw new BerthError(`container ${id} does not exist`);
+  if (!unlock) throw new NotFoundError(id);
   try {
     return fn(loadContainer(root, id));
   } finally {
@@ -172,7 +172,7 @@ export function loadContainer(root: string, id: string): Container {
   try {
     text = readFileSync(join(dir, 'state.json'), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError(`container ${id} does not exist`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(id);
     throw new BerthError(`reading the state of container ${id}: ${errnoText(e)}`);
   }
   return new Container(dir, JSON.parse(text) as Saved);
@@ -189,7 +189,7 @@ export function claimContainer(root: string, saved: Saved): { c: Container; unlo
   try {
     mkdirSync(dir, { mode: 0o711 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BerthError(`container with id ${saved.id} already exists`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ExistsError(saved.id);
     throw new BerthError(`creating the state directory ${dir}: ${errnoText(e)}`);
   }
   // A `delete --force` between the mkdir and the lock took it for a dead create's.

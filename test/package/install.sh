@@ -36,7 +36,8 @@ grep -E 'npm notice (filename|package size|unpacked size|total files):' "$work/p
 
 # 2. contents: the CLI, its bundle, both arches' prebuilds, the sources of the compile fallback
 tar tzf "$tarball" | sed 's|^package/||' | sort >"$work/files"
-for f in bin/berth dist/berth.js dist/validators.js dist/yargs-cli.js binding.gyp addon/helper/main.cc \
+for f in bin/berth dist/berth.js dist/validators.js dist/yargs-cli.js dist/index.js dist/index.mjs dist/types/src/lib/index.d.ts \
+         binding.gyp addon/helper/main.cc \
          scripts/install.mjs scripts/native.mjs \
          prebuilds/linux-x64/berth.glibc.node prebuilds/linux-x64/berth-init \
          prebuilds/linux-arm64/berth.glibc.node prebuilds/linux-arm64/berth-init; do
@@ -97,6 +98,15 @@ mkdir -p "$work/project"
   || { cat "$work/dep.log" >&2; fail "npm install (as a dependency) failed"; }
 installed_with_prebuild "$work/dep.log" "$work/project/node_modules/berth"
 run_container "$work/project/node_modules/.bin/berth" dependency "$bin"
+# ... and the library of that dependency: require (a container run in this node), import
+out=$(cd "$work/project" && PATH=$bin node -e '
+  const { Runtime } = require("berth");
+  new Runtime({ root: process.argv[1] }).run("library", { bundle: process.argv[2], stdio: ["ignore", "pipe", "pipe"] })
+    .then((r) => process.stdout.write(`${r.status} ${r.stdout}`));' "$state" "$work/bundle") || fail "the library run failed"
+[ "$out" = "0 package-ok 1 0 pkgtest" ] || fail "the library run printed '$out'"
+say "library: $out"
+(cd "$work/project" && PATH=$bin node --input-type=module -e 'import { Runtime, NotFoundError } from "berth"; if (typeof Runtime !== "function" || typeof NotFoundError !== "function") process.exit(1);') \
+  || fail "import { Runtime } from \"berth\" failed"
 
 # with --ignore-scripts (npm 11 asks to approve install scripts): a prebuild needs none
 mkdir -p "$work/no-scripts"

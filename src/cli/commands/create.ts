@@ -1,4 +1,5 @@
 import type { Args, Command, OptionSpec } from '../command';
+import { runtimeOf } from '../runtime';
 
 /** Flags shared by create and run. */
 export const createFlags: Record<string, OptionSpec> = {
@@ -12,9 +13,8 @@ export const createFlags: Record<string, OptionSpec> = {
 
 export function createOptions(a: Args) {
   return {
-    root: a.root as string, id: a.id as string, bundle: a.bundle as string | undefined, pidFile: a['pid-file'] as string | undefined,
-    consoleSocket: a['console-socket'] as string | undefined, noPivot: !!a['no-pivot'], noNewKeyring: !!a['no-new-keyring'],
-    preserveFds: Number(a['preserve-fds'] ?? 0), systemdCgroup: a['systemd-cgroup'],
+    bundle: a.bundle ?? process.cwd(), pidFile: a['pid-file'] as string | undefined, consoleSocket: a['console-socket'] as string | undefined,
+    noPivot: !!a['no-pivot'], noNewKeyring: !!a['no-new-keyring'], preserveFds: Number(a['preserve-fds'] ?? 0),
   };
 }
 
@@ -24,9 +24,7 @@ const command: Command = {
   positionals: [{ name: 'id', required: true }],
   options: createFlags,
   run: async (a) => {
-    const { createContainer } = require('../../container/create') as typeof import('../../container/create');
-    // The container's lock is left to this process's exit (see createContainer).
-    await createContainer(createOptions(a));
+    await runtimeOf(a).create(a.id, createOptions(a));
   },
 };
 export default command;

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'exec',
@@ -23,16 +24,18 @@ const command: Command = {
     cgroup: { type: 'string', repeat: true, describe: 'run in an existing sub-cgroup of the container\'s: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1)' },
   },
   run: async (a) => {
-    const { execInContainer } = require('../../container/exec') as typeof import('../../container/exec');
     const list = (v: unknown): string[] => (v === undefined ? [] : ([] as string[]).concat(v as string[]).map(String));
     try {
-      process.exitCode = await execInContainer({
-        root: a.root, id: a.id, processFile: a.process, args: list(a.command), detach: a.detach, pidFile: a['pid-file'],
-        tty: a.tty, consoleSocket: a['console-socket'], preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd,
-        env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']), caps: list(a.cap),
-        noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
-        cgroups: list(a.cgroup),
+      const { resolve } = require('node:path') as typeof import('node:path');
+      const { loadProcess } = require('../../spec/validate') as typeof import('../../spec/validate');
+      const process_ = a.process ? loadProcess(resolve(a.process)) : list(a.command);
+      const { status } = await runtimeOf(a).exec(a.id, process_, {
+        detach: a.detach, pidFile: a['pid-file'], tty: a.process ? undefined : a.tty, consoleSocket: a['console-socket'],
+        preserveFds: Number(a['preserve-fds'] ?? 0), cwd: a.cwd, env: list(a.env), user: a.user, additionalGids: list(a['additional-gids']),
+        caps: list(a.cap), noNewPrivs: a['no-new-privs'], apparmor: a.apparmor, processLabel: a['process-label'], ignorePaused: a['ignore-paused'],
+        cgroups: list(a.cgroup), stdio: 'inherit', proxyTerminal: true, forwardSignals: true,
       });
+      process.exitCode = status;
     } catch (e) {
       const { BerthError } = require('../../errors') as typeof import('../../errors');
       // As runc: 255 when exec itself failed, so callers tell it from the process's

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 import { writeOut } from '../output';
 
 const command: Command = {
@@ -6,9 +7,8 @@ const command: Command = {
   describe: 'show what berth implements on this host (runtime-spec features.md)',
   positionals: [],
   options: {},
-  run: (a) => {
-    const { features } = require('../../features') as typeof import('../../features');
-    writeOut(JSON.stringify(features(a.root), null, 2) + '\n');
+  run: async (a) => {
+    writeOut(JSON.stringify(await runtimeOf(a).features(), null, 2) + '\n');
   },
 };
 export default command;

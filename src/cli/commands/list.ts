@@ -1,5 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 import { writeOut } from '../output';
 
 const command: Command = {
@@ -11,10 +11,8 @@ const command: Command = {
     format: { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'output format' },
     quiet: { alias: 'q', type: 'boolean', default: false, describe: 'print only the ids' },
   },
-  run: (a) => {
-    const { listContainers } = require('../../state/store') as typeof import('../../state/store');
-    // As runc: the owner is the user who owns the container's state directory.
-    const states = listContainers(a.root).map((c) => Object.assign(c.publicState(), { owner: ownerOf(c.dir) }));
+  run: async (a) => {
+    const states = await runtimeOf(a).list();
     if (a.quiet) {
       writeOut(states.map((s) => `${s.id}\n`).join(''));
     } else if (a.format === 'json') {
@@ -29,16 +27,3 @@ const command: Command = {
 };
 export default command;
 
-/** The name of the user owning path (/etc/passwd), or "#UID" as runc has it. */
-function ownerOf(path: string): string {
-  const uid = statSync(path).uid;
-  try {
-    for (const line of readFileSync('/etc/passwd', 'latin1').split('\n')) {
-      const f = line.split(':');
-      if (f.length > 2 && Number(f[2]) === uid && f[2] !== '') return f[0];
-    }
-  } catch {
-    // no passwd: the number
-  }
-  return `#${uid}`;
-}

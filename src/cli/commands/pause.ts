@@ -1,20 +1,11 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'pause',
   describe: 'suspend all processes of a container (freezes its cgroup)',
   positionals: [{ name: 'id', required: true }],
   options: {},
-  run: (a) => {
-    const { withContainer } = require('../../state/store') as typeof import('../../state/store');
-    const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { setFrozen } = require('../../cgroups/freeze') as typeof import('../../cgroups/freeze');
-    withContainer(a.root, a.id, (c) => {
-      // As runc: a created container can be paused too.
-      const status = c.status();
-      if (status !== 'running' && status !== 'created') throw new BerthError(`container not running: ${a.id} is ${status}`);
-      setFrozen(c.saved.cgroups, true);
-    });
-  },
+  run: (a) => runtimeOf(a).pause(a.id),
 };
 export default command;

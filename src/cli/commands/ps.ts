@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 import { writeOut } from '../output';
 
 const command: Command = {
@@ -8,13 +9,10 @@ const command: Command = {
   options: {
     format: { alias: 'f', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'output format' },
   },
-  run: (a) => {
-    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+  run: async (a) => {
     const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { containerPids } = require('../../container/pids') as typeof import('../../container/pids');
-    const c = loadContainer(a.root, a.id);
     // As runc: the processes in the container's cgroup, stopped container or not.
-    const pids = containerPids(c.saved).sort((x, y) => x - y);
+    const pids = await runtimeOf(a).ps(a.id);
     if (a.format === 'json') {
       writeOut(JSON.stringify(pids) + '\n');
       return;

@@ -1,19 +1,11 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'resume',
   describe: 'resume all processes of a paused container',
   positionals: [{ name: 'id', required: true }],
   options: {},
-  run: (a) => {
-    const { withContainer } = require('../../state/store') as typeof import('../../state/store');
-    const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { setFrozen } = require('../../cgroups/freeze') as typeof import('../../cgroups/freeze');
-    withContainer(a.root, a.id, (c) => {
-      const status = c.status();
-      if (status !== 'paused') throw new BerthError(`container not paused: ${a.id} is ${status}`);
-      setFrozen(c.saved.cgroups, false);
-    });
-  },
+  run: (a) => runtimeOf(a).resume(a.id),
 };
 export default command;

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 import { createFlags, createOptions } from './create';
 
 const command: Command = {
@@ -11,8 +12,10 @@ const command: Command = {
     keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
   },
   run: async (a) => {
-    const { runContainer } = require('../../container/run') as typeof import('../../container/run');
-    process.exitCode = await runContainer(createOptions(a), { detach: a.detach, keep: a.keep });
+    const { status } = await runtimeOf(a).run(a.id, {
+      ...createOptions(a), detach: a.detach, keep: a.keep, stdio: 'inherit', proxyTerminal: true, forwardSignals: true,
+    });
+    process.exitCode = status;
   },
 };
 export default command;

@@ -1,16 +1,11 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'start',
   describe: 'start the user process of a created container',
   positionals: [{ name: 'id', required: true }],
   options: {},
-  run: (a) => {
-    const { withContainer } = require('../../state/store') as typeof import('../../state/store');
-    const { startContainer } = require('../../container/start') as typeof import('../../container/start');
-    withContainer(a.root, a.id, (c) => {
-      startContainer(c);
-    });
-  },
+  run: (a) => runtimeOf(a).start(a.id),
 };
 export default command;

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { runtimeOf } from '../runtime';
 import { writeOut } from '../output';
 
 const command: Command = {
@@ -6,9 +7,8 @@ const command: Command = {
   describe: 'output the state of a container',
   positionals: [{ name: 'id', required: true }],
   options: {},
-  run: (a) => {
-    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
-    writeOut(JSON.stringify(loadContainer(a.root, a.id).publicState(), null, 2) + '\n');
+  run: async (a) => {
+    writeOut(JSON.stringify(await runtimeOf(a).state(a.id), null, 2) + '\n');
   },
 };
 export default command;

@@ -1,4 +1,5 @@
 import type { Command, OptionSpec } from '../command';
+import { runtimeOf } from '../runtime';
 
 const n = (describe: string): OptionSpec => ({ type: 'string', describe });
 
@@ -27,23 +28,16 @@ const command: Command = {
     'l3-cache-schema': n('Intel RDT L3 cache schema (not supported)'),
     'mem-bw-schema': n('Intel RDT memory bandwidth schema (not supported)'),
   },
-  run: (a) => {
-    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+  run: async (a) => {
     const u = require('../../container/update') as typeof import('../../container/update');
-    const c = loadContainer(a.root, a.id);
+    const rt = runtimeOf(a);
+    await rt.state(a.id); // a missing container is reported before a bad --resources
     let r = {};
     if (a.resources) {
       const v = require('../../spec/validate') as typeof import('../../spec/validate');
       r = v.loadResources(a.resources);
     }
-    r = u.mergeResources(r, u.resourcesFromFlags(a));
-    const unlock = c.lock();
-    try {
-      // Read again under the lock: another update may have recorded its limits meanwhile.
-      u.updateContainer(loadContainer(a.root, a.id), r);
-    } finally {
-      unlock();
-    }
+    await rt.update(a.id, u.mergeResources(r, u.resourcesFromFlags(a)), { checked: true });
   },
 };
 export default command;
