@@ -21,9 +21,6 @@
 
 #include "helper/helper.h"
 
-using plan::Reader;
-using plan::Record;
-
 static const int MAX_SOURCES = 1024;
 static int g_sock = -1;  // the init's end (berth-init writes the init's pid on it)
 static pid_t g_opener = -1;
@@ -52,22 +49,11 @@ struct Bind {
 // opener and the init.
 template <class F>
 static void each_bind(const plan::Plan& p, F f) {
-  p.each(plan::REC_MOUNT, [&](const Record& m) {
-    Reader rd = m.reader();
-    Bind b;
-    b.source = rd.str();
-    rd.str(), rd.str();
-    uint64_t flags = rd.u64();
-    rd.u64();
-    uint64_t extra = rd.u64();
-    rd.str();
-    b.field = rd.str();
-    rd.u64(), rd.u64();
-    b.idmap = rd.u64();
-    b.spec = {(flags & MS_REC) != 0, b.idmap == plan::IDMAP_RECURSIVE, rd.str(), rd.str(), rd.str()};
-    if (!rd.ok || !(extra & plan::MOUNT_BIND) || (extra & plan::MOUNT_CGROUP_V1)) return;
+  for (const plan::Mount& m : p.mounts) {
+    if (!(m.extra & plan::MOUNT_BIND) || (m.extra & plan::MOUNT_CGROUP_V1)) continue;
+    Bind b = {m.source, m.field, m.idmap, {(m.flags & MS_REC) != 0, m.idmap == plan::IDMAP_RECURSIVE, m.uid_map, m.gid_map, m.userns_path}};
     if (g_every_bind || b.idmap != plan::IDMAP_NONE) f(b);
-  });
+  }
 }
 
 static void send_source(int sock, int32_t index, int err, int fd, SourceStep step = SOURCE_OPEN) {
@@ -120,16 +106,8 @@ static void send_source(int sock, int32_t index, int err, int fd, SourceStep ste
 }
 
 void start_source_opener(const plan::Plan& p) {
-  bool userns = false;
-  Record r;
-  if (p.first(plan::REC_NS_CLONE, &r)) {
-    Reader rd = r.reader();
-    userns = rd.u64() & CLONE_NEWUSER;
-  }
-  p.each(plan::REC_NS_JOIN, [&](const Record& j) {
-    Reader rd = j.reader();
-    if (rd.u64() == CLONE_NEWUSER) userns = true;
-  });
+  bool userns = p.ns_clone && (p.ns_clone->flags & CLONE_NEWUSER);
+  for (const plan::NsJoin& j : p.joins) userns |= j.type == CLONE_NEWUSER;
   // Entering the init's mount namespace takes privileges a rootless berth lacks;
   // then the sources are no harder to reach for the container than for it (and
   // berth refuses id-mapped mounts).

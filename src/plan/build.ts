@@ -91,7 +91,6 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
       noPivot: o.noPivot,
     },
     mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup), containerUserns(newUser, joins, linux)),
-    mkdirs: [],
     devices: devIsBind ? [] : defaultDevices(),
     symlinks: devIsBind ? [] : DEV_SYMLINKS.map(([target, path]) => ({ target, path })),
     masked: linux.maskedPaths ?? [],
