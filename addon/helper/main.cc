@@ -150,7 +150,7 @@ static void new_session() {
 
 // The init and an exec'd process alike, inside the container: limits, the
 // cwd and executable, default signals, seccomp and identity, in runc's order
-// (seccomp_when in helper.h has the three moments of the filter). Returns the
+// (the plan says at which of the three moments the filter goes in). Returns the
 // filter's listener fd, which berth copies out, or -1.
 static int become_process(const plan::Plan& p) {
   setup_process_limits(p);
@@ -159,9 +159,9 @@ static int become_process(const plan::Plan& p) {
   // Before seccomp, which could deny rt_sigaction.
   if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   apply_apparmor(p);
-  int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+  int listener = install_seccomp(p, plan::SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
-  return listener >= 0 ? listener : install_seccomp(p, SECCOMP_BEFORE_READY);
+  return listener >= 0 ? listener : install_seccomp(p, plan::SECCOMP_BEFORE_READY);
 }
 
 // berth-init exec: join the container's namespaces (the plan names them by

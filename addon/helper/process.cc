@@ -265,7 +265,7 @@ void exec_process(const plan::Plan& p) {
     close_from(keep);
   }
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
-  install_seccomp(p, SECCOMP_BEFORE_EXEC);
+  install_seccomp(p, plan::SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);
   fail("exec", "process.args", errno, g_exe);
 }

@@ -8,14 +8,8 @@
 
 #include "helper/helper.h"
 
-SeccompWhen seccomp_when(const plan::Plan& p) {
-  if (!p.no_new_privs) return SECCOMP_BEFORE_IDENTITY;
-  if (p.seccomp && p.seccomp->listener) return SECCOMP_BEFORE_READY;
-  return SECCOMP_BEFORE_EXEC;
-}
-
-int install_seccomp(const plan::Plan& p, SeccompWhen when) {
-  if (!p.seccomp || seccomp_when(p) != when) return -1;
+int install_seccomp(const plan::Plan& p, uint64_t when) {
+  if (!p.seccomp || p.seccomp->when != when) return -1;
   plan::Bytes prog = p.seccomp->program;
   if (prog.len == 0 || prog.len % sizeof(struct sock_filter) != 0 || prog.len > BPF_MAXINSNS * sizeof(struct sock_filter))
     fail("reading the plan", "linux.seccomp", EINVAL, "malformed seccomp record");

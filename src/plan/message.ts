@@ -34,8 +34,16 @@ export function processRecords(p: ProcessPlan): K.PlanMessage {
     preserveFds: { count: p.preserveFds },
     apparmor: p.apparmor ? { profile: p.apparmor } : undefined,
     console: p.console && { socket: p.console.fd, rows: p.console.rows, cols: p.console.cols },
-    seccomp: p.seccomp && { program: p.seccomp.bpf, flags: p.seccomp.flags, listener: p.seccomp.listener },
+    seccomp: p.seccomp && { program: p.seccomp.bpf, flags: p.seccomp.flags, listener: p.seccomp.listener, when: seccompWhen(p) },
   };
+}
+
+/** When berth-init installs the filter, in runc's order: without no_new_privs the
+ * kernel wants CAP_SYS_ADMIN, so before the identity drops it; with a listener
+ * while the sync socket is open (its fd goes to berth); else just before execve. */
+function seccompWhen(p: ProcessPlan): number {
+  if (!p.noNewPrivileges) return K.SECCOMP_BEFORE_IDENTITY;
+  return p.seccomp?.listener ? K.SECCOMP_BEFORE_READY : K.SECCOMP_BEFORE_EXEC;
 }
 
 export function encodePlan(p: Plan): Buffer {

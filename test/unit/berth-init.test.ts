@@ -163,3 +163,16 @@ describe('berth-init steps, with a fake of their system calls', () => {
     assert.ok(r.calls.indexOf('prctl CAPBSET_DROP 21') < r.calls.indexOf('setresuid 1000 1000 1000'), 'the bounding set goes while CAP_SETPCAP is held');
   });
 });
+
+describe('decisions made in TypeScript', () => {
+  test('the seccomp filter\'s moment: before the identity without no_new_privs, before ready with a listener, else before execve (runc\'s order)', () => {
+    const when = (nnp: boolean, notify: boolean) => planMessage(plan((s) => {
+      s.process.noNewPrivileges = nnp;
+      s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: notify ? '/run/l.sock' : undefined, syscalls: [{ names: ['mkdir'], action: notify ? 'SCMP_ACT_NOTIFY' : 'SCMP_ACT_ERRNO' }] };
+    })).seccomp!.when;
+    assert.equal(when(false, false), K.SECCOMP_BEFORE_IDENTITY);
+    assert.equal(when(false, true), K.SECCOMP_BEFORE_IDENTITY);
+    assert.equal(when(true, true), K.SECCOMP_BEFORE_READY);
+    assert.equal(when(true, false), K.SECCOMP_BEFORE_EXEC);
+  });
+});
