@@ -12,27 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "helper/helper.h"
-
-static void send_fd(int sock, int fd, const char* name) {
-  struct iovec iov = {(void*)name, strlen(name)};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) fail("sending the pty master to the console socket", "--console-socket", errno);
-}
 
 // config-linux.md "Default Devices": with a terminal, "/dev/console is set up ...
 // by bind mounting the pseudoterminal pty to /dev/console". The pty by its fd, the
@@ -81,7 +62,8 @@ void setup_console(const plan::Plan& p, bool mount_console) {
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("setting the terminal size", "process.consoleSize", errno);
   }
   if (mount_console) mount_on_console(slave);
-  send_fd(sock, master, name);
+  if (send_fds(sock, name, strlen(name), &master, 1) < 0)
+    fail("sending the pty master to the console socket", "--console-socket", errno);
   close(master);
   close(sock);
   // The pty as controlling terminal of the process's session (new_session) and as stdio.

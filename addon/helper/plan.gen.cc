@@ -298,6 +298,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->program = rd.bytes();
         r->flags = rd.u64();
         r->listener = rd.boolean();
+        r->when = rd.u64();
         return rd.finish(why, "malformed SECCOMP record");
       }
       case REC_CONSOLE: {

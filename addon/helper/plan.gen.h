@@ -6,7 +6,7 @@
 namespace plan {
 
 enum : uint32_t {
-  VERSION = 5,
+  VERSION = 6,
   MAX_BYTES = 8388608,
   REC_NS_CLONE = 1,
   REC_NS_JOIN = 2,
@@ -50,6 +50,9 @@ enum : uint32_t {
   IDMAP_RECURSIVE = 2,
   HOOK_CREATE_CONTAINER = 1,
   HOOK_START_CONTAINER = 2,
+  SECCOMP_BEFORE_IDENTITY = 0,
+  SECCOMP_BEFORE_READY = 1,
+  SECCOMP_BEFORE_EXEC = 2,
   MSG_PID = 1,
   MSG_ERROR = 2,
   MSG_HOOKS = 3,
@@ -196,6 +199,7 @@ struct Seccomp {
   Bytes program;
   uint64_t flags;
   bool listener;
+  uint64_t when;
 };
 struct Console {
   uint64_t socket;

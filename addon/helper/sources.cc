@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "helper/helper.h"
 
 static const int MAX_SOURCES = 1024;
@@ -58,22 +59,7 @@ static void each_bind(const plan::Plan& p, F f) {
 
 static void send_source(int sock, int32_t index, int err, int fd, SourceStep step = SOURCE_OPEN) {
   SourceMsg msg = {index, err, step};
-  struct iovec iov = {&msg, sizeof msg};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  if (fd >= 0) {
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) _exit(1);  // the init sees the socket end and says so
+  if (send_fds(sock, &msg, sizeof msg, &fd, fd >= 0 ? 1 : 0) < 0) _exit(1);  // the init sees the socket end and says so
 }
 
 [[noreturn]] static void opener(const plan::Plan& p, int sock) {
@@ -159,22 +145,13 @@ void receive_bind_sources(const plan::Plan& p) {
   if (g_sock < 0) return;
   each_bind(p, [&](const Bind& b) {
     SourceMsg msg;
-    struct iovec iov = {&msg, sizeof msg};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct msghdr m = {};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do n = recvmsg(g_sock, &m, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    int fd;
+    ssize_t n = recv_fd(g_sock, &msg, sizeof msg, &fd);
     if (n != (ssize_t)sizeof msg) fail("receiving the bind mount sources", "mounts", n < 0 ? errno : EPIPE);
     if (msg.index < 0) fail("entering the container's mount namespace to open bind mount sources", "mounts", msg.err);
     if (msg.err) source_failed(b, msg.step, msg.err);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    if (msg.index != g_count || !c || c->cmsg_type != SCM_RIGHTS) fail("receiving the bind mount sources", "mounts", EPROTO);
-    memcpy(&g_sources[g_count].fd, CMSG_DATA(c), sizeof(int));
+    if (msg.index != g_count || fd < 0) fail("receiving the bind mount sources", "mounts", EPROTO);
+    g_sources[g_count].fd = fd;
     g_sources[g_count].tree = b.idmap != plan::IDMAP_NONE;
     g_sources[g_count++].source = b.source;
   });

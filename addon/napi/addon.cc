@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
+#include "napi/errors.h"
 #include "napi/unix.h"
 
 extern char** environ;
@@ -33,14 +35,6 @@ void RegisterBpf(Napi::Env env, Napi::Object exports);  // bpf.cc
 void RegisterRelay(Napi::Env env, Napi::Object exports);  // relay.cc
 
 namespace {
-
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, what));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
 
@@ -239,21 +233,9 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
 // berth-init sends when berth proxies a terminal itself), close-on-exec.
 Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   char data[256];
-  struct iovec iov = {data, sizeof data};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(info.Env(), "recvmsg", errno);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return ThrowErrno(info.Env(), "recvmsg", EBADMSG);
   int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  if (recv_fd(Int(info, 0), data, sizeof data, &fd) < 0) return ThrowErrno(info.Env(), "recvmsg", errno);
+  if (fd < 0) return ThrowErrno(info.Env(), "recvmsg", EBADMSG);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -317,7 +299,7 @@ Napi::Value ReconfigureSuper(const Napi::CallbackInfo& info) {
     if (fsconfig(fd, FSCONFIG_SET_FLAG, f.c_str(), nullptr, 0) < 0) {
       int e = errno;
       close(fd);
-      return ThrowErrno(info.Env(), ("fsconfig " + f).c_str(), e);
+      return ThrowErrno(info.Env(), "fsconfig " + f, e);
     }
   }
   int rc = fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, nullptr, nullptr, 0);

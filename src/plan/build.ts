@@ -12,7 +12,7 @@ import { type ContainerUserns, idMapText, mountIdmap } from './idmap';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
 import { rootlessIdMappers } from '../rootless';
 import { compileSeccomp } from '../seccomp/compile';
-import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
+import { CAPS, CLONE, DEFAULT_DEVICES, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
 export interface BuildOptions {
   bundle: string;
@@ -98,20 +98,8 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     execFifo: o.execFifo,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => sysctl(k, String(v), seen)),
     oomScoreAdj: p.oomScoreAdj,
-    rlimits: rlimitsOf(p),
     personality: personality(linux.personality),
-    user: {
-      uid: p.user?.uid ?? 0,
-      gid: p.user?.gid ?? 0,
-      umask: p.user?.umask,
-      additionalGids: p.user?.additionalGids ?? [],
-    },
-    caps: p.capabilities ? capSets(p.capabilities) : undefined,
-    noNewPrivileges: !!p.noNewPrivileges,
-    cwd: p.cwd,
-    args: p.args,
-    env: p.env ?? [],
-    preserveFds: o.preserveFds,
+    ...processOf(p, o.preserveFds),
     hooks: [
       ...hooks(spec.hooks?.createContainer, K.HOOK_CREATE_CONTAINER, 'hooks.createContainer'),
       ...hooks(spec.hooks?.startContainer, K.HOOK_START_CONTAINER, 'hooks.startContainer'),
@@ -165,7 +153,21 @@ export function securityLabels(p: NonNullable<Spec['process']>, mountLabel: stri
   return p.apparmorProfile;
 }
 
-export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
+/** What the init and an exec'd process alike become (src/plan/message.ts processRecords). */
+export function processOf(p: NonNullable<Spec['process']>, preserveFds: number): Pick<Plan, 'rlimits' | 'user' | 'caps' | 'noNewPrivileges' | 'cwd' | 'args' | 'env' | 'preserveFds'> {
+  return {
+    rlimits: rlimitsOf(p),
+    user: { uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0, umask: p.user?.umask, additionalGids: p.user?.additionalGids ?? [] },
+    caps: p.capabilities ? capSets(p.capabilities) : undefined,
+    noNewPrivileges: !!p.noNewPrivileges,
+    cwd: p.cwd,
+    args: p.args,
+    env: p.env ?? [],
+    preserveFds,
+  };
+}
+
+function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
   return (p.rlimits ?? []).map((r, i, all) => {
     const res = RLIMITS[r.type];
     if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
@@ -280,10 +282,8 @@ function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: strin
 }
 
 function defaultDevices(): PlanDevice[] {
-  const d = (path: string, major: number, minor: number): PlanDevice =>
-    ({ path, type: S_IF.c, major, minor, mode: 0o666, uid: 0, gid: 0, field: `default device ${path}` });
-  return [d('/dev/null', 1, 3), d('/dev/zero', 1, 5), d('/dev/full', 1, 7), d('/dev/random', 1, 8),
-    d('/dev/urandom', 1, 9), d('/dev/tty', 5, 0)];
+  return DEFAULT_DEVICES.map(({ path, major, minor }) =>
+    ({ path, type: S_IF.c, major, minor, mode: 0o666, uid: 0, gid: 0, field: `default device ${path}` }));
 }
 
 const DEV_SYMLINKS: [string, string][] = [

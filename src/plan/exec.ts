@@ -2,7 +2,7 @@
 // the process described (the same process records as create's: processRecords).
 import { readlinkSync } from 'node:fs';
 import type { Process } from '../spec/types';
-import { capSets, rlimitsOf, securityLabels } from './build';
+import { processOf, securityLabels } from './build';
 import * as K from './generated';
 import { type ProcessPlan, processRecords } from './message';
 import { CLONE } from './tables';
@@ -27,18 +27,10 @@ export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: num
     // namespace is an error).
     if (theirs !== readlinkSync(`/proc/self/ns/${name}`)) joins.push({ type: flag, path: `/proc/${o.pid}/ns/${name}`, field: `container namespace ${name}` });
   }
-  const u = proc.user;
   return K.encodePlanMessage({
     joins,
     ...processRecords({
-      rlimits: rlimitsOf(proc),
-      user: { uid: u?.uid ?? 0, gid: u?.gid ?? 0, umask: u?.umask, additionalGids: u?.additionalGids ?? [] },
-      caps: proc.capabilities ? capSets(proc.capabilities) : undefined,
-      noNewPrivileges: !!proc.noNewPrivileges,
-      cwd: proc.cwd,
-      args: proc.args,
-      env: proc.env ?? [],
-      preserveFds: o.preserveFds,
+      ...processOf(proc, o.preserveFds),
       apparmor: securityLabels(proc, undefined),
       console: o.consoleFd === undefined ? undefined : { fd: o.consoleFd, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 },
       seccomp: o.seccomp,

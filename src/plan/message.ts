@@ -7,19 +7,9 @@ import type { Plan } from './plan';
 export { decodeItems, encodeMessage } from './wire';
 
 /** The process to become, as create (the init) and exec describe it alike. */
-export interface ProcessPlan {
-  rlimits: Plan['rlimits'];
-  user: Plan['user'];
-  caps?: Plan['caps'];
-  noNewPrivileges: boolean;
-  cwd: string;
-  args: string[];
-  env: string[];
-  preserveFds: number;
-  apparmor?: string;
-  console?: Plan['console'];
+export type ProcessPlan = Pick<Plan, 'rlimits' | 'user' | 'caps' | 'noNewPrivileges' | 'cwd' | 'args' | 'env' | 'preserveFds' | 'apparmor' | 'console'> & {
   seccomp?: { bpf: Buffer; flags: number; listener: boolean };
-}
+};
 
 export function processRecords(p: ProcessPlan): K.PlanMessage {
   return {
