@@ -37,18 +37,20 @@ async function bundle() {
 }
 
 // 5. berth-init's steps against a fake of their system calls, for the unit tests
-// (test/unit/berth-init.test.ts): never installed, so not a node-gyp target.
+// (test/unit/berth-init.test.ts, its C++ in test/unit/berth-init/): never
+// installed, so not a node-gyp target.
 function buildInitTest() {
   const out = join(root, 'build/Release/berth-init-test');
   const dir = join(root, 'build/init-test');
   mkdirSync(dir, { recursive: true });
   generatePlanDump(root, dir);
   const helper = readdirSync(join(root, 'addon/helper')).filter((f) => f.endsWith('.cc') && f !== 'main.cc').map((f) => join(root, 'addon/helper', f));
-  const sources = [...helper, ...readdirSync(join(root, 'addon/test')).filter((f) => f.endsWith('.cc')).map((f) => join(root, 'addon/test', f)), join(dir, 'plan_dump.gen.cc')];
-  const inputs = [...sources, ...['addon/helper', 'addon/test'].flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f)))];
+  const tests = join(root, 'test/unit/berth-init');
+  const sources = [...helper, ...readdirSync(tests).filter((f) => f.endsWith('.cc')).map((f) => join(tests, f)), join(dir, 'plan_dump.gen.cc')];
+  const inputs = [...sources, ...[join(root, 'addon/helper'), tests].flatMap((d) => readdirSync(d).map((f) => join(d, f)))];
   if (existsSync(out) && inputs.every((f) => statSync(f).mtimeMs <= statSync(out).mtimeMs)) return;
   log('compiling berth-init-test');
-  execFileSync(process.env.CXX ?? 'c++', ['-std=c++17', '-O1', '-Wall', '-Wextra', '-fno-exceptions', '-I', join(root, 'addon'), '-o', out, ...sources], { stdio: 'inherit' });
+  execFileSync(process.env.CXX ?? 'c++', ['-std=c++17', '-O1', '-Wall', '-Wextra', '-fno-exceptions', '-I', join(root, 'addon'), '-I', tests, '-o', out, ...sources], { stdio: 'inherit' });
 }
 
 if (process.argv.includes('--native-only')) {

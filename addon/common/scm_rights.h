@@ -32,21 +32,36 @@ inline ssize_t send_fds(int sock, const void* data, size_t len, const int* fds, 
   return n;
 }
 
-// Receives one message into data (at most len bytes) and the fd that came with it
-// (close-on-exec) in *fd, or -1 when none did. The bytes received, or -1 with errno.
-inline ssize_t recv_fd(int sock, void* data, size_t len, int* fd) {
-  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+// Receives one message into data (at most len bytes) and the fds that came with it
+// (close-on-exec; at most max, up to 8) into fds, their number in *nfds. With
+// truncated: whether data or fds did not fit. The bytes received, or -1 with errno.
+inline ssize_t recv_fds(int sock, void* data, size_t len, int* fds, size_t max, size_t* nfds, bool* truncated = nullptr) {
+  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+  if (max > 8) max = 8;
   struct iovec iov = {data, len};
   struct msghdr m = {};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
+  m.msg_controllen = CMSG_SPACE(sizeof(int) * max);
   ssize_t n;
   do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
-  *fd = -1;
-  struct cmsghdr* c = n < 0 ? nullptr : CMSG_FIRSTHDR(&m);
-  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof *fd);
+  *nfds = 0;
+  if (n < 0) return n;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && *nfds < max; i++)
+      memcpy(&fds[(*nfds)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
+  if (truncated) *truncated = m.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
+  return n;
+}
+
+// One message and the one fd that came with it in *fd, or -1 when none did.
+inline ssize_t recv_fd(int sock, void* data, size_t len, int* fd) {
+  size_t k;
+  ssize_t n = recv_fds(sock, data, len, fd, 1, &k);
+  if (k == 0) *fd = -1;
   return n;
 }

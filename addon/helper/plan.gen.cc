@@ -63,28 +63,28 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         NsClone* r = rd.make<NsClone>();
         p->ns_clone = r;
         r->flags = rd.u64();
-        return rd.finish(why, "malformed NS_CLONE record");
+        return rd.finish(why, "malformed item in a NS_CLONE record");
       }
       case REC_NS_JOIN: {
         NsJoin* r = p->joins.add();
         r->type = rd.u64();
         r->path = rd.str();
         r->field = rd.str();
-        return rd.finish(why, "malformed NS_JOIN record");
+        return rd.finish(why, "malformed item in a NS_JOIN record");
       }
       case REC_UID_MAP: {
         if (p->uid_map) return (*why = "UID_MAP record given twice"), false;
         UidMap* r = rd.make<UidMap>();
         p->uid_map = r;
         r->map = rd.str();
-        return rd.finish(why, "malformed UID_MAP record");
+        return rd.finish(why, "malformed item in a UID_MAP record");
       }
       case REC_GID_MAP: {
         if (p->gid_map) return (*why = "GID_MAP record given twice"), false;
         GidMap* r = rd.make<GidMap>();
         p->gid_map = r;
         r->map = rd.str();
-        return rd.finish(why, "malformed GID_MAP record");
+        return rd.finish(why, "malformed item in a GID_MAP record");
       }
       case REC_ID_MAPPERS: {
         if (p->id_mappers) return (*why = "ID_MAPPERS record given twice"), false;
@@ -92,42 +92,42 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         p->id_mappers = r;
         r->uid = rd.str();
         r->gid = rd.str();
-        return rd.finish(why, "malformed ID_MAPPERS record");
+        return rd.finish(why, "malformed item in a ID_MAPPERS record");
       }
       case REC_TIME_OFFSETS: {
         if (p->time_offsets) return (*why = "TIME_OFFSETS record given twice"), false;
         TimeOffsets* r = rd.make<TimeOffsets>();
         p->time_offsets = r;
         r->offsets = rd.str();
-        return rd.finish(why, "malformed TIME_OFFSETS record");
+        return rd.finish(why, "malformed item in a TIME_OFFSETS record");
       }
       case REC_HOSTNAME: {
         if (p->hostname) return (*why = "HOSTNAME record given twice"), false;
         Hostname* r = rd.make<Hostname>();
         p->hostname = r;
         r->name = rd.str();
-        return rd.finish(why, "malformed HOSTNAME record");
+        return rd.finish(why, "malformed item in a HOSTNAME record");
       }
       case REC_DOMAINNAME: {
         if (p->domainname) return (*why = "DOMAINNAME record given twice"), false;
         Domainname* r = rd.make<Domainname>();
         p->domainname = r;
         r->name = rd.str();
-        return rd.finish(why, "malformed DOMAINNAME record");
+        return rd.finish(why, "malformed item in a DOMAINNAME record");
       }
       case REC_SESSION_KEYRING: {
         if (p->session_keyring) return (*why = "SESSION_KEYRING record given twice"), false;
         SessionKeyring* r = rd.make<SessionKeyring>();
         p->session_keyring = r;
         r->name = rd.str();
-        return rd.finish(why, "malformed SESSION_KEYRING record");
+        return rd.finish(why, "malformed item in a SESSION_KEYRING record");
       }
       case REC_CGROUP2: {
         if (p->cgroup2) return (*why = "CGROUP2 record given twice"), false;
         Cgroup2* r = rd.make<Cgroup2>();
         p->cgroup2 = r;
         r->path = rd.str();
-        return rd.finish(why, "malformed CGROUP2 record");
+        return rd.finish(why, "malformed item in a CGROUP2 record");
       }
       case REC_ROOTFS: {
         if (p->rootfs) return (*why = "ROOTFS record given twice"), false;
@@ -137,7 +137,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->readonly = rd.boolean();
         r->propagation = rd.u64();
         r->no_pivot = rd.boolean();
-        return rd.finish(why, "malformed ROOTFS record");
+        return rd.finish(why, "malformed item in a ROOTFS record");
       }
       case REC_MOUNT: {
         Mount* r = p->mounts.add();
@@ -155,7 +155,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->uid_map = rd.str();
         r->gid_map = rd.str();
         r->userns_path = rd.str();
-        return rd.finish(why, "malformed MOUNT record");
+        return rd.finish(why, "malformed item in a MOUNT record");
       }
       case REC_DEVICE: {
         Device* r = p->devices.add();
@@ -167,44 +167,44 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->uid = rd.u64();
         r->gid = rd.u64();
         r->field = rd.str();
-        return rd.finish(why, "malformed DEVICE record");
+        return rd.finish(why, "malformed item in a DEVICE record");
       }
       case REC_SYMLINK: {
         Symlink* r = p->symlinks.add();
         r->target = rd.str();
         r->path = rd.str();
-        return rd.finish(why, "malformed SYMLINK record");
+        return rd.finish(why, "malformed item in a SYMLINK record");
       }
       case REC_MASK: {
         Mask* r = p->masked.add();
         r->path = rd.str();
-        return rd.finish(why, "malformed MASK record");
+        return rd.finish(why, "malformed item in a MASK record");
       }
       case REC_READONLY: {
         Readonly* r = p->readonly.add();
         r->path = rd.str();
-        return rd.finish(why, "malformed READONLY record");
+        return rd.finish(why, "malformed item in a READONLY record");
       }
       case REC_EXEC_FIFO: {
         if (p->exec_fifo) return (*why = "EXEC_FIFO record given twice"), false;
         ExecFifo* r = rd.make<ExecFifo>();
         p->exec_fifo = r;
         r->path = rd.str();
-        return rd.finish(why, "malformed EXEC_FIFO record");
+        return rd.finish(why, "malformed item in a EXEC_FIFO record");
       }
       case REC_SYSCTL: {
         Sysctl* r = p->sysctls.add();
         r->path = rd.str();
         r->value = rd.str();
         r->field = rd.str();
-        return rd.finish(why, "malformed SYSCTL record");
+        return rd.finish(why, "malformed item in a SYSCTL record");
       }
       case REC_OOM_SCORE_ADJ: {
         if (p->oom_score_adj) return (*why = "OOM_SCORE_ADJ record given twice"), false;
         OomScoreAdj* r = rd.make<OomScoreAdj>();
         p->oom_score_adj = r;
         r->value = (int64_t)rd.u64();
-        return rd.finish(why, "malformed OOM_SCORE_ADJ record");
+        return rd.finish(why, "malformed item in a OOM_SCORE_ADJ record");
       }
       case REC_RLIMIT: {
         Rlimit* r = p->rlimits.add();
@@ -212,14 +212,14 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->soft = rd.u64();
         r->hard = rd.u64();
         r->field = rd.str();
-        return rd.finish(why, "malformed RLIMIT record");
+        return rd.finish(why, "malformed item in a RLIMIT record");
       }
       case REC_PERSONALITY: {
         if (p->personality) return (*why = "PERSONALITY record given twice"), false;
         Personality* r = rd.make<Personality>();
         p->personality = r;
         r->persona = rd.u64();
-        return rd.finish(why, "malformed PERSONALITY record");
+        return rd.finish(why, "malformed item in a PERSONALITY record");
       }
       case REC_USER: {
         if (p->user) return (*why = "USER record given twice"), false;
@@ -228,12 +228,12 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->uid = rd.u64();
         r->gid = rd.u64();
         r->umask = rd.u64();
-        return rd.finish(why, "malformed USER record");
+        return rd.finish(why, "malformed item in a USER record");
       }
       case REC_ADD_GID: {
         AddGid* r = p->additional_gids.add();
         r->gid = rd.u64();
-        return rd.finish(why, "malformed ADD_GID record");
+        return rd.finish(why, "malformed item in a ADD_GID record");
       }
       case REC_CAPS: {
         if (p->caps) return (*why = "CAPS record given twice"), false;
@@ -244,42 +244,42 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->permitted = rd.u64();
         r->inheritable = rd.u64();
         r->ambient = rd.u64();
-        return rd.finish(why, "malformed CAPS record");
+        return rd.finish(why, "malformed item in a CAPS record");
       }
       case REC_NO_NEW_PRIVS: {
         if (p->no_new_privs) return (*why = "NO_NEW_PRIVS record given twice"), false;
         NoNewPrivs* r = rd.make<NoNewPrivs>();
         p->no_new_privs = r;
         r->set = rd.boolean();
-        return rd.finish(why, "malformed NO_NEW_PRIVS record");
+        return rd.finish(why, "malformed item in a NO_NEW_PRIVS record");
       }
       case REC_CWD: {
         if (p->cwd) return (*why = "CWD record given twice"), false;
         Cwd* r = rd.make<Cwd>();
         p->cwd = r;
         r->path = rd.str();
-        return rd.finish(why, "malformed CWD record");
+        return rd.finish(why, "malformed item in a CWD record");
       }
       case REC_ARGS: {
         if (p->args) return (*why = "ARGS record given twice"), false;
         Args* r = rd.make<Args>();
         p->args = r;
         r->values = rd.strs();
-        return rd.finish(why, "malformed ARGS record");
+        return rd.finish(why, "malformed item in a ARGS record");
       }
       case REC_ENV: {
         if (p->env) return (*why = "ENV record given twice"), false;
         Env* r = rd.make<Env>();
         p->env = r;
         r->values = rd.strs();
-        return rd.finish(why, "malformed ENV record");
+        return rd.finish(why, "malformed item in a ENV record");
       }
       case REC_PRESERVE_FDS: {
         if (p->preserve_fds) return (*why = "PRESERVE_FDS record given twice"), false;
         PreserveFds* r = rd.make<PreserveFds>();
         p->preserve_fds = r;
         r->count = rd.u64();
-        return rd.finish(why, "malformed PRESERVE_FDS record");
+        return rd.finish(why, "malformed item in a PRESERVE_FDS record");
       }
       case REC_HOOK: {
         Hook* r = p->hooks.add();
@@ -289,7 +289,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->args = rd.strs();
         r->env = rd.strs();
         r->field = rd.str();
-        return rd.finish(why, "malformed HOOK record");
+        return rd.finish(why, "malformed item in a HOOK record");
       }
       case REC_SECCOMP: {
         if (p->seccomp) return (*why = "SECCOMP record given twice"), false;
@@ -299,7 +299,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->flags = rd.u64();
         r->listener = rd.boolean();
         r->when = rd.u64();
-        return rd.finish(why, "malformed SECCOMP record");
+        return rd.finish(why, "malformed item in a SECCOMP record");
       }
       case REC_CONSOLE: {
         if (p->console) return (*why = "CONSOLE record given twice"), false;
@@ -308,14 +308,14 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         r->socket = rd.u64();
         r->rows = rd.u64();
         r->cols = rd.u64();
-        return rd.finish(why, "malformed CONSOLE record");
+        return rd.finish(why, "malformed item in a CONSOLE record");
       }
       case REC_APPARMOR: {
         if (p->apparmor) return (*why = "APPARMOR record given twice"), false;
         Apparmor* r = rd.make<Apparmor>();
         p->apparmor = r;
         r->profile = rd.str();
-        return rd.finish(why, "malformed APPARMOR record");
+        return rd.finish(why, "malformed item in a APPARMOR record");
       }
       default: return false;
     }

@@ -1,6 +1,6 @@
 // The system calls of berth-init's steps (rootfs, mounts, devices, limits,
 // identity, capabilities), through one table, so that the steps can run against
-// a fake that records the calls (addon/test/fake_sys.cc, test/unit/berth-init.test.ts)
+// a fake that records the calls (test/unit/berth-init/fake_sys.cc, driven by test/unit/berth-init.test.ts)
 // as well as against the kernel (sys.cc). Named as the calls they stand for.
 #pragma once
 #include <fcntl.h>

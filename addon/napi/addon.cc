@@ -245,27 +245,14 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
 Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<char> data((size_t)Int(info, 1));
-  struct iovec iov = {data.data(), data.size()};
-  char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int got[8];
+  size_t k;
+  bool truncated;
+  ssize_t n = recv_fds(Int(info, 0), data.data(), data.size(), got, 8, &k, &truncated);
   if (n < 0) return ThrowErrno(env, "recvmsg", errno);
   Napi::Array fds = Napi::Array::New(env);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.Set(fds.Length(), fd);
-    }
-  }
-  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return ThrowErrno(env, "recvmsg", EMSGSIZE);
+  for (size_t i = 0; i < k; i++) fds.Set(i, got[i]);
+  if (truncated) return ThrowErrno(env, "recvmsg", EMSGSIZE);
   Napi::Object o = Napi::Object::New(env);
   o.Set("data", Napi::Buffer<char>::Copy(env, data.data(), (size_t)n));
   o.Set("fds", fds);

@@ -1,6 +1,6 @@
 // berth-init's side of the plan: the decoder (the only reader of the message) and
 // its steps, run by build/Release/berth-init-test against a fake of their system
-// calls (addon/test/fake_sys.cc), which prints each call. No root needed.
+// calls (test/unit/berth-init/fake_sys.cc), which prints each call. No root needed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -98,7 +98,7 @@ describe('the decoder', () => {
     assert.match(run('decode', unknown).calls[0], /error: unknown record type/);
     const nnp = K.encodePlanMessage({ noNewPrivs: { set: true } });
     nnp[16 + 8 + 1] = 2;
-    assert.match(run('decode', nnp).calls[0], /error: malformed NO_NEW_PRIVS record/);
+    assert.match(run('decode', nnp).calls[0], /error: malformed item in a NO_NEW_PRIVS record/);
   });
 });
 
