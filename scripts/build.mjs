@@ -50,7 +50,7 @@ function buildInitTest() {
   const inputs = [...sources, ...[join(root, 'addon/helper'), tests].flatMap((d) => readdirSync(d).map((f) => join(d, f)))];
   if (existsSync(out) && inputs.every((f) => statSync(f).mtimeMs <= statSync(out).mtimeMs)) return;
   log('compiling berth-init-test');
-  execFileSync(process.env.CXX ?? 'c++', ['-std=c++17', '-O1', '-Wall', '-Wextra', '-fno-exceptions', '-I', join(root, 'addon'), '-I', tests, '-o', out, ...sources], { stdio: 'inherit' });
+  execFileSync(process.env.CXX ?? 'c++', ['-std=c++17', '-O1', '-g', '-Wall', '-Wextra', '-fno-exceptions', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-I', join(root, 'addon'), '-I', tests, '-o', out, ...sources], { stdio: 'inherit' });
 }
 
 if (process.argv.includes('--native-only')) {

@@ -87,6 +87,18 @@ describe('the decoder', () => {
     assert.ok(refused > 200, `only ${refused} of 400 corrupted plans were refused`);
   });
 
+  // The same, in-process and many more (BERTH_DECODER_FUZZ, default 20000), under
+  // AddressSanitizer and UBSan: a read out of bounds aborts.
+  test('survives many more corruptions under the sanitizers', () => {
+    const n = Number(process.env.BERTH_DECODER_FUZZ ?? 20000);
+    for (const msg of [encodePlan(plan()), encodePlan(plan((s) => (s.hooks = { createContainer: [{ path: '/bin/h', args: ['h'], env: ['A=1'] }] })))]) {
+      const r = spawnSync(BIN, ['fuzz', String(n)], { input: msg, encoding: 'utf8' });
+      assert.equal(r.signal, null, r.stderr);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^\\d+ of ${n} refused\n$`));
+    }
+  });
+
   test('refuses a record given twice that may be given once, an unknown record, a bool that is not 0 or 1', () => {
     const twice = K.encodePlanMessage({ cwd: { path: '/' } });
     const msg = Buffer.concat([twice, twice.subarray(16)]);
