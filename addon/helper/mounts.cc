@@ -99,51 +99,6 @@ static bool read_small(const char* path, char* buf, size_t size) {
   return n > 0 && n < size - 1;
 }
 
-// Whether two comma-separated lists hold the same names ("cpu,cpuacct" = "cpuacct,cpu").
-static bool same_list(const char* a, size_t alen, const char* b) {
-  size_t blen = strlen(b), na = 0, nb = 0;
-  for (size_t i = 0; i <= alen; i++) na += (i == alen || a[i] == ',');
-  for (size_t i = 0; i <= blen; i++) nb += (i == blen || b[i] == ',');
-  if (na != nb) return false;
-  for (const char* p = a; p < a + alen;) {
-    const char* e = (const char*)memchr(p, ',', (size_t)(a + alen - p));
-    if (!e) e = a + alen;
-    size_t len = (size_t)(e - p);
-    bool found = false;
-    for (const char* q = b; *q;) {
-      const char* f = strchrnul(q, ',');
-      if ((size_t)(f - q) == len && memcmp(p, q, len) == 0) found = true;
-      q = *f ? f + 1 : f;
-    }
-    if (!found) return false;
-    p = e + 1;
-  }
-  return true;
-}
-
-// Our own cgroup in a hierarchy, from /proc/self/cgroup: "0::PATH" for cgroup2, the
-// line whose controllers are `controllers` for a v1 hierarchy.
-static bool own_cgroup(bool v2, const char* controllers, char* out, size_t size) {
-  static char buf[16384];
-  if (!read_small("/proc/self/cgroup", buf, sizeof buf)) return false;
-  for (char* line = buf; *line;) {
-    char* end = strchrnul(line, '\n');
-    char* c1 = (char*)memchr(line, ':', (size_t)(end - line));
-    char* c2 = c1 ? (char*)memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : nullptr;
-    if (c2) {
-      bool match = v2 ? (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
-                      : (c2 > c1 + 1 && same_list(c1 + 1, (size_t)(c2 - c1 - 1), controllers));
-      if (match && (size_t)(end - c2) <= size) {
-        memcpy(out, c2 + 1, (size_t)(end - c2 - 1));
-        out[end - c2 - 1] = 0;
-        return true;
-      }
-    }
-    line = *end ? end + 1 : end;
-  }
-  return false;
-}
-
 // Undoes mountinfo's octal escapes (\040 for a space) in place.
 static void unescape(char* s) {
   char* o = s;
@@ -188,40 +143,6 @@ static bool each_mount(Fn fn) {
     line = last ? end : end + 1;
   }
   return true;
-}
-
-// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
-static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
-  bool found = false;
-  each_mount([&](const char* root, const char* point, const char* type) {
-    if (strcmp(point, mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(root) < size) {
-      strcpy(out, root);
-      found = true;
-    }
-  });
-  return found;
-}
-
-// A hierarchy for a container without a cgroup namespace: only its own cgroup,
-// bound from the host's mount of the hierarchy at `source` (the init is in its
-// cgroups already: berth-init joined them before cloning it).
-static void bind_own_cgroup(const char* source, const char* dest, const char* fstype, uint64_t flags,
-                            const char* controllers, const char* field) {
-  bool v2 = strcmp(fstype, "cgroup2") == 0;
-  char own[4096], root[4096], path[8192];
-  if (!own_cgroup(v2, controllers, own, sizeof own))
-    fail("finding the container's cgroup", field, ENOENT, v2 ? "cgroup2" : controllers);
-  if (!mount_root(source, fstype, root, sizeof root)) fail("finding the host's cgroup mount", field, ENOENT, source);
-  // Both paths are relative to our cgroup namespace's root.
-  const char* rel = own;
-  if (strcmp(root, "/") != 0) {
-    size_t rl = strlen(root);
-    if (strncmp(own, root, rl) != 0 || (own[rl] != '/' && own[rl] != 0))
-      fail("finding the container's cgroup", field, EXDEV, own);
-    rel = own + rl;
-  }
-  snprintf(path, sizeof path, "%s%s", source, rel);
-  bind_mount(path, dest, flags | MS_BIND, field);
 }
 
 // procfs and sysfs go on a directory of the rootfs, never through a symlink (runc:
@@ -343,7 +264,6 @@ void setup_rootfs(const plan::Plan& p) {
 
   for (const plan::Mount& m : p.mounts) {
     if (m.extra & plan::MOUNT_REMOUNT) remount(m.destination, m.flags, m.data, m.field);
-    else if (m.extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(m.source, m.destination, m.fstype, m.flags, m.data, m.field);
     else if (m.extra & plan::MOUNT_BIND) bind_mount(m.source, m.destination, m.flags, m.field, m.recursive_set, m.recursive_clear);
     else fs_mount(m.source, m.destination, m.fstype, m.flags, m.data, m.field);
     if (m.propagation) set_propagation(m.destination, m.propagation, m.field);

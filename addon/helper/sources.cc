@@ -46,7 +46,7 @@ struct Bind {
 };
 
 // Calls f(Bind) for each bind mount of the config whose source the opener sends
-// (cgroup hierarchies are found by the init itself), in the same order in the
+// (not the container's own cgroups, bound by path), in the same order in the
 // opener and the init.
 template <class F>
 static void each_bind(const plan::Plan& p, F f) {

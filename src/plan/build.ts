@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
-import type { Hierarchy } from '../cgroups/hierarchies';
+import { dirFor, type Hierarchy } from '../cgroups/hierarchies';
 import { logDebug, logWarn } from '../log/log';
 import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
@@ -257,9 +257,8 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean, userns
 // root is the container's cgroup). Without one, a fresh mount would show the host's
 // whole tree (and cannot be made at all from a user namespace): the container gets
 // its own cgroup of each hierarchy instead, bound from the host's mount of it, as
-// runc does. MOUNT_CGROUP_V1 asks berth-init for that: the source is the host's
-// mountpoint, the data the hierarchy's controllers, and berth-init, already in the
-// container's cgroups, finds its own cgroup there.
+// runc does. MOUNT_CGROUP_V1 marks those binds: the source is the host's mountpoint
+// until the placement is known, then the container's own cgroup (bindOwnCgroups).
 function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: string, cgroupNs: boolean): PlanMount[] {
   const mk = (destination: string, type: string, f: number, data: string, extra = 0): PlanMount =>
     ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field, recursiveSet: 0, recursiveClear: 0 });
@@ -279,6 +278,16 @@ function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: strin
   }
   if (flags & MS.RDONLY) out.push(mk(dest, 'tmpfs', flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', K.MOUNT_REMOUNT));
   return out;
+}
+
+/** The container's own cgroup of each hierarchy its cgroup mounts bind
+ * (MOUNT_CGROUP_V1), once the placement is known: its directory there, or in a
+ * hierarchy the placement leaves out (rootless), berth's own, which it inherits. */
+export function bindOwnCgroups(plan: Plan, dirs: string[], hs: Hierarchy[]): void {
+  for (const m of plan.mounts) {
+    const h = m.extra & K.MOUNT_CGROUP_V1 ? hs.find((x) => x.mountpoint === m.source) : undefined;
+    if (h) m.source = dirs.find((d) => d === h.mountpoint || d.startsWith(`${h.mountpoint}/`)) ?? dirFor(h, h.own);
+  }
 }
 
 function defaultDevices(): PlanDevice[] {

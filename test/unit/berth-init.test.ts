@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Hierarchy } from '../../src/cgroups/hierarchies';
-import { buildPlan } from '../../src/plan/build';
+import { bindOwnCgroups, buildPlan } from '../../src/plan/build';
 import * as K from '../../src/plan/generated';
 import { encodePlan, planMessage } from '../../src/plan/message';
 import { defaultSpec, type SpecObject } from '../../src/spec/defaults';
@@ -186,5 +186,23 @@ describe('decisions made in TypeScript', () => {
     assert.equal(when(false, true), K.SECCOMP_BEFORE_IDENTITY);
     assert.equal(when(true, true), K.SECCOMP_BEFORE_READY);
     assert.equal(when(true, false), K.SECCOMP_BEFORE_EXEC);
+  });
+
+  test('the cgroup mounts of a container without a cgroup namespace bind its own cgroups: the placement\'s, or berth\'s own where it has none', () => {
+    const hs: Hierarchy[] = [
+      { version: 1, mountpoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', controllers: ['cpu', 'cpuacct'], own: '/user.slice' },
+      { version: 1, mountpoint: '/sys/fs/cgroup/memory', mountRoot: '/', controllers: ['memory'], own: '/user.slice' },
+      { version: 2, mountpoint: '/sys/fs/cgroup/unified', mountRoot: '/', controllers: [], own: '/user.slice/s.scope' },
+    ];
+    const s = defaultSpec({ rootless: false, cgroupns: false, args: ['true'] });
+    s.process.terminal = false;
+    s.root = { path: R, readonly: false };
+    const p = buildPlan(s as Spec, { bundle: '/b', execFifo: '/run/x/exec.fifo', preserveFds: 0, noPivot: false, hierarchies: hs });
+    bindOwnCgroups(p, ['/sys/fs/cgroup/cpu,cpuacct/berth/x', '/sys/fs/cgroup/unified/berth/x'], hs);
+    assert.deepEqual(p.mounts.filter((m) => m.extra & K.MOUNT_CGROUP_V1).map((m) => [m.destination, m.source]), [
+      ['/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/cpu,cpuacct/berth/x'],
+      ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/memory/user.slice'],
+      ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/unified/berth/x'],
+    ]);
   });
 });
