@@ -20,6 +20,7 @@
       "sources": [
         "addon/helper/main.cc",
         "addon/helper/plan.cc",
+        "addon/helper/plan.gen.cc",
         "addon/helper/sync.cc",
         "addon/helper/mounts.cc",
         "addon/helper/devices.cc",
@@ -29,6 +30,7 @@
         "addon/helper/process.cc",
         "addon/helper/console.cc",
         "addon/helper/seccomp.cc",
+        "addon/helper/sys.cc",
         "addon/helper/util.cc"
       ],
       "include_dirs": ["addon"],

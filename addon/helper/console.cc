@@ -12,30 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "helper/helper.h"
-
-using plan::Reader;
-using plan::Record;
-
-static void send_fd(int sock, int fd, const char* name) {
-  struct iovec iov = {(void*)name, strlen(name)};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) fail("sending the pty master to the console socket", "--console-socket", errno);
-}
 
 // config-linux.md "Default Devices": with a terminal, "/dev/console is set up ...
 // by bind mounting the pseudoterminal pty to /dev/console". The pty by its fd, the
@@ -51,12 +29,11 @@ static void mount_on_console(int slave) {
 }
 
 void setup_console(const plan::Plan& p, bool mount_console) {
-  Record r;
-  if (!p.first(plan::REC_CONSOLE, &r)) return;
-  Reader rd = r.reader();
-  int sock = (int)rd.u64();
-  unsigned rows = (unsigned)rd.u64(), cols = (unsigned)rd.u64();
-  if (!rd.ok) fail("reading the plan", "process.terminal", EINVAL);
+  // Without a terminal the process still leads a session of its own (main.cc's
+  // new_session, as runc): CRIU can then checkpoint its tree.
+  if (!p.console) return;
+  int sock = (int)p.console->socket;
+  unsigned rows = (unsigned)p.console->rows, cols = (unsigned)p.console->cols;
   // The container's /dev/ptmx (a symlink to pts/ptmx of its devpts instance).
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) fail("opening /dev/ptmx in the container", "process.terminal", errno);
@@ -68,11 +45,8 @@ void setup_console(const plan::Plan& p, bool mount_console) {
   // The process's user owns its terminal (as under runc), or a non-root user
   // could not reopen its /dev/pts/N. Only the uid: devpts's gid= names the group.
   // Only this pty: inherited stdio may be host devices, never to be chowned.
-  Record user;
-  if (p.first(plan::REC_USER, &user)) {
-    Reader ur = user.reader();
-    uid_t uid = (uid_t)ur.u64();
-    if (!ur.ok) fail("reading the plan", "process.user", EINVAL);
+  if (p.user) {
+    uid_t uid = (uid_t)p.user->uid;
     // EINVAL: a uid the user namespace does not map; setting it fails later, saying so.
     if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EINVAL)
       fail("giving the terminal to the process's user", "process.user.uid", errno);
@@ -88,7 +62,8 @@ void setup_console(const plan::Plan& p, bool mount_console) {
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("setting the terminal size", "process.consoleSize", errno);
   }
   if (mount_console) mount_on_console(slave);
-  send_fd(sock, master, name);
+  if (send_fds(sock, name, strlen(name), &master, 1) < 0)
+    fail("sending the pty master to the console socket", "--console-socket", errno);
   close(master);
   close(sock);
   // The pty as controlling terminal of the process's session (new_session) and as stdio.

@@ -12,7 +12,6 @@
 // ---- sync.cc: messages to and from berth ----
 extern int g_sync;  // the sync socket, -1 once closed
 extern int g_fail_fd;  // where fail() reports once g_sync is closed (the exec fifo after start), else -1
-bool send_msg(uint32_t type, const uint8_t* payload, uint32_t len);
 bool send_pid(pid_t pid);
 bool send_empty(uint32_t type);
 bool send_u64(uint32_t type, uint64_t v);
@@ -94,11 +93,7 @@ void finalize_identity(const plan::Plan& p);     // user, groups, caps, nnp (cwd
 [[noreturn]] void exec_process(const plan::Plan& p);
 
 // ---- seccomp.cc ----
-// When the filter is installed (runc's order): without no_new_privs the kernel
-// wants CAP_SYS_ADMIN, so before the identity drops it; with a listener while the
-// sync socket is open (the fd goes to berth); else as the last step before execve.
-enum SeccompWhen { SECCOMP_BEFORE_IDENTITY, SECCOMP_BEFORE_READY, SECCOMP_BEFORE_EXEC };
-SeccompWhen seccomp_when(const plan::Plan& p);
-// Installs the filter if the plan has one and `when` is its moment. With a
+// Installs the filter if the plan has one and `when` (plan::SECCOMP_BEFORE_*) is
+// the moment berth chose for it (src/plan/message.ts seccompWhen). With a
 // listener, reports its fd to berth (MSG_SECCOMP_FD) and returns it (else -1).
-int install_seccomp(const plan::Plan& p, SeccompWhen when);
+int install_seccomp(const plan::Plan& p, uint64_t when);

@@ -28,7 +28,6 @@
 #include "helper/helper.h"
 
 using plan::Reader;
-using plan::Record;
 
 static uint8_t g_plan_buf[plan::MAX_BYTES];
 static pid_t g_berth;
@@ -80,15 +79,7 @@ static void read_plan(plan::Plan* p) {
   if (total < plan::HEADER_BYTES || total > plan::MAX_BYTES) fail("reading the plan", "", EMSGSIZE);
   if (read_all(g_sync, g_plan_buf + plan::HEADER_BYTES, total - plan::HEADER_BYTES) != 0) _exit(1);
   const char* why = "";
-  if (!p->parse(g_plan_buf, total, &why)) fail("reading the plan", "", EINVAL, why);
-}
-
-static const char* str_of(const plan::Plan& p, uint16_t type) {
-  Record r;
-  if (!p.first(type, &r)) return nullptr;
-  Reader rd = r.reader();
-  const char* s = rd.str();
-  return rd.ok ? s : nullptr;
+  if (!plan::decode(g_plan_buf, total, p, &why)) fail("reading the plan", "", EINVAL, why);
 }
 
 static const char* ns_name(int type) {
@@ -106,24 +97,19 @@ static const char* ns_name(int type) {
 }
 
 static bool joins_user_namespace(const plan::Plan& p) {
-  bool found = false;
-  p.each(plan::REC_NS_JOIN, [&](const Record& r) {
-    Reader rd = r.reader();
-    found |= rd.u64() == CLONE_NEWUSER;
-  });
-  return found;
+  for (const plan::NsJoin& j : p.joins)
+    if (j.type == CLONE_NEWUSER) return true;
+  return false;
 }
 
 static void join_namespaces(const plan::Plan& p) {
   // Open every path first: joining the mount namespace changes what paths mean.
   struct Join { int fd; int type; const char* field; } joins[16];
   int n = 0;
-  p.each(plan::REC_NS_JOIN, [&](const Record& r) {
-    Reader rd = r.reader();
-    int type = (int)rd.u64();
-    const char* path = rd.str();
-    const char* field = rd.str();
-    if (!rd.ok || n >= 16) fail("reading the plan", "linux.namespaces", EINVAL);
+  for (const plan::NsJoin& j : p.joins) {
+    int type = (int)j.type;
+    const char *path = j.path, *field = j.field;
+    if (n >= 16) fail("reading the plan", "linux.namespaces", EINVAL);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("opening namespace path", field, errno, path);
     // config-linux.md: an error "if path is not associated with a namespace of type
@@ -138,7 +124,7 @@ static void join_namespaces(const plan::Plan& p) {
       fail("opening namespace path", field, actual < 0 && errno != ENOTTY ? errno : EINVAL, detail);
     }
     joins[n++] = {fd, type, field};
-  });
+  }
   // The user namespace first, so the others are joined with its privileges.
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < n; i++) {
@@ -164,7 +150,7 @@ static void new_session() {
 
 // The init and an exec'd process alike, inside the container: limits, the
 // cwd and executable, default signals, seccomp and identity, in runc's order
-// (seccomp_when in helper.h has the three moments of the filter). Returns the
+// (the plan says at which of the three moments the filter goes in). Returns the
 // filter's listener fd, which berth copies out, or -1.
 static int become_process(const plan::Plan& p) {
   setup_process_limits(p);
@@ -173,9 +159,9 @@ static int become_process(const plan::Plan& p) {
   // Before seccomp, which could deny rt_sigaction.
   if (int e = reset_signals()) fail("resetting signal dispositions", "", e);
   apply_apparmor(p);
-  int listener = install_seccomp(p, SECCOMP_BEFORE_IDENTITY);
+  int listener = install_seccomp(p, plan::SECCOMP_BEFORE_IDENTITY);
   finalize_identity(p);
-  return listener >= 0 ? listener : install_seccomp(p, SECCOMP_BEFORE_READY);
+  return listener >= 0 ? listener : install_seccomp(p, plan::SECCOMP_BEFORE_READY);
 }
 
 // berth-init exec: join the container's namespaces (the plan names them by
@@ -227,14 +213,15 @@ int main(int argc, char** argv) {
 
   static plan::Plan p;
   read_plan(&p);
-  if (const char* dir = str_of(p, plan::REC_CGROUP2)) {
+  if (p.cgroup2) {
     // Opened before any namespace is joined: the path is the host's.
-    g_cgroup2 = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (g_cgroup2 < 0) fail("opening the container's cgroup", "linux.cgroupsPath", errno, dir);
+    g_cgroup2 = open(p.cgroup2->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_cgroup2 < 0) fail("opening the container's cgroup", "linux.cgroupsPath", errno, p.cgroup2->path);
   }
   if (exec_mode) exec_stage(p);
 
-  if (const char* fifo = str_of(p, plan::REC_EXEC_FIFO)) {
+  if (p.exec_fifo) {
+    const char* fifo = p.exec_fifo->path;
     if (mkfifo(fifo, 0600) < 0) fail("creating the exec fifo", "", errno, fifo);
     // Read-write, so the init's read blocks until start writes and never sees EOF.
     g_fifo = open(fifo, O_RDWR | O_CLOEXEC);
@@ -250,17 +237,12 @@ int main(int argc, char** argv) {
   }
   join_namespaces(p);
 
-  Record r;
-  uint64_t flags = 0;
-  if (p.first(plan::REC_NS_CLONE, &r)) {
-    Reader rd = r.reader();
-    flags = rd.u64();
-  }
+  uint64_t flags = p.ns_clone ? p.ns_clone->flags : 0;
   if (flags & CLONE_NEWTIME) {
     // clone(2) cannot make a time namespace; unshare makes it for our children.
     if (unshare(CLONE_NEWTIME) < 0) fail("creating the time namespace", "linux.namespaces", errno);
-    if (const char* offsets = str_of(p, plan::REC_TIME_OFFSETS)) {
-      int e = write_file("/proc/self/timens_offsets", offsets);
+    if (p.time_offsets) {
+      int e = write_file("/proc/self/timens_offsets", p.time_offsets->offsets);
       if (e) fail("setting time offsets", "linux.timeOffsets", e);
     }
   }
@@ -310,30 +292,27 @@ int main(int argc, char** argv) {
 
 static void stage2(const plan::Plan& p, uint64_t flags, uint64_t late) {
   new_session();
-  if (flags & CLONE_NEWUSER || p.count(plan::REC_UID_MAP)) {
+  if (flags & CLONE_NEWUSER || p.uid_map) {
     // Become the namespace's root so files we create belong to the mapped root.
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("becoming root in the user namespace", "linux.uidMappings", errno);
   }
   if (late && unshare((int)late) < 0) fail("creating the cgroup and ipc namespaces", "linux.namespaces", errno);
   umask(0);
-  if (const char* h = str_of(p, plan::REC_HOSTNAME))
-    if (sethostname(h, strlen(h)) < 0) fail("setting the hostname", "hostname", errno);
-  if (const char* d = str_of(p, plan::REC_DOMAINNAME))
-    if (setdomainname(d, strlen(d)) < 0) fail("setting the domain name", "domainname", errno);
-  if (const char* ring = str_of(p, plan::REC_SESSION_KEYRING)) {
+  if (p.hostname && sethostname(p.hostname->name, strlen(p.hostname->name)) < 0) fail("setting the hostname", "hostname", errno);
+  if (p.domainname && setdomainname(p.domainname->name, strlen(p.domainname->name)) < 0)
+    fail("setting the domain name", "domainname", errno);
+  if (p.session_keyring) {
     // A keyring of its own, so the container cannot see the host session's keys.
-    long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ring);
+    long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, p.session_keyring->name);
     if (id < 0 && errno != ENOSYS) fail("joining a new session keyring", "", errno);
     if (id >= 0) {
       // possessor: all; user: view, read, search (what runc grants too)
       syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f0b0000);
     }
   }
-  Record r;
-  if (p.first(plan::REC_OOM_SCORE_ADJ, &r)) {
-    Reader rd = r.reader();
+  if (p.oom_score_adj) {
     char v[24];
-    int64_t adj = (int64_t)rd.u64();
+    int64_t adj = p.oom_score_adj->value;
     if (adj < 0) v[0] = '-', fmt_u64(v + 1, (uint64_t)-adj);
     else fmt_u64(v, (uint64_t)adj);
     int e = write_file("/proc/self/oom_score_adj", v);

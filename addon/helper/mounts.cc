@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include "helper/helper.h"
-
-using plan::Reader;
-using plan::Record;
+#include "helper/sys.h"
 
 static int g_root = -1;
 static const char* g_rootfs = "";
@@ -45,7 +43,7 @@ static uint64_t attrs_of(uint64_t flags) {
 
 // Attaches a detached mount (from open_tree or fsmount) on the target fd.
 static int attach(int tree, int target) {
-  return move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  return sys->move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 static int set_attrs(int tree, uint64_t set, bool recursive) {
@@ -53,7 +51,7 @@ static int set_attrs(int tree, uint64_t set, bool recursive) {
   struct mount_attr a = {};
   a.attr_set = set;
   if (set & MOUNT_ATTR__ATIME) a.attr_clr = MOUNT_ATTR__ATIME;
-  return mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+  return sys->mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
 }
 
 // Flags apply to the top mount, as mount(8) does even for rbind; rec_set and
@@ -65,11 +63,11 @@ static void bind_mount(const char* source, const char* dest, uint64_t flags, con
   bool cloned;
   int src = take_bind_source(source, &cloned);
   struct stat st;
-  if ((src >= 0 ? fstat(src, &st) : stat(source, &st)) < 0) fail("checking the bind mount source", field, errno, source);
+  if ((src >= 0 ? sys->fstat(src, &st) : sys->stat(source, &st)) < 0) fail("checking the bind mount source", field, errno, source);
   int tgt = open_in_root(g_root, dest, O_PATH, true, !S_ISDIR(st.st_mode));
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   int how = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0);
-  int tree = cloned ? src : src >= 0 ? open_tree(src, "", how | AT_EMPTY_PATH) : open_tree(AT_FDCWD, source, how);
+  int tree = cloned ? src : src >= 0 ? sys->open_tree(src, "", how | AT_EMPTY_PATH) : sys->open_tree(AT_FDCWD, source, how);
   if (tree < 0) fail("bind-mounting", field, errno, source);
   if (src >= 0 && !cloned) close(src);
   if (set_attrs(tree, attrs_of(flags), false) < 0) fail("setting bind mount options", field, errno, dest);
@@ -77,7 +75,7 @@ static void bind_mount(const char* source, const char* dest, uint64_t flags, con
     struct mount_attr a = {};
     a.attr_set = attrs_of(rec_set);
     a.attr_clr = attrs_of(rec_clr) | ((a.attr_set & MOUNT_ATTR__ATIME) ? MOUNT_ATTR__ATIME : 0);
-    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+    if (sys->mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
       fail("setting recursive bind mount options", field, errno, dest);
   }
   if (attach(tree, tgt) < 0) fail("bind-mounting", field, errno, dest);
@@ -86,7 +84,7 @@ static void bind_mount(const char* source, const char* dest, uint64_t flags, con
 
 // Reads a whole (small, /proc) file into buf; false when it cannot.
 static bool read_small(const char* path, char* buf, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sys->open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return false;
   size_t n = 0;
   for (;;) {
@@ -99,51 +97,6 @@ static bool read_small(const char* path, char* buf, size_t size) {
   close(fd);
   buf[n] = 0;
   return n > 0 && n < size - 1;
-}
-
-// Whether two comma-separated lists hold the same names ("cpu,cpuacct" = "cpuacct,cpu").
-static bool same_list(const char* a, size_t alen, const char* b) {
-  size_t blen = strlen(b), na = 0, nb = 0;
-  for (size_t i = 0; i <= alen; i++) na += (i == alen || a[i] == ',');
-  for (size_t i = 0; i <= blen; i++) nb += (i == blen || b[i] == ',');
-  if (na != nb) return false;
-  for (const char* p = a; p < a + alen;) {
-    const char* e = (const char*)memchr(p, ',', (size_t)(a + alen - p));
-    if (!e) e = a + alen;
-    size_t len = (size_t)(e - p);
-    bool found = false;
-    for (const char* q = b; *q;) {
-      const char* f = strchrnul(q, ',');
-      if ((size_t)(f - q) == len && memcmp(p, q, len) == 0) found = true;
-      q = *f ? f + 1 : f;
-    }
-    if (!found) return false;
-    p = e + 1;
-  }
-  return true;
-}
-
-// Our own cgroup in a hierarchy, from /proc/self/cgroup: "0::PATH" for cgroup2, the
-// line whose controllers are `controllers` for a v1 hierarchy.
-static bool own_cgroup(bool v2, const char* controllers, char* out, size_t size) {
-  static char buf[16384];
-  if (!read_small("/proc/self/cgroup", buf, sizeof buf)) return false;
-  for (char* line = buf; *line;) {
-    char* end = strchrnul(line, '\n');
-    char* c1 = (char*)memchr(line, ':', (size_t)(end - line));
-    char* c2 = c1 ? (char*)memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : nullptr;
-    if (c2) {
-      bool match = v2 ? (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
-                      : (c2 > c1 + 1 && same_list(c1 + 1, (size_t)(c2 - c1 - 1), controllers));
-      if (match && (size_t)(end - c2) <= size) {
-        memcpy(out, c2 + 1, (size_t)(end - c2 - 1));
-        out[end - c2 - 1] = 0;
-        return true;
-      }
-    }
-    line = *end ? end + 1 : end;
-  }
-  return false;
 }
 
 // Undoes mountinfo's octal escapes (\040 for a space) in place.
@@ -192,40 +145,6 @@ static bool each_mount(Fn fn) {
   return true;
 }
 
-// The root (the cgroup it shows) of the topmost `fstype` mount at `mountpoint`.
-static bool mount_root(const char* mountpoint, const char* fstype, char* out, size_t size) {
-  bool found = false;
-  each_mount([&](const char* root, const char* point, const char* type) {
-    if (strcmp(point, mountpoint) == 0 && strcmp(type, fstype) == 0 && strlen(root) < size) {
-      strcpy(out, root);
-      found = true;
-    }
-  });
-  return found;
-}
-
-// A hierarchy for a container without a cgroup namespace: only its own cgroup,
-// bound from the host's mount of the hierarchy at `source` (the init is in its
-// cgroups already: berth-init joined them before cloning it).
-static void bind_own_cgroup(const char* source, const char* dest, const char* fstype, uint64_t flags,
-                            const char* controllers, const char* field) {
-  bool v2 = strcmp(fstype, "cgroup2") == 0;
-  char own[4096], root[4096], path[8192];
-  if (!own_cgroup(v2, controllers, own, sizeof own))
-    fail("finding the container's cgroup", field, ENOENT, v2 ? "cgroup2" : controllers);
-  if (!mount_root(source, fstype, root, sizeof root)) fail("finding the host's cgroup mount", field, ENOENT, source);
-  // Both paths are relative to our cgroup namespace's root.
-  const char* rel = own;
-  if (strcmp(root, "/") != 0) {
-    size_t rl = strlen(root);
-    if (strncmp(own, root, rl) != 0 || (own[rl] != '/' && own[rl] != 0))
-      fail("finding the container's cgroup", field, EXDEV, own);
-    rel = own + rl;
-  }
-  snprintf(path, sizeof path, "%s%s", source, rel);
-  bind_mount(path, dest, flags | MS_BIND, field);
-}
-
 // procfs and sysfs go on a directory of the rootfs, never through a symlink (runc:
 // "must be mounted on ordinary directory"). The fd returned is the one checked.
 static int open_proc_sys_target(const char* dest, const char* fstype, const char* field) {
@@ -236,7 +155,7 @@ static int open_proc_sys_target(const char* dest, const char* fstype, const char
   }
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
   struct stat st;
-  if (fstat(tgt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+  if (sys->fstat(tgt, &st) < 0 || !S_ISDIR(st.st_mode)) {
     char what[64];
     snprintf(what, sizeof what, "mounting %s", fstype);
     fail(what, field, ENOTDIR, "it must be mounted on an ordinary directory, not a symlink or file");
@@ -249,7 +168,7 @@ static void fs_mount(const char* source, const char* dest, const char* fstype, u
   bool proc_sys = strcmp(fstype, "proc") == 0 || strcmp(fstype, "sysfs") == 0;
   int tgt = proc_sys ? open_proc_sys_target(dest, fstype, field) : open_in_root(g_root, dest, O_PATH, true, false);
   if (tgt < 0) fail("creating the mount destination", field, -tgt, dest);
-  if (mount(source, fd_path(tgt), fstype, flags, *data ? data : nullptr) < 0) {
+  if (sys->mount(source, fd_path(tgt), fstype, flags, *data ? data : nullptr) < 0) {
     int e = errno;
     // sysfs cannot be mounted in a user namespace that does not own the network
     // namespace; a read-only recursive bind of the host's /sys is what runc does.
@@ -286,14 +205,14 @@ static void fs_mount(const char* source, const char* dest, const char* fstype, u
 static void remount(const char* dest, uint64_t flags, const char* data, const char* field) {
   int tgt = open_in_root(g_root, dest, O_PATH, false, false);
   if (tgt < 0) fail("remounting", field, -tgt, dest);
-  if (mount(nullptr, fd_path(tgt), nullptr, MS_REMOUNT | flags, *data ? data : nullptr) < 0)
+  if (sys->mount(nullptr, fd_path(tgt), nullptr, MS_REMOUNT | flags, *data ? data : nullptr) < 0)
     fail("remounting", field, errno, dest);
   close(tgt);
 }
 
 static void set_propagation(const char* dest, uint64_t prop, const char* field) {
   int tgt = open_in_root(g_root, dest, O_PATH, false, false);
-  if (tgt < 0 || mount(nullptr, fd_path(tgt), nullptr, prop, nullptr) < 0)
+  if (tgt < 0 || sys->mount(nullptr, fd_path(tgt), nullptr, prop, nullptr) < 0)
     fail("setting mount propagation", field, tgt < 0 ? -tgt : errno, dest);
   close(tgt);
 }
@@ -303,11 +222,11 @@ static void set_propagation(const char* dest, uint64_t prop, const char* field) 
 static int set_holding_mount(int fd, unsigned long prop) {
   for (;;) {
     if (fd < 0) return errno;
-    if (mount(nullptr, fd_path(fd), nullptr, prop, nullptr) == 0) break;
+    if (sys->mount(nullptr, fd_path(fd), nullptr, prop, nullptr) == 0) break;
     int e = errno;
-    int up = e == EINVAL ? openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    int up = e == EINVAL ? sys->openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0) : -1;
     struct stat here, there;
-    if (up >= 0 && fstat(fd, &here) == 0 && fstat(up, &there) == 0 && here.st_dev == there.st_dev && here.st_ino == there.st_ino)
+    if (up >= 0 && sys->fstat(fd, &here) == 0 && sys->fstat(up, &there) == 0 && here.st_dev == there.st_dev && here.st_ino == there.st_ino)
       close(up), up = -1;  // at / and still no mount root
     close(fd);
     if (up < 0) return e;
@@ -317,65 +236,38 @@ static int set_holding_mount(int fd, unsigned long prop) {
   return 0;
 }
 
-struct MountRecord {
-  const char *source, *dest, *fstype, *data, *field;
-  uint64_t flags, prop, extra, rec_set, rec_clr;
-};
-
-static MountRecord read_mount(const Record& r) {
-  Reader rd = r.reader();
-  MountRecord m;
-  m.source = rd.str();
-  m.dest = rd.str();
-  m.fstype = rd.str();
-  m.flags = rd.u64(), m.prop = rd.u64(), m.extra = rd.u64();
-  m.data = rd.str();
-  m.field = rd.str();
-  m.rec_set = rd.u64(), m.rec_clr = rd.u64();
-  if (!rd.ok) fail("reading the plan", "mounts", EINVAL, "malformed mount record");
-  return m;
-}
-
 void setup_rootfs(const plan::Plan& p) {
-  Record r;
-  if (!p.first(plan::REC_ROOTFS, &r)) fail("reading the plan", "root", EINVAL, "no rootfs");
-  Reader rd = r.reader();
-  g_rootfs = rd.str();
-  g_readonly = rd.u64();
-  g_prop = rd.u64();
-  g_nopivot = rd.u64();
-  if (!rd.ok) fail("reading the plan", "root", EINVAL, "malformed rootfs record");
-  if (p.first(plan::REC_CGROUP2, &r)) {
-    Reader cg = r.reader();
-    g_cgroup2_dir = cg.str();
-  }
+  if (!p.rootfs) fail("reading the plan", "root", EINVAL, "no rootfs");
+  g_rootfs = p.rootfs->path;
+  g_readonly = p.rootfs->readonly;
+  g_prop = p.rootfs->propagation;
+  g_nopivot = p.rootfs->no_pivot;
+  if (p.cgroup2) g_cgroup2_dir = p.cgroup2->path;
 
   // The namespace gets the rootfs propagation asked for, rslave by default (runc's
   // prepareRoot): then nothing mounted from here on reaches the host, and with
   // rshared the volumes stay peers of the host's mounts. Unbindable waits until the
   // rootfs is / (finish_rootfs): it would forbid binding the rootfs and volumes.
   uint64_t ns_prop = (g_prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE)) ? g_prop : MS_SLAVE | MS_REC;
-  if (mount(nullptr, "/", nullptr, ns_prop, nullptr) < 0)
+  if (sys->mount(nullptr, "/", nullptr, ns_prop, nullptr) < 0)
     fail("setting the mount namespace's propagation", "linux.rootfsPropagation", errno);
   // The mount that holds the rootfs must not be shared: pivot_root refuses that, and
   // the rootfs's bind onto itself would propagate to the host. Only that mount is
   // changed (runc's rootfsParentMountPropagation).
-  if (int e = set_holding_mount(open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), (g_prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE))
+  if (int e = set_holding_mount(sys->open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), (g_prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE))
     fail("setting the propagation of the mount that holds the rootfs", "root.path", e, g_rootfs);
   // pivot_root needs the rootfs to be a mount point of its own.
-  if (mount(g_rootfs, g_rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0)
+  if (sys->mount(g_rootfs, g_rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0)
     fail("bind-mounting the rootfs", "root.path", errno, g_rootfs);
-  g_root = open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  g_root = sys->open(g_rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
   if (g_root < 0) fail("opening the rootfs", "root.path", errno, g_rootfs);
 
-  p.each(plan::REC_MOUNT, [](const Record& r) {
-    MountRecord m = read_mount(r);
-    if (m.extra & plan::MOUNT_REMOUNT) remount(m.dest, m.flags, m.data, m.field);
-    else if (m.extra & plan::MOUNT_CGROUP_V1) bind_own_cgroup(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
-    else if (m.extra & plan::MOUNT_BIND) bind_mount(m.source, m.dest, m.flags, m.field, m.rec_set, m.rec_clr);
-    else fs_mount(m.source, m.dest, m.fstype, m.flags, m.data, m.field);
-    if (m.prop) set_propagation(m.dest, m.prop, m.field);
-  });
+  for (const plan::Mount& m : p.mounts) {
+    if (m.extra & plan::MOUNT_REMOUNT) remount(m.destination, m.flags, m.data, m.field);
+    else if (m.extra & plan::MOUNT_BIND) bind_mount(m.source, m.destination, m.flags, m.field, m.recursive_set, m.recursive_clear);
+    else fs_mount(m.source, m.destination, m.fstype, m.flags, m.data, m.field);
+    if (m.propagation) set_propagation(m.destination, m.propagation, m.field);
+  }
 }
 
 // With --no-pivot the host's mounts stay in the namespace, below the chroot. A
@@ -403,67 +295,64 @@ static void hide_host_proc_sys() {
   // parent become slaves first (all before any is gone: this needs /proc), so
   // nothing reaches the host.
   for (size_t i = 0; i < count; i++) {
-    int fd = open(found[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int e = fd < 0 ? errno : set_holding_mount(openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC), MS_SLAVE);
+    int fd = sys->open(found[i], O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    int e = fd < 0 ? errno : set_holding_mount(sys->openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0), MS_SLAVE);
     if (fd >= 0) close(fd);
-    if (e || mount(nullptr, found[i], nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    if (e || sys->mount(nullptr, found[i], nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
       fail("detaching the host's proc and sys mounts", "--no-pivot", e ? e : errno, found[i]);
   }
   for (size_t i = 0; i < count; i++) {
-    if (umount2(found[i], MNT_DETACH) == 0) continue;
+    if (sys->umount2(found[i], MNT_DETACH) == 0) continue;
     // ENOENT: it was below one detached before.
     if (errno == ENOENT) continue;
     if ((errno != EINVAL && errno != EPERM) ||
-        mount("tmpfs", found[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+        sys->mount("tmpfs", found[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
       fail("covering the host's proc and sys mounts", "--no-pivot", errno, found[i]);
   }
 }
 
 void enter_rootfs(const plan::Plan&) {
-  if (fchdir(g_root) < 0) fail("entering the rootfs", "root.path", errno);
+  if (sys->fchdir(g_root) < 0) fail("entering the rootfs", "root.path", errno);
   if (g_nopivot) {
     // Moved onto a shared /, the rootfs would propagate to its peers: over the
     // host's / when rootfsPropagation is rshared.
-    if (mount(nullptr, "/", nullptr, MS_SLAVE, nullptr) < 0) fail("making / a slave", "linux.rootfsPropagation", errno);
+    if (sys->mount(nullptr, "/", nullptr, MS_SLAVE, nullptr) < 0) fail("making / a slave", "linux.rootfsPropagation", errno);
     hide_host_proc_sys();
-    if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
-    if (chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
+    if (sys->mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail("moving the rootfs to /", "root.path", errno);
+    if (sys->chroot(".") < 0) fail("chroot into the rootfs", "root.path", errno);
   } else {
     // pivot_root(".", ".") stacks the old root on top of the new one, and "." stays
     // the new root: the old one is reached through an fd of it, made a slave (so its
     // unmount cannot reach the host) and detached, which leaves the rootfs.
-    int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int old_root = sys->open("/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
     if (old_root < 0) fail("opening the old root", "root.path", errno);
-    if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root", "root.path", errno);
-    if (fchdir(old_root) < 0) fail("entering the old root", "root.path", errno);
-    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("making the old root a slave", "root.path", errno);
-    if (umount2(".", MNT_DETACH) < 0) fail("detaching the old root", "root.path", errno);
+    if (sys->pivot_root(".", ".") < 0) fail("pivot_root", "root.path", errno);
+    if (sys->fchdir(old_root) < 0) fail("entering the old root", "root.path", errno);
+    if (sys->mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail("making the old root a slave", "root.path", errno);
+    if (sys->umount2(".", MNT_DETACH) < 0) fail("detaching the old root", "root.path", errno);
     close(old_root);
   }
-  if (chdir("/") < 0) fail("entering the rootfs", "root.path", errno);
+  if (sys->chdir("/") < 0) fail("entering the rootfs", "root.path", errno);
   close(g_root);
-  g_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  g_root = sys->open("/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
   if (g_root < 0) fail("opening the new root", "root.path", errno);
 }
 
 // Sysctls are written through a /proc that is verified to be procfs, so a rootfs
 // that put something else at /proc cannot turn the write elsewhere.
 static void write_sysctls(const plan::Plan& p) {
-  if (p.count(plan::REC_SYSCTL) == 0) return;
+  if (p.sysctls.empty()) return;
   int proc = open_in_root(g_root, "/proc/sys", O_PATH | O_DIRECTORY, false, false);
   struct statfs sf;
   if (proc < 0 || fstatfs(proc, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
     fail("opening /proc/sys for sysctls", "linux.sysctl", proc < 0 ? -proc : EXDEV, "/proc is not procfs");
-  p.each(plan::REC_SYSCTL, [&](const Record& r) {
-    Reader rd = r.reader();
-    const char* key = rd.str();
-    const char* value = rd.str();
-    const char* field = rd.str();
+  for (const plan::Sysctl& s : p.sysctls) {
+    const char *key = s.path, *value = s.value, *field = s.field;
     int fd = open_in_root(proc, key, O_WRONLY, false, false);
     if (fd < 0) fail("writing sysctl", field, -fd, key);
     if (write_all(fd, value, strlen(value)) < 0) fail("writing sysctl", field, errno, key);
     close(fd);
-  });
+  }
   close(proc);
 }
 
@@ -474,12 +363,12 @@ static void mask_path(const char* path) {
     fail("masking path", "linux.maskedPaths", -tgt, path);
   }
   struct stat st;
-  fstat(tgt, &st);
+  sys->fstat(tgt, &st);
   if (S_ISDIR(st.st_mode)) {
-    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-    if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    int fs = sys->fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0 || sys->fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
       fail("masking path", "linux.maskedPaths", errno, path);
-    int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    int m = sys->fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     if (m < 0 || attach(m, tgt) < 0) fail("masking path", "linux.maskedPaths", errno, path);
     close(m), close(fs);
   } else {
@@ -487,9 +376,9 @@ static void mask_path(const char* path) {
     // symlink or another file at /dev/null).
     int null_fd = open_in_root(g_root, "/dev/null", O_PATH | O_NOFOLLOW, false, false);
     struct stat ns;
-    if (null_fd < 0 || fstat(null_fd, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+    if (null_fd < 0 || sys->fstat(null_fd, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
       fail("masking path", "linux.maskedPaths", EPERM, "/dev/null in the container is not the null device");
-    int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    int tree = sys->open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (tree < 0 || attach(tree, tgt) < 0) fail("masking path", "linux.maskedPaths", errno, path);
     close(tree), close(null_fd);
   }
@@ -502,7 +391,7 @@ static void readonly_path(const char* path) {
     if (tgt == -ENOENT) return;
     fail("making path read-only", "linux.readonlyPaths", -tgt, path);
   }
-  int tree = open_tree(tgt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  int tree = sys->open_tree(tgt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (tree < 0 || set_attrs(tree, MOUNT_ATTR_RDONLY, true) < 0 || attach(tree, tgt) < 0)
     fail("making path read-only", "linux.readonlyPaths", errno, path);
   close(tree), close(tgt);
@@ -511,34 +400,27 @@ static void readonly_path(const char* path) {
 // A tmpfs or /dev asked read-only (mounted writable for its mount points and
 // device nodes), made read-only now, as runc's finalizeRootfs.
 static void readonly_late(const plan::Plan& p) {
-  p.each(plan::REC_MOUNT, [](const Record& r) {
-    MountRecord m = read_mount(r);
-    if (!(m.extra & plan::MOUNT_READONLY_LATE)) return;
-    int tgt = open_in_root(g_root, m.dest, O_PATH, false, false);
+  for (const plan::Mount& m : p.mounts) {
+    if (!(m.extra & plan::MOUNT_READONLY_LATE)) continue;
+    int tgt = open_in_root(g_root, m.destination, O_PATH, false, false);
     if (tgt < 0 || set_attrs(tgt, MOUNT_ATTR_RDONLY, false) < 0)
-      fail("making the mount read-only", m.field, tgt < 0 ? -tgt : errno, m.dest);
+      fail("making the mount read-only", m.field, tgt < 0 ? -tgt : errno, m.destination);
     close(tgt);
-  });
+  }
 }
 
 void finish_rootfs(const plan::Plan& p) {
   readonly_late(p);
   write_sysctls(p);
-  p.each(plan::REC_READONLY, [](const Record& r) {
-    Reader rd = r.reader();
-    readonly_path(rd.str());
-  });
-  p.each(plan::REC_MASK, [](const Record& r) {
-    Reader rd = r.reader();
-    mask_path(rd.str());
-  });
+  for (const plan::Readonly& r : p.readonly) readonly_path(r.path);
+  for (const plan::Mask& m : p.masked) mask_path(m.path);
   if (g_readonly) {
     struct mount_attr a = {};
     a.attr_set = MOUNT_ATTR_RDONLY;
-    if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) fail("making the rootfs read-only", "root.readonly", errno);
+    if (sys->mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) fail("making the rootfs read-only", "root.readonly", errno);
   }
   if (g_prop & (MS_SHARED | MS_UNBINDABLE)) {
-    if (mount(nullptr, "/", nullptr, g_prop, nullptr) < 0)
+    if (sys->mount(nullptr, "/", nullptr, g_prop, nullptr) < 0)
       fail("setting rootfs propagation", "linux.rootfsPropagation", errno);
   }
 }

@@ -18,6 +18,12 @@ uint64_t Reader::u64() {
   return v;
 }
 
+bool Reader::boolean() {
+  uint64_t v = u64();
+  if (v > 1) ok = false;
+  return v == 1;
+}
+
 const char* Reader::str(uint32_t* len) {
   if (!ok || end - p < 5 || p[0] != 2) return ok = false, "";
   uint32_t n = le32(p + 1);
@@ -30,62 +36,32 @@ const char* Reader::str(uint32_t* len) {
   return s;
 }
 
-const uint8_t* Reader::bytes(uint32_t* len) {
-  *len = 0;
-  if (!ok || end - p < 5 || p[0] != 3) return ok = false, nullptr;
+Bytes Reader::bytes() {
+  if (!ok || end - p < 5 || p[0] != 3) return ok = false, Bytes{nullptr, 0};
   uint32_t n = le32(p + 1);
-  if ((uint64_t)(end - p) < 5ull + n) return ok = false, nullptr;
-  const uint8_t* b = p + 5;
+  if ((uint64_t)(end - p) < 5ull + n) return ok = false, Bytes{nullptr, 0};
+  Bytes b = {p + 5, n};
   p += 5 + n;
-  *len = n;
   return b;
 }
 
-Record Plan::at(const uint8_t* p) {
-  uint16_t type;
-  memcpy(&type, p, 2);
-  return Record{type, p + 8, le32(p + 4)};
+Strs Reader::strs() {
+  static char* const none[1] = {nullptr};
+  uint64_t n = u64();
+  // Each string takes at least 6 bytes: a count beyond that is a lie.
+  if (!ok || n > (uint64_t)(end - p) / 6) return ok = false, Strs{none, 0};
+  char** v = (char**)calloc(n + 1, sizeof(char*));
+  if (!v) return ok = false, Strs{none, 0};
+  for (uint64_t i = 0; i < n; i++) v[i] = (char*)str();
+  return ok ? Strs{v, (uint32_t)n} : Strs{none, 0};
 }
 
-bool Plan::parse(const uint8_t* buf, uint32_t size, const char** why) {
+bool check_header(const uint8_t* buf, uint32_t size, const char** why) {
   if (size < HEADER_BYTES) return *why = "short header", false;
   if (le32(buf) != MAGIC) return *why = "bad magic", false;
   if (le32(buf + 4) != VERSION) return *why = "unsupported plan version", false;
   if (le32(buf + 8) != size) return *why = "length mismatch", false;
-  uint32_t n = le32(buf + 12);
-  const uint8_t* p = buf + HEADER_BYTES;
-  const uint8_t* end = buf + size;
-  for (uint32_t i = 0; i < n; i++) {
-    if (end - p < 8) return *why = "truncated record header", false;
-    Record r = at(p);
-    if ((uint64_t)(end - r.data) < r.len) return *why = "record overruns message", false;
-    Reader rd = r.reader();
-    while (rd.ok && !rd.done()) {
-      uint32_t n;
-      if (*rd.p == 1) rd.u64();
-      else if (*rd.p == 3) rd.bytes(&n);
-      else rd.str();
-      if (!rd.ok) return *why = "malformed item", false;
-    }
-    p = r.data + r.len;
-  }
-  if (p != end) return *why = "trailing bytes", false;
-  buf_ = buf, size_ = size, count_ = n;
   return true;
-}
-
-bool Plan::first(uint16_t type, Record* out) const {
-  bool found = false;
-  each(type, [&](const Record& r) {
-    if (!found) *out = r, found = true;
-  });
-  return found;
-}
-
-uint32_t Plan::count(uint16_t type) const {
-  uint32_t n = 0;
-  each(type, [&](const Record&) { n++; });
-  return n;
 }
 
 }  // namespace plan

@@ -1,68 +1,99 @@
-// Decoder of the plan message (format and record numbers: addon/message/plan.def).
-// Nothing is copied: records and strings point into the one buffer read from the
-// sync socket, and every read is bounds-checked.
+// The machinery under the plan's decoder (plan.gen.cc, generated from
+// addon/message/plan.def): the message's records and their typed items, every read
+// bounds-checked. Strings point into the one buffer read from the sync socket.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 namespace plan {
 
 enum : uint32_t {
-#define PLAN_VERSION(v) VERSION = v,
-#define PLAN_MAX_BYTES(v) MAX_BYTES = v,
-#define REC(n, id) REC_##n = id,
-#define FLAG(n, v) n = v,
-#define MSG(n, v) n = v,
-#include "message/plan.def"
-#undef PLAN_VERSION
-#undef PLAN_MAX_BYTES
-#undef REC
-#undef FLAG
-#undef MSG
   MAGIC = 0x50545242,  // "BRTP" little-endian
   HEADER_BYTES = 16,
 };
 
-// Reads the items of one record. Any mismatch (wrong kind, out of bounds) makes
-// ok false and returns 0 / "" from then on, so callers check ok once at the end.
+struct Bytes {
+  const uint8_t* data;
+  uint32_t len;
+};
+
+// A list of strings, NULL-terminated (as execve takes it).
+struct Strs {
+  char* const* v;
+  uint32_t n;
+};
+
+// The records of one type, in message order.
+template <class T>
+struct List {
+  T* items = nullptr;
+  uint32_t n = 0;
+  const T* begin() const { return items; }
+  const T* end() const { return items + n; }
+  bool empty() const { return n == 0; }
+  // Room for the n counted; add() then fills them again from 0.
+  bool reserve(const char** why) {
+    if (n && !(items = (T*)calloc(n, sizeof(T)))) return (*why = "out of memory"), false;
+    cap_ = n, n = 0;
+    return true;
+  }
+  T* add() { return n < cap_ ? &items[n++] : nullptr; }
+
+ private:
+  uint32_t cap_ = 0;
+};
+
+// Reads the items of one record or sync message. Any mismatch (wrong kind, out of
+// bounds) makes ok false and returns 0 / "" from then on, so callers check once.
 struct Reader {
   const uint8_t* p;
   const uint8_t* end;
   bool ok = true;
   uint64_t u64();
+  bool boolean();  // a u64 that must be 0 or 1
   const char* str(uint32_t* len = nullptr);
-  const uint8_t* bytes(uint32_t* len);
+  Bytes bytes();
+  Strs strs();  // a u64 count, then that many strings
   bool done() const { return p == end; }
-};
-
-struct Record {
-  uint16_t type;
-  const uint8_t* data;
-  uint32_t len;
-  Reader reader() const { return Reader{data, data + len}; }
-};
-
-class Plan {
- public:
-  // Checks the header and that every record is a well-formed item sequence.
-  bool parse(const uint8_t* buf, uint32_t size, const char** why);
-  // Calls f(Record) for each record of the type, in message order.
-  template <class F>
-  void each(uint16_t type, F f) const {
-    const uint8_t* p = buf_ + HEADER_BYTES;
-    for (uint32_t i = 0; i < count_; i++) {
-      Record r = at(p);
-      if (r.type == type) f(r);
-      p = r.data + r.len;
-    }
+  template <class T>
+  T* make() {
+    T* t = (T*)calloc(1, sizeof(T));
+    if (!t) ok = false;
+    static T spare;  // a place to write to when out of memory (ok is false then)
+    return t ? t : &spare;
   }
-  bool first(uint16_t type, Record* out) const;
-  uint32_t count(uint16_t type) const;
-
- private:
-  static Record at(const uint8_t* p);
-  const uint8_t* buf_ = nullptr;
-  uint32_t size_ = 0, count_ = 0;
+  // The record is well-formed: every item read, nothing left.
+  bool finish(const char** why, const char* what) { return ok && done() ? true : ((*why = what), false); }
 };
+
+// Checks the header and calls f(type, Reader&) for each record, which returns
+// false (having set *why) to stop. False on any malformed framing.
+bool check_header(const uint8_t* buf, uint32_t size, const char** why);
+template <class F>
+bool each_record(const uint8_t* buf, uint32_t size, const char** why, F f) {
+  if (!check_header(buf, size, why)) return false;
+  uint32_t count;
+  __builtin_memcpy(&count, buf + 12, 4);
+  const uint8_t* p = buf + HEADER_BYTES;
+  const uint8_t* end = buf + size;
+  for (uint32_t i = 0; i < count; i++) {
+    if (end - p < 8) return (*why = "truncated record header"), false;
+    uint16_t type, reserved;
+    uint32_t len;
+    __builtin_memcpy(&type, p, 2);
+    __builtin_memcpy(&reserved, p + 2, 2);
+    __builtin_memcpy(&len, p + 4, 4);
+    if (reserved != 0) return (*why = "bad record header"), false;
+    if ((uint64_t)(end - p - 8) < len) return (*why = "record overruns message"), false;
+    Reader rd{p + 8, p + 8 + len};
+    if (!f(type, rd)) return false;
+    p += 8 + len;
+  }
+  if (p != end) return (*why = "trailing bytes"), false;
+  return true;
+}
 
 }  // namespace plan
+
+#include "helper/plan.gen.h"

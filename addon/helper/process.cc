@@ -21,50 +21,24 @@
 #include <unistd.h>
 
 #include "helper/helper.h"
-
-using plan::Reader;
-using plan::Record;
+#include "helper/sys.h"
 
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U  // Linux 6.3
 #endif
 
-static const int MAX_STRS = 16384;
-static char* g_argv[MAX_STRS + 1];
-static char* g_envp[MAX_STRS + 1];
+static char* const g_none[1] = {nullptr};
+static char* const* g_argv = g_none;
+static char* const* g_envp = g_none;
 static char g_exe[4096];
 
-// Collects the strings of all records of a type into a NULL-terminated array.
-static void collect(const plan::Plan& p, uint16_t type, char** out, const char* field) {
-  int n = 0;
-  p.each(type, [&](const Record& r) {
-    Reader rd = r.reader();
-    const char* s = rd.str();
-    if (!rd.ok || n >= MAX_STRS) fail("reading the plan", field, E2BIG);
-    out[n++] = (char*)s;
-  });
-  out[n] = nullptr;
-}
-
 void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t state_len) {
-  p.each(plan::REC_HOOK, [&](const Record& r) {
-    Reader rd = r.reader();
-    if (rd.u64() != kind) return;
-    uint64_t timeout = rd.u64();
-    uint64_t argc = rd.u64();
-    const char* path = rd.str();
-    static char* argv[1025];
-    static char* envp[1025];
-    if (argc > 1024) fail("reading the plan", "hooks", E2BIG);
-    for (uint64_t i = 0; i < argc; i++) argv[i] = (char*)rd.str();
-    argv[argc] = nullptr;
-    uint64_t envc = rd.u64();
-    if (envc > 1024) fail("reading the plan", "hooks", E2BIG);
-    for (uint64_t i = 0; i < envc; i++) envp[i] = (char*)rd.str();
-    envp[envc] = nullptr;
-    const char* field = rd.str();
-    if (!rd.ok) fail("reading the plan", "hooks", EINVAL, "malformed hook record");
-    if (argc == 0) argv[0] = (char*)path, argv[1] = nullptr;
+  for (const plan::Hook& h : p.hooks) {
+    if (h.kind != kind) continue;
+    const char *path = h.path, *field = h.field;
+    uint64_t timeout = h.timeout;
+    char* const only_path[2] = {(char*)path, nullptr};
+    char* const* argv = h.args.n ? h.args.v : only_path;
 
     // The state is in a memfd, not a pipe: a hook may exit without reading it, or
     // read part of it, and a state larger than a pipe's buffer still arrives whole
@@ -81,9 +55,9 @@ void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t s
       // startContainer ones in process.cwd, where the init already is.
       dup2(in, 0);
       dup2(2, 1);
-      if (kind == plan::HOOK_CREATE_CONTAINER && fchdir(rootfs_fd()) < 0) _exit(127);
+      if (kind == plan::HOOK_CREATE_CONTAINER && sys->fchdir(rootfs_fd()) < 0) _exit(127);
       if (reset_signals() != 0) _exit(127);
-      execve(path, argv, envp);
+      execve(path, argv, h.env.v);
       _exit(127);
     }
     close(in);
@@ -113,33 +87,26 @@ void run_hooks(const plan::Plan& p, uint64_t kind, const char* state, uint32_t s
         snprintf(detail, sizeof detail, "%s: killed by signal %d", path, WTERMSIG(status));
       fail("running hook", field, 0, detail);
     }
-  });
+  }
 }
 
 void setup_process_limits(const plan::Plan& p) {
-  p.each(plan::REC_RLIMIT, [](const Record& r) {
-    Reader rd = r.reader();
-    int res = (int)rd.u64();
-    struct rlimit lim = {(rlim_t)rd.u64(), (rlim_t)rd.u64()};
-    const char* field = rd.str();
-    if (!rd.ok) fail("reading the plan", "process.rlimits", EINVAL);
-    if (setrlimit(res, &lim) < 0) fail("setting rlimit", field, errno);
-  });
-  Record r;
-  if (p.first(plan::REC_PERSONALITY, &r)) {
-    Reader rd = r.reader();
-    if (personality((unsigned long)rd.u64()) < 0) fail("setting personality", "linux.personality", errno);
+  for (const plan::Rlimit& l : p.rlimits) {
+    struct rlimit lim = {(rlim_t)l.soft, (rlim_t)l.hard};
+    if (sys->setrlimit((int)l.resource, &lim) < 0) fail("setting rlimit", l.field, errno);
   }
+  if (p.personality && sys->personality((unsigned long)p.personality->persona) < 0)
+    fail("setting personality", "linux.personality", errno);
 }
 
 static bool executable(const char* path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+  return sys->stat(path, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
 }
 
 void resolve_executable(const plan::Plan& p) {
-  collect(p, plan::REC_ARG, g_argv, "process.args");
-  collect(p, plan::REC_ENV, g_envp, "process.env");
+  if (p.args) g_argv = p.args->values.v;
+  if (p.env) g_envp = p.env->values.v;
   if (!g_argv[0]) return;  // no process: start refuses to run this container
   const char* name = g_argv[0];
   if (strchr(name, '/')) {
@@ -148,7 +115,7 @@ void resolve_executable(const plan::Plan& p) {
     return;
   }
   const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (char** e = g_envp; *e; e++)
+  for (char* const* e = g_envp; *e; e++)
     if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
   for (const char* d = path; *d;) {
     const char* end = strchrnul(d, ':');
@@ -162,21 +129,7 @@ void resolve_executable(const plan::Plan& p) {
   fail("finding the executable", "process.args", ENOENT, detail);
 }
 
-static void set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
-  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct d[2] = {
-      {(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
-      {(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
-  };
-  if (syscall(SYS_capset, &h, d) < 0) fail("setting capabilities", "process.capabilities", errno);
-}
-
-static const char* cwd_of(const plan::Plan& p) {
-  Record r;
-  if (!p.first(plan::REC_CWD, &r)) return "/";
-  Reader rd = r.reader();
-  return rd.str();
-}
+static const char* cwd_of(const plan::Plan& p) { return p.cwd ? p.cwd->path : "/"; }
 
 // Whether the cwd must still be entered as the process's user (root could not).
 static bool g_cwd_as_user;
@@ -186,7 +139,7 @@ static bool g_cwd_as_user;
 // way the process would not be in the container.
 static void check_cwd_inside(const char* cwd) {
   static char buf[PATH_MAX + 1];
-  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  long n = sys->getcwd(buf, sizeof buf);
   if (n >= 0 && buf[0] == '/') return;
   char detail[PATH_MAX + 64];
   snprintf(detail, sizeof detail, "%s is outside the container's root", cwd);
@@ -199,7 +152,7 @@ static void check_cwd_inside(const char* cwd) {
 // does not own the directory) does finalize_identity try again as the user.
 void enter_cwd(const plan::Plan& p) {
   const char* cwd = cwd_of(p);
-  g_cwd_as_user = chdir(cwd) < 0;
+  g_cwd_as_user = sys->chdir(cwd) < 0;
   if (!g_cwd_as_user) return check_cwd_inside(cwd);
   if (errno != EACCES && errno != EPERM) fail("changing to the working directory", "process.cwd", errno, cwd);
 }
@@ -225,67 +178,59 @@ int reset_signals() {
 }
 
 void finalize_identity(const plan::Plan& p) {
-  Record r;
   uint64_t bnd = ~0ull, eff = ~0ull, perm = ~0ull, inh = 0, amb = 0;
-  bool have_caps = p.first(plan::REC_CAPS, &r);
-  if (have_caps) {
-    Reader rd = r.reader();
-    bnd = rd.u64(), eff = rd.u64(), perm = rd.u64(), inh = rd.u64(), amb = rd.u64();
-  }
+  bool have_caps = p.caps;
+  if (have_caps) bnd = p.caps->bounding, eff = p.caps->effective, perm = p.caps->permitted, inh = p.caps->inheritable, amb = p.caps->ambient;
   uint64_t uid = 0, gid = 0, umask_v = 022;
-  if (p.first(plan::REC_USER, &r)) {
-    Reader rd = r.reader();
-    uid = rd.u64(), gid = rd.u64();
-    uint64_t u = rd.u64();
-    if (u != 0xffffffffull) umask_v = u;
+  if (p.user) {
+    uid = p.user->uid, gid = p.user->gid;
+    if (p.user->umask != 0xffffffffull) umask_v = p.user->umask;
   }
   static gid_t groups[65536];
   int ng = 0;
-  p.each(plan::REC_ADD_GID, [&](const Record& g) {
-    Reader rd = g.reader();
-    if (ng < 65536) groups[ng++] = (gid_t)rd.u64();
-  });
+  for (const plan::AddGid& g : p.additional_gids)
+    if (ng < 65536) groups[ng++] = (gid_t)g.gid;
 
   // The bounding set is dropped while we still hold CAP_SETPCAP.
   for (int cap = 0; cap < 64; cap++) {
     if (bnd & (1ull << cap)) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+    if (sys->prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
       fail("dropping from the bounding set", "process.capabilities.bounding", errno);
   }
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
-  if (setgroups(ng, groups) < 0) {
+  if (sys->prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
+  if (sys->setgroups(ng, groups) < 0) {
     // A rootless single-id mapping denies setgroups in the namespace: with no
     // groups asked for, the process keeps the (empty) list it has, as under runc.
     int e = errno;
     char deny[8] = "";
-    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    int fd = sys->open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC, 0);
     if (fd >= 0) read(fd, deny, sizeof deny - 1), close(fd);
     bool denied = e == EPERM && strncmp(deny, "deny", 4) == 0;
     if (!denied || ng > 0)
       fail("setting additional groups", "process.user.additionalGids", e,
            denied ? "setgroups is denied in this user namespace (a rootless mapping of the user's own gid alone)" : "");
   }
-  if (setresgid(gid, gid, gid) < 0) fail("setting gid", "process.user.gid", errno);
-  if (setresuid(uid, uid, uid) < 0) fail("setting uid", "process.user.uid", errno);
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
+  if (sys->setresgid(gid, gid, gid) < 0) fail("setting gid", "process.user.gid", errno);
+  if (sys->setresuid(uid, uid, uid) < 0) fail("setting uid", "process.user.uid", errno);
+  if (sys->prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("keeping capabilities", "process.user", errno);
   if (have_caps) {
-    set_caps(eff, perm, inh);
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (sys->capset(eff, perm, inh) < 0) fail("setting capabilities", "process.capabilities", errno);
+    sys->prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     for (int cap = 0; cap < 64; cap++)
-      if ((amb & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      if ((amb & (1ull << cap)) && sys->prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
         fail("raising ambient capability", "process.capabilities.ambient", errno);
   }
   // A uid change resets dumpability; stay non-dumpable until execve.
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  umask((mode_t)umask_v);
+  sys->prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  sys->umask((mode_t)umask_v);
 
   if (g_cwd_as_user) {
     const char* cwd = cwd_of(p);
-    if (chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
+    if (sys->chdir(cwd) < 0) fail("changing to the working directory", "process.cwd", errno, cwd);
     check_cwd_inside(cwd);
   }
 
-  if (p.first(plan::REC_NO_NEW_PRIVS, &r) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+  if (p.no_new_privs && p.no_new_privs->set && sys->prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail("setting no_new_privs", "process.noNewPrivileges", errno);
 }
 
@@ -294,14 +239,12 @@ void finalize_identity(const plan::Plan& p) {
 // kernel does not know fails create (or exec), not start. Written through the
 // container's procfs, checked to be procfs.
 void apply_apparmor(const plan::Plan& p) {
-  Record r;
-  if (!p.first(plan::REC_APPARMOR, &r)) return;
-  Reader rd = r.reader();
-  const char* profile = rd.str();
+  if (!p.apparmor) return;
+  const char* profile = p.apparmor->profile;
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "exec %s", profile);
-  int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+  int fd = sys->open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0 && errno == ENOENT) fd = sys->open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC, 0);
   // Only procfs may take it: a rootfs without a /proc mount could offer a plain file.
   struct statfs sf;
   if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
@@ -311,12 +254,7 @@ void apply_apparmor(const plan::Plan& p) {
 }
 
 void exec_process(const plan::Plan& p) {
-  Record r;
-  unsigned keep = 3;
-  if (p.first(plan::REC_PRESERVE_FDS, &r)) {
-    Reader rd = r.reader();
-    keep += (unsigned)rd.u64();
-  }
+  unsigned keep = 3 + (p.preserve_fds ? (unsigned)p.preserve_fds->count : 0);
   if (g_sync >= (int)keep) {
     // exec: the socket stays until execve closes it, so a failing execve is still
     // reported to berth. Everything else from fd 3+N on goes.
@@ -327,7 +265,7 @@ void exec_process(const plan::Plan& p) {
     close_from(keep);
   }
   if (!g_argv[0]) fail("exec", "process", EINVAL, "the config has no process");
-  install_seccomp(p, SECCOMP_BEFORE_EXEC);
+  install_seccomp(p, plan::SECCOMP_BEFORE_EXEC);
   execve(g_exe, g_argv, g_envp);
   fail("exec", "process.args", errno, g_exe);
 }

@@ -19,10 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
 #include "helper/helper.h"
-
-using plan::Reader;
-using plan::Record;
 
 static const int MAX_SOURCES = 1024;
 static int g_sock = -1;  // the init's end (berth-init writes the init's pid on it)
@@ -48,46 +46,20 @@ struct Bind {
 };
 
 // Calls f(Bind) for each bind mount of the config whose source the opener sends
-// (cgroup hierarchies are found by the init itself), in the same order in the
+// (not the container's own cgroups, bound by path), in the same order in the
 // opener and the init.
 template <class F>
 static void each_bind(const plan::Plan& p, F f) {
-  p.each(plan::REC_MOUNT, [&](const Record& m) {
-    Reader rd = m.reader();
-    Bind b;
-    b.source = rd.str();
-    rd.str(), rd.str();
-    uint64_t flags = rd.u64();
-    rd.u64();
-    uint64_t extra = rd.u64();
-    rd.str();
-    b.field = rd.str();
-    rd.u64(), rd.u64();
-    b.idmap = rd.u64();
-    b.spec = {(flags & MS_REC) != 0, b.idmap == plan::IDMAP_RECURSIVE, rd.str(), rd.str(), rd.str()};
-    if (!rd.ok || !(extra & plan::MOUNT_BIND) || (extra & plan::MOUNT_CGROUP_V1)) return;
+  for (const plan::Mount& m : p.mounts) {
+    if (!(m.extra & plan::MOUNT_BIND) || (m.extra & plan::MOUNT_CGROUP_V1)) continue;
+    Bind b = {m.source, m.field, m.idmap, {(m.flags & MS_REC) != 0, m.idmap == plan::IDMAP_RECURSIVE, m.uid_map, m.gid_map, m.userns_path}};
     if (g_every_bind || b.idmap != plan::IDMAP_NONE) f(b);
-  });
+  }
 }
 
 static void send_source(int sock, int32_t index, int err, int fd, SourceStep step = SOURCE_OPEN) {
   SourceMsg msg = {index, err, step};
-  struct iovec iov = {&msg, sizeof msg};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  if (fd >= 0) {
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) _exit(1);  // the init sees the socket end and says so
+  if (send_fds(sock, &msg, sizeof msg, &fd, fd >= 0 ? 1 : 0) < 0) _exit(1);  // the init sees the socket end and says so
 }
 
 [[noreturn]] static void opener(const plan::Plan& p, int sock) {
@@ -120,16 +92,8 @@ static void send_source(int sock, int32_t index, int err, int fd, SourceStep ste
 }
 
 void start_source_opener(const plan::Plan& p) {
-  bool userns = false;
-  Record r;
-  if (p.first(plan::REC_NS_CLONE, &r)) {
-    Reader rd = r.reader();
-    userns = rd.u64() & CLONE_NEWUSER;
-  }
-  p.each(plan::REC_NS_JOIN, [&](const Record& j) {
-    Reader rd = j.reader();
-    if (rd.u64() == CLONE_NEWUSER) userns = true;
-  });
+  bool userns = p.ns_clone && (p.ns_clone->flags & CLONE_NEWUSER);
+  for (const plan::NsJoin& j : p.joins) userns |= j.type == CLONE_NEWUSER;
   // Entering the init's mount namespace takes privileges a rootless berth lacks;
   // then the sources are no harder to reach for the container than for it (and
   // berth refuses id-mapped mounts).
@@ -181,22 +145,13 @@ void receive_bind_sources(const plan::Plan& p) {
   if (g_sock < 0) return;
   each_bind(p, [&](const Bind& b) {
     SourceMsg msg;
-    struct iovec iov = {&msg, sizeof msg};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct msghdr m = {};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do n = recvmsg(g_sock, &m, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    int fd;
+    ssize_t n = recv_fd(g_sock, &msg, sizeof msg, &fd);
     if (n != (ssize_t)sizeof msg) fail("receiving the bind mount sources", "mounts", n < 0 ? errno : EPIPE);
     if (msg.index < 0) fail("entering the container's mount namespace to open bind mount sources", "mounts", msg.err);
     if (msg.err) source_failed(b, msg.step, msg.err);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    if (msg.index != g_count || !c || c->cmsg_type != SCM_RIGHTS) fail("receiving the bind mount sources", "mounts", EPROTO);
-    memcpy(&g_sources[g_count].fd, CMSG_DATA(c), sizeof(int));
+    if (msg.index != g_count || fd < 0) fail("receiving the bind mount sources", "mounts", EPROTO);
+    g_sources[g_count].fd = fd;
     g_sources[g_count].tree = b.idmap != plan::IDMAP_NONE;
     g_sources[g_count++].source = b.source;
   });

@@ -38,11 +38,6 @@ struct Out {
 };
 }  // namespace
 
-bool send_msg(uint32_t type, const uint8_t* payload, uint32_t len) {
-  uint32_t hdr[2] = {type, len};
-  return write_all(g_sync, hdr, 8) == 0 && write_all(g_sync, payload, len) == 0;
-}
-
 bool send_pid(pid_t pid) {
   Out o;
   o.u64((uint64_t)pid);

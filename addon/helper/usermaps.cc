@@ -15,9 +15,6 @@
 
 #include "helper/helper.h"
 
-using plan::Reader;
-using plan::Record;
-
 // Runs `tool PID c h s ...` (the map text's numbers), or fails naming field.
 static void run_mapper(const char* tool, pid_t pid, const char* map, const char* field) {
   static char buf[8192], out[1024];
@@ -78,19 +75,8 @@ static void write_map(pid_t pid, const char* file, const char* map, const char* 
 }
 
 void write_id_maps(const plan::Plan& p, pid_t pid) {
-  const char *uid_tool = "", *gid_tool = "";
-  Record r;
-  if (p.first(plan::REC_ID_MAPPERS, &r)) {
-    Reader rd = r.reader();
-    uid_tool = rd.str(), gid_tool = rd.str();
-  }
-  Record m;
-  if (p.first(plan::REC_UID_MAP, &m)) {
-    Reader rd = m.reader();
-    write_map(pid, "uid_map", rd.str(), uid_tool, "linux.uidMappings");
-  }
-  if (p.first(plan::REC_GID_MAP, &m)) {
-    Reader rd = m.reader();
-    write_map(pid, "gid_map", rd.str(), gid_tool, "linux.gidMappings");
-  }
+  const char* uid_tool = p.id_mappers ? p.id_mappers->uid : "";
+  const char* gid_tool = p.id_mappers ? p.id_mappers->gid : "";
+  if (p.uid_map) write_map(pid, "uid_map", p.uid_map->map, uid_tool, "linux.uidMappings");
+  if (p.gid_map) write_map(pid, "gid_map", p.gid_map->map, gid_tool, "linux.gidMappings");
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "helper/helper.h"
+#include "helper/sys.h"
 
 int write_all(int fd, const void* buf, size_t len) {
   const char* p = (const char*)buf;
@@ -31,7 +32,7 @@ int read_all(int fd, void* buf, size_t len) {
 }
 
 int write_file_at(int dirfd, const char* path, const char* s) {
-  int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+  int fd = sys->openat(dirfd, path, O_WRONLY | O_CLOEXEC, 0);
   if (fd < 0) return errno;
   int rc = write_all(fd, s, strlen(s)) == 0 ? 0 : (errno ? errno : EIO);
   close(fd);
@@ -44,7 +45,7 @@ static int openat2_in(int dirfd, const char* path, int flags, uint64_t resolve) 
   struct open_how how = {};
   how.flags = (uint64_t)(flags | O_CLOEXEC);
   how.resolve = resolve;
-  int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  int fd = sys->openat2(dirfd, path, &how, sizeof how);
   return fd;
 }
 
@@ -70,7 +71,7 @@ static int mkdir_all_in_root(int root_fd, const char* path) {
     if (next < 0 && errno == ENOENT) {
       const char* leaf = strrchr(buf, '/');
       leaf = leaf ? leaf + 1 : buf;
-      if (mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST) {
+      if (sys->mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST) {
         int e = errno;
         close(dir);
         return -e;
@@ -125,7 +126,7 @@ static int resolve_in_root(int root_fd, const char* path, char* out, size_t outs
       return -errno;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0) {
+    if (sys->fstat(fd, &st) < 0) {
       int e = errno;
       close(fd);
       return -e;
@@ -134,7 +135,7 @@ static int resolve_in_root(int root_fd, const char* path, char* out, size_t outs
       close(fd);
       continue;
     }
-    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+    ssize_t n = sys->readlinkat(fd, "", target, sizeof target - 1);
     int e = errno;
     close(fd);
     if (n < 0) return -e;
@@ -187,10 +188,10 @@ int open_in_root(int root_fd, const char* path, int flags, bool create, bool as_
   if (dir < 0) return dir;
   if (*leaf) {
     if (as_file) {
-      int f = openat(dir, leaf, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+      int f = sys->openat(dir, leaf, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
       if (f >= 0) close(f);
       else if (errno != EEXIST) return close(dir), -errno;
-    } else if (mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST) {
+    } else if (sys->mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST) {
       int e = errno;
       return close(dir), -e;
     }

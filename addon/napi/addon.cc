@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/scm_rights.h"
+#include "napi/errors.h"
 #include "napi/unix.h"
 
 extern char** environ;
@@ -33,14 +35,6 @@ void RegisterBpf(Napi::Env env, Napi::Object exports);  // bpf.cc
 void RegisterRelay(Napi::Env env, Napi::Object exports);  // relay.cc
 
 namespace {
-
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, what));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
 
@@ -239,21 +233,9 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
 // berth-init sends when berth proxies a terminal itself), close-on-exec.
 Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   char data[256];
-  struct iovec iov = {data, sizeof data};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(info.Env(), "recvmsg", errno);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return ThrowErrno(info.Env(), "recvmsg", EBADMSG);
   int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  if (recv_fd(Int(info, 0), data, sizeof data, &fd) < 0) return ThrowErrno(info.Env(), "recvmsg", errno);
+  if (fd < 0) return ThrowErrno(info.Env(), "recvmsg", EBADMSG);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -263,27 +245,14 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
 Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<char> data((size_t)Int(info, 1));
-  struct iovec iov = {data.data(), data.size()};
-  char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(Int(info, 0), &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int got[8];
+  size_t k;
+  bool truncated;
+  ssize_t n = recv_fds(Int(info, 0), data.data(), data.size(), got, 8, &k, &truncated);
   if (n < 0) return ThrowErrno(env, "recvmsg", errno);
   Napi::Array fds = Napi::Array::New(env);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.Set(fds.Length(), fd);
-    }
-  }
-  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return ThrowErrno(env, "recvmsg", EMSGSIZE);
+  for (size_t i = 0; i < k; i++) fds.Set(i, got[i]);
+  if (truncated) return ThrowErrno(env, "recvmsg", EMSGSIZE);
   Napi::Object o = Napi::Object::New(env);
   o.Set("data", Napi::Buffer<char>::Copy(env, data.data(), (size_t)n));
   o.Set("fds", fds);
@@ -317,7 +286,7 @@ Napi::Value ReconfigureSuper(const Napi::CallbackInfo& info) {
     if (fsconfig(fd, FSCONFIG_SET_FLAG, f.c_str(), nullptr, 0) < 0) {
       int e = errno;
       close(fd);
-      return ThrowErrno(info.Env(), ("fsconfig " + f).c_str(), e);
+      return ThrowErrno(info.Env(), "fsconfig " + f, e);
     }
   }
   int rc = fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, nullptr, nullptr, 0);

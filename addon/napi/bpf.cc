@@ -13,17 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "napi/errors.h"
+
 namespace {
 
 long Bpf(int cmd, union bpf_attr* attr) { return syscall(SYS_bpf, cmd, attr, sizeof(*attr)); }
-
-Napi::Value Fail(Napi::Env env, const std::string& what, int err) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, what));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 struct Fd {
   int fd = -1;
@@ -37,7 +31,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> insns = info[1].As<Napi::Buffer<uint8_t>>();
   Fd cg;
   cg.fd = open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (cg.fd < 0) return Fail(env, "open " + dir, errno);
+  if (cg.fd < 0) return ThrowErrno(env, "open " + dir, errno);
 
   static char log[4096];
   log[0] = 0;
@@ -57,7 +51,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
     // the verifier's log only when it has something to say
     std::string what = "bpf(BPF_PROG_LOAD)";
     if (log[0]) what += std::string(" [verifier: ") + std::string(log).substr(0, 300) + "]";
-    return Fail(env, what, err);
+    return ThrowErrno(env, what, err);
   }
 
   // The programs attached now, to detach once the new one is in place.
@@ -77,7 +71,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   at.attach_bpf_fd = prog.fd;
   at.attach_type = BPF_CGROUP_DEVICE;
   at.attach_flags = BPF_F_ALLOW_MULTI;
-  if (Bpf(BPF_PROG_ATTACH, &at) < 0) return Fail(env, "bpf(BPF_PROG_ATTACH) to " + dir, errno);
+  if (Bpf(BPF_PROG_ATTACH, &at) < 0) return ThrowErrno(env, "bpf(BPF_PROG_ATTACH) to " + dir, errno);
 
   uint32_t replaced = 0;
   for (uint32_t i = 0; i < old && i < 64; i++) {
@@ -92,7 +86,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
     d.target_fd = cg.fd;
     d.attach_bpf_fd = o.fd;
     d.attach_type = BPF_CGROUP_DEVICE;
-    if (Bpf(BPF_PROG_DETACH, &d) < 0) return Fail(env, "bpf(BPF_PROG_DETACH) of an older device filter on " + dir, errno);
+    if (Bpf(BPF_PROG_DETACH, &d) < 0) return ThrowErrno(env, "bpf(BPF_PROG_DETACH) of an older device filter on " + dir, errno);
     replaced++;
   }
   return Napi::Number::New(env, replaced);

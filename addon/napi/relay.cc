@@ -12,14 +12,9 @@
 
 #include <thread>
 
-namespace {
+#include "napi/errors.h"
 
-Napi::Value Fail(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
+namespace {
 
 // Writes everything, waiting on a destination someone else made non-blocking.
 bool WriteAll(int fd, const char* p, size_t n) {
@@ -60,7 +55,7 @@ void Copy(int from, int to) {
 // pipe() -> [read end, write end], both close-on-exec.
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) return Fail(info.Env(), "pipe2", errno);
+  if (pipe2(fds, O_CLOEXEC) < 0) return ThrowErrno(info.Env(), "pipe2", errno);
   Napi::Array a = Napi::Array::New(info.Env(), 2);
   a.Set(0u, fds[0]);
   a.Set(1u, fds[1]);

@@ -23,16 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "common/scm_rights.h"
+#include "napi/errors.h"
 #include "napi/unix.h"
 
 namespace {
-
-Napi::Value Throw(Napi::Env env, const std::string& what, int err) {
-  Napi::Error e = Napi::Error::New(env, err ? what + ": " + strerror(err) : what);
-  if (err) e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 struct Ctx {
   scmp_filter_ctx c;
@@ -138,18 +133,18 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object d = info[0].As<Napi::Object>();
   Ctx ctx(d.Get("defaultAction").As<Napi::Number>().Uint32Value());
-  if (!ctx.c) return Throw(env, "invalid default action", 0);
+  if (!ctx.c) return ThrowErrno(env, "invalid default action", 0);
   int rc;
   Napi::Array arches = d.Get("arches").As<Napi::Array>();
   std::vector<uint32_t> archIds = {seccomp_arch_native()};
   for (uint32_t i = 0; i < arches.Length(); i++) {
     std::string name = arches.Get(i).As<Napi::String>();
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
-    if (arch == 0) return Throw(env, "architecture " + name + " is not known to libseccomp " +
+    if (arch == 0) return ThrowErrno(env, "architecture " + name + " is not known to libseccomp " +
                                          std::to_string(seccomp_version()->major) + "." +
                                          std::to_string(seccomp_version()->minor), 0);
     rc = seccomp_arch_add(ctx.c, arch);
-    if (rc < 0 && rc != -EEXIST) return Throw(env, "adding architecture " + name, -rc);
+    if (rc < 0 && rc != -EEXIST) return ThrowErrno(env, "adding architecture " + name, -rc);
     if (arch != archIds[0]) archIds.push_back(arch);
   }
   // berth-init sets no_new_privs itself, as the config asks.
@@ -180,7 +175,7 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
         continue;
       }
       rc = seccomp_rule_add_array(ctx.c, action, nr, (unsigned)conds.size(), conds.data());
-      if (rc < 0) return Throw(env, "adding the rule for " + name, -rc);
+      if (rc < 0) return ThrowErrno(env, "adding the rule for " + name, -rc);
     }
   }
 
@@ -193,7 +188,7 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   }
 
   int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
-  if (fd < 0) return Throw(env, "memfd_create", errno);
+  if (fd < 0) return ThrowErrno(env, "memfd_create", errno);
   rc = seccomp_export_bpf(ctx.c, fd);
   struct stat st;
   if (rc == 0 && fstat(fd, &st) < 0) rc = -errno;
@@ -213,7 +208,7 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
     }
   }
   close(fd);
-  if (rc < 0) return Throw(env, "exporting the filter", -rc);
+  if (rc < 0) return ThrowErrno(env, "exporting the filter", -rc);
   Napi::Object res = Napi::Object::New(env);
   res.Set("bpf", out);
   res.Set("skipped", skipped);
@@ -247,7 +242,7 @@ Napi::Value Resolve(const Napi::CallbackInfo& info) {
 Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
   int fd = (int)syscall(SYS_pidfd_getfd, info[0].As<Napi::Number>().Int32Value(),
                         info[1].As<Napi::Number>().Int32Value(), 0);
-  if (fd < 0) return Throw(info.Env(), "pidfd_getfd", errno);
+  if (fd < 0) return ThrowErrno(info.Env(), "pidfd_getfd", errno);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -263,30 +258,16 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   std::vector<int> fds;
   for (uint32_t i = 0; i < fdArr.Length(); i++) fds.push_back(fdArr.Get(i).As<Napi::Number>().Int32Value());
   int s = connected ? info[0].As<Napi::Number>().Int32Value() : connect_unix(path);
-  if (s < 0) return Throw(env, "connect " + path, -s);
+  if (s < 0) return ThrowErrno(env, "connect " + path, -s);
   size_t off = 0;
   bool first = true;
-  std::vector<char> cbuf(CMSG_SPACE(sizeof(int) * (fds.empty() ? 1 : fds.size())));
   while (off < data.Length() || first) {
-    struct iovec iov = {data.Data() + off, data.Length() - off};
-    struct msghdr m = {};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (first && !fds.empty()) {
-      m.msg_control = cbuf.data();
-      m.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-      struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-      memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-    }
-    ssize_t n = sendmsg(s, &m, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    // The fds go with the first part; the rest of the data follows alone.
+    ssize_t n = send_fds(s, data.Data() + off, data.Length() - off, fds.data(), first ? fds.size() : 0);
     if (n < 0) {
       int e = errno;
       if (!connected) close(s);
-      return Throw(env, "sendmsg " + path, e);
+      return ThrowErrno(env, "sendmsg " + path, e);
     }
     off += (size_t)n;
     first = false;

@@ -10,16 +10,17 @@ import { native } from '../native/addon';
 import { applyResourceWrites, planResourceWrites } from './resources';
 import type { LinuxResources } from '../spec/types';
 import { sleepSync } from '../sleep';
+import { DEFAULT_DEVICES } from '../plan/tables';
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
 
 export type Limits = Omit<LinuxResources, 'devices'> & { devices?: DeviceRule[] };
 
 // What every container may use besides the config's rules (runc appends the same):
-// mknod of anything, and the default devices berth creates plus ptys and console.
+// mknod of anything, the default devices berth creates, /dev/console, /dev/ptmx and ptys.
 export const DEFAULT_ALLOWED_DEVICES: DeviceRule[] = [
   { allow: true, type: 'c', access: 'm' }, { allow: true, type: 'b', access: 'm' },
-  ...([[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]] as const).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  ...[...DEFAULT_DEVICES, { major: 5, minor: 1 }, { major: 5, minor: 2 }].map(({ major, minor }) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
   { allow: true, type: 'c', major: 136, access: 'rwm' },
 ];
 

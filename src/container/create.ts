@@ -12,7 +12,7 @@ import { BerthError } from '../errors';
 import { type HookState, runHooks } from '../hooks/run';
 import { logDebug, logWarnQuietly } from '../log/log';
 import { native } from '../native/addon';
-import { buildPlan, rootfsPath } from '../plan/build';
+import { bindOwnCgroups, buildPlan, rootfsPath } from '../plan/build';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage, encodePlan } from '../plan/message';
 import { layoutOf } from '../checkpoint/layout';
@@ -69,6 +69,7 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     : rootless ? planCgroups(spec.linux?.cgroupsPath ?? rootlessCgroupPath(o.id)) : placeCgroups(spec, o.id);
   const resources = rootless ? rootlessPlacement(placement, spec.linux?.resources, !!spec.linux?.cgroupsPath) : spec.linux?.resources;
   checkCgroupsInUse(placement);
+  bindOwnCgroups(plan, placement.dirs, hs);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
   // outside it may not be reachable (nsdelegate); berth places berth-init then.

@@ -38,9 +38,6 @@ function write(level: Level, msg: string): void {
 export function logDebug(msg: string): void {
   if (setup.debug) write('debug', msg);
 }
-export function logInfo(msg: string): void {
-  write('info', msg);
-}
 export function logWarn(msg: string): void {
   write('warning', msg);
 }

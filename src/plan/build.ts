@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
-import type { Hierarchy } from '../cgroups/hierarchies';
+import { dirFor, type Hierarchy } from '../cgroups/hierarchies';
 import { logDebug, logWarn } from '../log/log';
 import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
@@ -12,7 +12,7 @@ import { type ContainerUserns, idMapText, mountIdmap } from './idmap';
 import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
 import { rootlessIdMappers } from '../rootless';
 import { compileSeccomp } from '../seccomp/compile';
-import { CAPS, CLONE, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
+import { CAPS, CLONE, DEFAULT_DEVICES, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
 
 export interface BuildOptions {
   bundle: string;
@@ -91,7 +91,6 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
       noPivot: o.noPivot,
     },
     mounts: buildMounts(spec.mounts ?? [], o, !!(cloneFlags & CLONE.cgroup), containerUserns(newUser, joins, linux)),
-    mkdirs: [],
     devices: devIsBind ? [] : defaultDevices(),
     symlinks: devIsBind ? [] : DEV_SYMLINKS.map(([target, path]) => ({ target, path })),
     masked: linux.maskedPaths ?? [],
@@ -99,20 +98,8 @@ export function buildPlan(spec: Spec, o: BuildOptions): Plan {
     execFifo: o.execFifo,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => sysctl(k, String(v), seen)),
     oomScoreAdj: p.oomScoreAdj,
-    rlimits: rlimitsOf(p),
     personality: personality(linux.personality),
-    user: {
-      uid: p.user?.uid ?? 0,
-      gid: p.user?.gid ?? 0,
-      umask: p.user?.umask,
-      additionalGids: p.user?.additionalGids ?? [],
-    },
-    caps: p.capabilities ? capSets(p.capabilities) : undefined,
-    noNewPrivileges: !!p.noNewPrivileges,
-    cwd: p.cwd,
-    args: p.args,
-    env: p.env ?? [],
-    preserveFds: o.preserveFds,
+    ...processOf(p, o.preserveFds),
     hooks: [
       ...hooks(spec.hooks?.createContainer, K.HOOK_CREATE_CONTAINER, 'hooks.createContainer'),
       ...hooks(spec.hooks?.startContainer, K.HOOK_START_CONTAINER, 'hooks.startContainer'),
@@ -166,7 +153,21 @@ export function securityLabels(p: NonNullable<Spec['process']>, mountLabel: stri
   return p.apparmorProfile;
 }
 
-export function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
+/** What the init and an exec'd process alike become (src/plan/message.ts processRecords). */
+export function processOf(p: NonNullable<Spec['process']>, preserveFds: number): Pick<Plan, 'rlimits' | 'user' | 'caps' | 'noNewPrivileges' | 'cwd' | 'args' | 'env' | 'preserveFds'> {
+  return {
+    rlimits: rlimitsOf(p),
+    user: { uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0, umask: p.user?.umask, additionalGids: p.user?.additionalGids ?? [] },
+    caps: p.capabilities ? capSets(p.capabilities) : undefined,
+    noNewPrivileges: !!p.noNewPrivileges,
+    cwd: p.cwd,
+    args: p.args,
+    env: p.env ?? [],
+    preserveFds,
+  };
+}
+
+function rlimitsOf(p: NonNullable<Spec['process']>): Plan['rlimits'] {
   return (p.rlimits ?? []).map((r, i, all) => {
     const res = RLIMITS[r.type];
     if (res === undefined) fail(`process.rlimits[${i}].type`, `unknown rlimit ${r.type}`);
@@ -256,9 +257,8 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean, userns
 // root is the container's cgroup). Without one, a fresh mount would show the host's
 // whole tree (and cannot be made at all from a user namespace): the container gets
 // its own cgroup of each hierarchy instead, bound from the host's mount of it, as
-// runc does. MOUNT_CGROUP_V1 asks berth-init for that: the source is the host's
-// mountpoint, the data the hierarchy's controllers, and berth-init, already in the
-// container's cgroups, finds its own cgroup there.
+// runc does. MOUNT_CGROUP_V1 marks those binds: the source is the host's mountpoint
+// until the placement is known, then the container's own cgroup (bindOwnCgroups).
 function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: string, cgroupNs: boolean): PlanMount[] {
   const mk = (destination: string, type: string, f: number, data: string, extra = 0): PlanMount =>
     ({ source: type, destination, type, flags: f, propagation: 0, extra, data, field, recursiveSet: 0, recursiveClear: 0 });
@@ -280,11 +280,19 @@ function cgroupMounts(dest: string, flags: number, hs: Hierarchy[], field: strin
   return out;
 }
 
+/** The container's own cgroup of each hierarchy its cgroup mounts bind
+ * (MOUNT_CGROUP_V1), once the placement is known: its directory there, or in a
+ * hierarchy the placement leaves out (rootless), berth's own, which it inherits. */
+export function bindOwnCgroups(plan: Plan, dirs: string[], hs: Hierarchy[]): void {
+  for (const m of plan.mounts) {
+    const h = m.extra & K.MOUNT_CGROUP_V1 ? hs.find((x) => x.mountpoint === m.source) : undefined;
+    if (h) m.source = dirs.find((d) => d === h.mountpoint || d.startsWith(`${h.mountpoint}/`)) ?? dirFor(h, h.own);
+  }
+}
+
 function defaultDevices(): PlanDevice[] {
-  const d = (path: string, major: number, minor: number): PlanDevice =>
-    ({ path, type: S_IF.c, major, minor, mode: 0o666, uid: 0, gid: 0, field: `default device ${path}` });
-  return [d('/dev/null', 1, 3), d('/dev/zero', 1, 5), d('/dev/full', 1, 7), d('/dev/random', 1, 8),
-    d('/dev/urandom', 1, 9), d('/dev/tty', 5, 0)];
+  return DEFAULT_DEVICES.map(({ path, major, minor }) =>
+    ({ path, type: S_IF.c, major, minor, mode: 0o666, uid: 0, gid: 0, field: `default device ${path}` }));
 }
 
 const DEV_SYMLINKS: [string, string][] = [

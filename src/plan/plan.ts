@@ -51,7 +51,6 @@ export interface Plan {
   domainname?: string;
   rootfs: { path: string; readonly: boolean; propagation: number; noPivot: boolean };
   mounts: PlanMount[];
-  mkdirs: string[];
   devices: PlanDevice[];
   symlinks: { target: string; path: string }[];
   masked: string[];

@@ -1,5 +1,13 @@
 // Name -> number tables of the kernel ABI that config.json speaks in.
 
+/** config-linux.md "Default Devices": the character devices every container gets
+ * (berth-init makes them, the device cgroup allows them). */
+export const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 }, { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 }, { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 }, { path: '/dev/tty', major: 5, minor: 0 },
+] as const;
+
 export const CLONE = {
   mount: 0x00020000,
   cgroup: 0x02000000,
