@@ -91,10 +91,10 @@ function seccompFeatures(): Record<string, unknown> {
 
 /** The systemd driver works here: systemd is init, the host is pure cgroup v2, the system bus is there. */
 function systemdWorks(): boolean {
-  const sd = require('./cgroups/systemd/driver') as typeof import('./cgroups/systemd/driver');
+  const { systemdUnavailable } = require('./cgroups/manager') as typeof import('./cgroups/manager');
   const dbus = require('./cgroups/systemd/dbus') as typeof import('./cgroups/systemd/dbus');
   try {
-    return sd.unavailable() === undefined && existsSync(dbus.systemBusPath());
+    return systemdUnavailable() === undefined && existsSync(dbus.systemBusPath());
   } catch {
     return false;
   }

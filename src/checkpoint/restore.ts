@@ -8,9 +8,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, errnoText } from '../errors';
-import { joinCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
-import { checkCgroupsInUse, makeContainerCgroups, newState, placeCgroups } from '../container/create';
+import { checkCgroupsInUse, newState, planCgroupManager } from '../container/create';
 import { destroy } from '../container/destroy';
 import { forwardSignals } from '../container/forward';
 import { signalInit } from '../container/signal';
@@ -53,8 +52,9 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
   if (terminal && o.detach && !o.consoleSocket) throw new BerthError('restore: a container with a terminal (process.terminal) restored with --detach needs --console-socket');
   const imagePath = resolve(o.imagePath || join(process.cwd(), 'checkpoint'));
   const layout = layoutOf(spec, bundle, hierarchies());
-  const placement = placeCgroups(spec, o.id);
-  checkCgroupsInUse(placement);
+  const cg = planCgroupManager(spec, o.id, false, false);
+  const placement = cg.placement;
+  checkCgroupsInUse(cg);
   const saved = newState(spec, o.id, bundle, placement);
 
   // In the foreground without --console-socket berth is the terminal's other end.
@@ -119,7 +119,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
     }
 
     ({ c, unlock } = claimContainer(o.root, saved));
-    makeContainerCgroups(spec.linux?.resources, placement);
+    cg.create();
     // CRIU wants its root to be a mount point whose parent is not overmounted.
     criuRoot = join(c.dir, 'criu-root');
     mkdirSync(criuRoot, { mode: 0o755 });
@@ -139,7 +139,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
       extraFds,
       started: (pid) => {
         // CRIU restores into the cgroups it runs in: the container's, limits set.
-        joinCgroups(placement, pid);
+        cg.join(pid);
         opts.cg_root = cgroupRoots(pid);
       },
       notify: (script, pid, got) => {

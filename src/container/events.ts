@@ -3,8 +3,8 @@
 // the container's memory cgroup; the stream ends when the container stops.
 import { closeSync } from 'node:fs';
 import { BerthError } from '../errors';
-import { hierarchies, isUnified } from '../cgroups/hierarchies';
-import { collectStats, memoryDir, oomKills, toJson } from '../cgroups/stats';
+import { cgroupManager } from '../cgroups/manager';
+import { toJson } from '../cgroups/stats';
 import { writeOut } from '../cli/output';
 import { native } from '../native/addon';
 import type { Container } from '../state/store';
@@ -19,7 +19,7 @@ export function parseDuration(text: string): number {
 }
 
 export function statsEvent(c: Container): string {
-  return toJson({ type: 'stats', id: c.id, data: collectStats(hierarchies(), c.saved.cgroups.dirs) }) + '\n';
+  return toJson({ type: 'stats', id: c.id, data: cgroupManager(c.saved.cgroups).stats() }) + '\n';
 }
 
 export function streamEvents(c: Container, intervalMs: number, stats: boolean): void {
@@ -29,7 +29,6 @@ export function streamEvents(c: Container, intervalMs: number, stats: boolean): 
     writeOut(statsEvent(c));
     return;
   }
-  const hs = hierarchies();
   const addon = native();
   // Nothing is polled: berth sleeps in poll(2) on the init's pidfd (readable when
   // it exits), the memory cgroup's OOM notifier and the next stats tick.
@@ -39,20 +38,20 @@ export function streamEvents(c: Container, intervalMs: number, stats: boolean): 
   } catch {
     return; // the init ended after the status check: so does the stream
   }
-  const memDir = memoryDir(hs, c.saved.cgroups.dirs);
-  const oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
+  const oom = cgroupManager(c.saved.cgroups).oomWatch();
+  const oomFd = oom.dir ? addon.oomNotifier(oom.dir, oom.unified) : -1;
   try {
-    let ooms = oomKills(hs, c.saved.cgroups.dirs);
+    let ooms = oom.kills();
     let next = Date.now() + intervalMs;
     for (;;) {
-      const [exited, oom] = addon.pollIn(oomFd >= 0 ? [pidfd, oomFd] : [pidfd], Math.max(0, next - Date.now()));
-      if (oom || exited) {
+      const [exited, notified] = addon.pollIn(oomFd >= 0 ? [pidfd, oomFd] : [pidfd], Math.max(0, next - Date.now()));
+      if (notified || exited) {
         // v2 signals any change of memory.events: an OOM kill is what counts. v1
         // signals an OOM itself, which may kill nothing (oom_kill_disable): still
         // one event; but not for the signal the cgroup's removal sends.
-        const now = oomKills(hs, c.saved.cgroups.dirs);
+        const now = oom.kills();
         let n = now > ooms ? Number(now - ooms) : 0;
-        if (oom && !n && !exited && !isUnified(hs)) n = 1;
+        if (notified && !n && !exited && !oom.unified) n = 1;
         for (let i = 0; i < n; i++) writeOut(toJson({ type: 'oom', id: c.id }) + '\n');
         if (now > ooms) ooms = now;
       }

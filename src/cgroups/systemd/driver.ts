@@ -17,10 +17,7 @@ import { unitPlace } from './unit';
 /** How long systemd gets for one step (a call, or a job to finish), as runc's 30 s. */
 const TIMEOUT_MS = 30_000;
 
-export interface SystemdUnit {
-  unit: string;
-  slice: string;
-}
+export type SystemdUnit = NonNullable<Placement['systemd']>;
 
 export type SystemdPlacement = Placement & { systemd: SystemdUnit };
 

@@ -25,7 +25,7 @@ const command: Command = {
     // it, since v1 frozen tasks would not die before that.
     if (sig === 9 && status === 'paused') {
       try {
-        (require('../../cgroups/freeze') as typeof import('../../cgroups/freeze')).setFrozen(c.saved.cgroups, false);
+        (require('../../cgroups/manager') as typeof import('../../cgroups/manager')).cgroupManager(c.saved.cgroups).setFrozen(false);
       } catch {
         // the cgroup went with the container
       }

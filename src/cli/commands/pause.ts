@@ -8,12 +8,12 @@ const command: Command = {
   run: (a) => {
     const { withContainer } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { setFrozen } = require('../../cgroups/freeze') as typeof import('../../cgroups/freeze');
+    const { cgroupManager } = require('../../cgroups/manager') as typeof import('../../cgroups/manager');
     withContainer(a.root, a.id, (c) => {
       // As runc: a created container can be paused too.
       const status = c.status();
       if (status !== 'running' && status !== 'created') throw new BerthError(`container not running: ${a.id} is ${status}`);
-      setFrozen(c.saved.cgroups, true);
+      cgroupManager(c.saved.cgroups).setFrozen(true);
     });
   },
 };

@@ -8,11 +8,11 @@ const command: Command = {
   run: (a) => {
     const { withContainer } = require('../../state/store') as typeof import('../../state/store');
     const { BerthError } = require('../../errors') as typeof import('../../errors');
-    const { setFrozen } = require('../../cgroups/freeze') as typeof import('../../cgroups/freeze');
+    const { cgroupManager } = require('../../cgroups/manager') as typeof import('../../cgroups/manager');
     withContainer(a.root, a.id, (c) => {
       const status = c.status();
       if (status !== 'paused') throw new BerthError(`container not paused: ${a.id} is ${status}`);
-      setFrozen(c.saved.cgroups, false);
+      cgroupManager(c.saved.cgroups).setFrozen(false);
     });
   },
 };
