@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Connection, systemBusPath } from '../../src/cgroups/systemd/dbus';
+import { systemdVersion } from '../../src/cgroups/systemd/driver';
 import type { SpecObject } from '../../src/spec/defaults';
 import { useValidators } from '../../src/spec/validate';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
@@ -89,6 +91,15 @@ describe('the systemd cgroup driver', { skip }, () => {
   test('features says the driver works here', () => {
     const f = JSON.parse(plain('features').stdout);
     assert.equal(f.linux.cgroup.systemd, true);
+  });
+
+  test('the version probe reads what systemctl --version says (the properties that depend on it, below, need it)', () => {
+    const bus = new Connection(systemBusPath(), () => Date.now() + 10_000);
+    try {
+      assert.equal(systemdVersion(bus), Number(/^systemd (\d+)/.exec(sh('systemctl', ['--version']))![1]));
+    } finally {
+      bus.close();
+    }
   });
 
   test('a scope in its slice: limits in systemctl show and in the files; exec, ps, events, update, pause/resume; delete leaves no unit', () => {

@@ -11,7 +11,7 @@ import type { LinuxResources } from '../../spec/types';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement, removeCgroupTree } from '../cgroups';
 import { dirFor, hierarchies, isUnified } from '../hierarchies';
 import { Connection, DBusError, DBusTimeout, SIGNAL, systemBusPath, type Value } from './dbus';
-import { annotationProperties, type Property, resourceProperties } from './properties';
+import { annotationProperties, type Property, resourceProperties, systemdVersionNumber } from './properties';
 import { unitPlace } from './unit';
 
 /** How long systemd gets for one step (a call, or a job to finish), as runc's 30 s. */
@@ -95,18 +95,35 @@ export function startUnit(p: SystemdPlacement, pid: number | undefined, id: stri
   const { unit, slice } = p.systemd;
   const step = `creating the systemd unit ${unit} (linux.cgroupsPath)`;
   const isSlice = unit.endsWith('.slice');
-  const props: Property[] = [
-    ['Description', ['s', `berth container ${id}`]],
-    isSlice ? ['Wants', ['as', [slice]]] : ['Slice', ['s', slice]],
-    ...(isSlice ? [] : [['Delegate', ['b', true]] as Property]),
-    ...(pid !== undefined && !isSlice ? [['PIDs', ['au', [pid]]] as Property] : []),
-    // as runc: accounting on, so systemd keeps these controllers enabled above the unit
-    ['MemoryAccounting', ['b', true]], ['CPUAccounting', ['b', true]], ['IOAccounting', ['b', true]], ['TasksAccounting', ['b', true]],
-    ['DefaultDependencies', ['b', false]],
-    ...resourceProperties(resources, deviceRules(resources)),
-    ...annotationProperties(annotations),
-  ];
   const { bus } = connect(step);
+  try {
+    startJob(bus, step, unit, [
+      ['Description', ['s', `berth container ${id}`]],
+      isSlice ? ['Wants', ['as', [slice]]] : ['Slice', ['s', slice]],
+      ...(isSlice ? [] : [['Delegate', ['b', true]] as Property]),
+      ...(pid !== undefined && !isSlice ? [['PIDs', ['au', [pid]]] as Property] : []),
+      // as runc: accounting on, so systemd keeps these controllers enabled above the unit
+      ['MemoryAccounting', ['b', true]], ['CPUAccounting', ['b', true]], ['IOAccounting', ['b', true]], ['TasksAccounting', ['b', true]],
+      ['DefaultDependencies', ['b', false]],
+      ...resourceProperties(resources, deviceRules(resources), systemdVersion(bus)),
+      ...annotationProperties(annotations),
+    ]);
+  } finally {
+    bus.close();
+  }
+  const dir = p.unified!;
+  try {
+    // A slice's cgroup may be made only once something is in it (runc makes it too).
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new BerthError(`${step}: creating ${dir}: ${errnoText(e)}`);
+  }
+  const limits: Limits | undefined = resources && { ...(resources as object), devices: deviceRules(resources) };
+  applyLimits(p, limits);
+}
+
+/** StartTransientUnit, and the wait for its job. */
+function startJob(bus: Connection, step: string, unit: string, props: Property[]): void {
   try {
     watchJobs(bus);
     let job: string | undefined;
@@ -126,18 +143,28 @@ export function startUnit(p: SystemdPlacement, pid: number | undefined, id: stri
     }
   } catch (e) {
     throw new BerthError(`${step}: ${busText(e)}`);
-  } finally {
-    bus.close();
   }
-  const dir = p.unified!;
-  try {
-    // A slice's cgroup may be made only once something is in it (runc makes it too).
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new BerthError(`${step}: creating ${dir}: ${errnoText(e)}`);
+}
+
+let version: number | undefined;
+
+/**
+ * systemd's version (its manager's Version property), asked once per process:
+ * the unit properties that depend on it (./properties.ts) are left to the files
+ * where it is too old or unknown (-1), as runc does when it cannot tell.
+ */
+export function systemdVersion(bus: Connection): number {
+  if (version === undefined) {
+    try {
+      const [v] = bus.call(SYSTEMD, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER, 'Version']) as [[string, Value]];
+      version = systemdVersionNumber(String(v[1]));
+    } catch (e) {
+      logDebug(`asking systemd for its version: ${busText(e)}`);
+      version = -1;
+    }
+    logDebug(`systemd version ${version}`);
   }
-  const limits: Limits | undefined = resources && { ...(resources as object), devices: deviceRules(resources) };
-  applyLimits(p, limits);
+  return version;
 }
 
 function resetFailed(bus: Connection, unit: string): void {
@@ -153,11 +180,11 @@ export function setUnitResources(s: { systemd: SystemdUnit }, resources: LinuxRe
   const { unit } = s.systemd;
   const step = `updating the systemd unit ${unit}`;
   // Device rules stay as created (update leaves them, as runc's does).
-  const props = resourceProperties(resources, undefined);
-  if (!props.length) return;
+  if (!resourceProperties(resources, undefined, Infinity).length) return;
   const { bus } = connect(step);
   try {
-    callManager(bus, 'SetUnitProperties', 'sba(sv)', [unit, true, props]);
+    const props = resourceProperties(resources, undefined, systemdVersion(bus));
+    if (props.length) callManager(bus, 'SetUnitProperties', 'sba(sv)', [unit, true, props]);
   } catch (e) {
     throw new BerthError(`${step}: ${busText(e)}`);
   } finally {
