@@ -61,7 +61,7 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
-  const cg = planCgroupManager(spec, o.id, o.systemdCgroup, !o.systemdCgroup && rootlessCgroups());
+  const cg = planCgroupManager(spec, o.id, o.systemdCgroup, rootlessCgroups());
   const placement = cg.placement;
   checkCgroupsInUse(cg);
   // The init is cloned into its cgroup2 directory, never running outside it.
@@ -102,12 +102,12 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
 
 /**
  * The driver of a new container's cgroups and where they go (create, restore):
- * systemd's unit with --systemd-cgroup (its code loaded only then), else cgroupfs,
- * rootless when berth has no root privileges over cgroups.
+ * systemd's unit with --systemd-cgroup (its code loaded only then; rootless: the
+ * user's own systemd), else cgroupfs (rootless: what the user may use).
  */
 export function planCgroupManager(spec: Spec, id: string, systemd: boolean, rootless: boolean): CgroupManager {
   const made = { id, resources: spec.linux?.resources, annotations: spec.annotations as Record<string, string> | undefined };
-  if (systemd) return (require('../cgroups/systemd/manager') as typeof import('../cgroups/systemd/manager')).planSystemdManager(spec.linux?.cgroupsPath, made);
+  if (systemd) return (require('../cgroups/systemd/manager') as typeof import('../cgroups/systemd/manager')).planSystemdManager(spec.linux?.cgroupsPath, made, rootless);
   return planCgroupfs(spec.linux?.cgroupsPath, made, rootless);
 }
 

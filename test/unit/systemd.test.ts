@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Connection, DBusError, DBusTimeout, decodeMessage, encodeCall, splitSignature, systemBusPath } from '../../src/cgroups/systemd/dbus';
+import { busUid, Connection, DBusError, DBusTimeout, decodeMessage, encodeCall, sessionBusPath, splitSignature, systemBusPath } from '../../src/cgroups/systemd/dbus';
 import { annotationProperties, deviceProperties, listToMask, parseGVariant, resourceProperties, systemdVersionNumber } from '../../src/cgroups/systemd/properties';
 import { expandSlice, unitPlace } from '../../src/cgroups/systemd/unit';
 import { DEFAULT_ALLOWED_DEVICES } from '../../src/cgroups/cgroups';
@@ -39,6 +39,8 @@ describe('systemd unit names (runc\'s slice:prefix:name)', () => {
     assert.deepEqual(unitPlace(undefined, 'c1'), { unit: 'berth-c1.scope', slice: 'system.slice', cgroup: '/system.slice/berth-c1.scope' });
     assert.deepEqual(unitPlace('::c2', 'c1').unit, '-c2.scope');
     assert.equal(unitPlace(':p:n', 'c1').slice, 'system.slice');
+    // the user's own systemd (rootless): user.slice, below that manager's cgroup (planSystemd adds it)
+    assert.deepEqual(unitPlace(undefined, 'c1', 'user.slice'), { unit: 'berth-c1.scope', slice: 'user.slice', cgroup: '/user.slice/berth-c1.scope' });
   });
   test('anything else is refused, naming the field', () => {
     assert.throws(() => unitPlace('/system.slice/x', 'c'), /linux\.cgroupsPath: expected "slice:prefix:name"/);
@@ -153,6 +155,18 @@ describe('D-Bus marshalling', () => {
     assert.equal(m.member, 'StartTransientUnit');
     assert.equal(m.signature, 'ssa(sv)a(sa(sv))');
     assert.deepEqual(m.body, args);
+  });
+  test('the user\'s session bus: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus', () => {
+    assert.equal(sessionBusPath({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus,guid=abc', XDG_RUNTIME_DIR: '/x' }), '/run/user/1000/bus');
+    assert.equal(sessionBusPath({ XDG_RUNTIME_DIR: '/run/user/1001' }), '/run/user/1001/bus');
+    assert.throws(() => sessionBusPath({}), /neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR/);
+  });
+  test('EXTERNAL authentication with the uid the bus sees: ours, or in a user namespace the outside uid ours maps to', () => {
+    const uid = process.getuid!();
+    assert.equal(busUid(() => '         0          0 4294967295\n'), uid);
+    assert.equal(busUid(() => `${uid} 1000 1\n`), 1000);
+    assert.equal(busUid(() => `${uid + 1} 1000 1\n`), uid);
+    assert.equal(busUid(() => { throw new Error('no /proc'); }), uid);
   });
   test('the system bus address from DBUS_SYSTEM_BUS_ADDRESS', () => {
     assert.equal(systemBusPath({}), '/run/dbus/system_bus_socket');

@@ -13,9 +13,9 @@ import { applyResourceWrites } from '../resources';
 type Driver = typeof import('./driver');
 const driver = (): Driver => require('./driver') as Driver;
 
-/** Where the container's unit and cgroup will be (saved before anything is made). */
-export function planSystemdManager(cgroupsPath: string | undefined, made: NewCgroups): SystemdManager {
-  return new SystemdManager(driver().planSystemd(cgroupsPath, made.id), made);
+/** Where the container's unit and cgroup will be (saved before anything is made); user: the user's own systemd (rootless). */
+export function planSystemdManager(cgroupsPath: string | undefined, made: NewCgroups, user: boolean): SystemdManager {
+  return new SystemdManager(driver().planSystemd(cgroupsPath, made.id, user), made);
 }
 
 export class SystemdManager extends CgroupfsManager {
