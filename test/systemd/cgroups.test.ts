@@ -14,6 +14,7 @@ import { systemdVersion } from '../../src/cgroups/systemd/driver';
 import type { SpecObject } from '../../src/spec/defaults';
 import { useValidators } from '../../src/spec/validate';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
+import { criuProblem } from '../fixtures/criu';
 import { findCgroupDirs, leftovers } from '../fixtures/leftovers';
 import { BERTH, repoRoot, runRuntime, type RunOptions } from '../fixtures/runtime';
 
@@ -220,6 +221,47 @@ describe('the systemd cgroup driver', { skip }, () => {
       plain('delete', '--force', id);
       // The parent slices systemd made for the scope stay, as under runc: ours to remove.
       spawnSync('systemctl', ['stop', slice, 'berthtest.slice', sliceUnit]);
+      b.cleanup();
+    }
+  });
+
+  test('checkpoint, then restore --systemd-cgroup: CRIU starts in a new unit, the restored init is in it with the limits; delete leaves no unit', () => {
+    const why = criuProblem();
+    assert.equal(why, '', 'CRIU must work in the lane');
+    const id = newId();
+    const unit = `berthtest-${id}.scope`;
+    const cg = `system.slice/${unit}`;
+    const b = makeBundle({
+      // stdio on the container's own /dev/null: nothing of the host's for CRIU to dump
+      args: ['sh', '-c', 'exec sleep 1000 </dev/null >/dev/null 2>&1'],
+      mutate: (s) => {
+        noCgroupNs(s);
+        s.linux.cgroupsPath = `system.slice:berthtest:${id}`;
+        s.linux.resources = { ...s.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 42 } };
+      },
+    });
+    const img = mkdtempSync('/tmp/berth-sd-img-');
+    try {
+      const r = berth(['run', '-d', '--bundle', b.dir, id]);
+      assert.equal(r.code, 0, r.stderr);
+      const cp = plain('checkpoint', '--image-path', img, '--work-path', img, id);
+      assert.equal(cp.code, 0, cp.stderr);
+      assert.equal(show(unit, ['LoadState']).LoadState, 'not-found');
+      const rs = berth(['restore', '-d', '--bundle', b.dir, '--image-path', img, '--work-path', img, id]);
+      assert.equal(rs.code, 0, rs.stderr);
+      const { pid, status } = state(id);
+      assert.equal(status, 'running');
+      // (its host pid is new: CRIU keeps the pid in the container's own pid namespace)
+      assert.equal(cgroupOf(pid), `0::/${cg}`);
+      assert.deepEqual(show(unit, ['ActiveState', 'MemoryMax', 'TasksMax']), { ActiveState: 'active', MemoryMax: String(64 << 20), TasksMax: '42' });
+      assert.deepEqual(['memory.max', 'pids.max'].map((f) => file(cg, f)), [String(64 << 20), '42']);
+      const d = plain('delete', '--force', id);
+      assert.equal(d.code, 0, d.stderr);
+      assert.equal(show(unit, ['LoadState']).LoadState, 'not-found');
+      nothingLeft(id, b);
+    } finally {
+      plain('delete', '--force', id);
+      rmSync(img, { recursive: true, force: true });
       b.cleanup();
     }
   });
