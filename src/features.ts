@@ -35,7 +35,8 @@ export function features(root: string): Record<string, unknown> {
         v1: hs.some((h) => h.version === 1),
         v2: hs.some((h) => h.version === 2),
         systemd: systemdWorks(),
-        systemdUser: false,
+        // The user's own systemd: the same driver on the user's session bus.
+        systemdUser: systemdWorks(true),
         rdma: hs.some((h) => h.controllers.includes('rdma')) || controllersV2(hs).includes('rdma'),
       },
       seccomp: seccompFeatures(),
@@ -89,12 +90,13 @@ function seccompFeatures(): Record<string, unknown> {
   };
 }
 
-/** The systemd driver works here: systemd is init, the host is pure cgroup v2, the system bus is there. */
-function systemdWorks(): boolean {
-  const sd = require('./cgroups/systemd/driver') as typeof import('./cgroups/systemd/driver');
+/** The systemd driver works here: systemd is init, the host is pure cgroup v2, the system bus is there
+ * (user: the user's own systemd, on the caller's session bus, which only the caller can tell). */
+function systemdWorks(user = false): boolean {
+  const { systemdUnavailable } = require('./cgroups/manager') as typeof import('./cgroups/manager');
   const dbus = require('./cgroups/systemd/dbus') as typeof import('./cgroups/systemd/dbus');
   try {
-    return sd.unavailable() === undefined && existsSync(dbus.systemBusPath());
+    return systemdUnavailable() === undefined && (user || existsSync(dbus.systemBusPath()));
   } catch {
     return false;
   }

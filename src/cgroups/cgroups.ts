@@ -33,6 +33,8 @@ export interface Placement {
   shared?: string[];
   freezer?: string;
   unified?: string;
+  /** The systemd unit holding the cgroup (the systemd driver, ./systemd/manager.ts); user: the user's own systemd's. */
+  systemd?: { unit: string; slice: string; user?: boolean };
 }
 
 /** Where the container's cgroups will be, and which directories creating them makes.

@@ -8,9 +8,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, errnoText } from '../errors';
-import { joinCgroups } from '../cgroups/cgroups';
 import { hierarchies } from '../cgroups/hierarchies';
-import { checkCgroupsInUse, makeContainerCgroups, newState, placeCgroups } from '../container/create';
+import { systemdUnavailable } from '../cgroups/manager';
+import { checkCgroupsInUse, newState, planCgroupManager } from '../container/create';
 import { destroy } from '../container/destroy';
 import { forwardSignals } from '../container/forward';
 import { signalInit } from '../container/signal';
@@ -43,8 +43,10 @@ export interface RestoreOptions extends CriuFlags {
 /** Restores the container; in the foreground waits for it and returns its exit status (as `run`), detached 0. */
 export async function restoreContainer(o: RestoreOptions): Promise<number> {
   const bundle = resolve(o.bundle ?? process.cwd());
-  // CRIU restores into the cgroups it is started in; a systemd unit for it is not built yet.
-  if (o.systemdCgroup) throw new BerthError('restore: --systemd-cgroup is not supported by restore yet; leave it out to restore into cgroupfs cgroups (the config\'s cgroupsPath as a path)');
+  if (o.systemdCgroup) {
+    const why = systemdUnavailable();
+    if (why) throw new BerthError(`restore --systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
+  }
   const spec = loadConfig(bundle);
   const rpc = criuRpc();
   const mode = cgroupsMode(o.manageCgroupsMode);
@@ -53,8 +55,9 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
   if (terminal && o.detach && !o.consoleSocket) throw new BerthError('restore: a container with a terminal (process.terminal) restored with --detach needs --console-socket');
   const imagePath = resolve(o.imagePath || join(process.cwd(), 'checkpoint'));
   const layout = layoutOf(spec, bundle, hierarchies());
-  const placement = placeCgroups(spec, o.id);
-  checkCgroupsInUse(placement);
+  const cg = planCgroupManager(spec, o.id, o.systemdCgroup, false);
+  const placement = cg.placement;
+  checkCgroupsInUse(cg);
   const saved = newState(spec, o.id, bundle, placement);
 
   // In the foreground without --console-socket berth is the terminal's other end.
@@ -119,7 +122,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
     }
 
     ({ c, unlock } = claimContainer(o.root, saved));
-    makeContainerCgroups(spec.linux?.resources, placement);
+    if (!cg.needsPid) cg.create();
     // CRIU wants its root to be a mount point whose parent is not overmounted.
     criuRoot = join(c.dir, 'criu-root');
     mkdirSync(criuRoot, { mode: 0o755 });
@@ -138,8 +141,10 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
       logPath: join(logDir, 'restore.log'),
       extraFds,
       started: (pid) => {
-        // CRIU restores into the cgroups it runs in: the container's, limits set.
-        joinCgroups(placement, pid);
+        // CRIU restores into the cgroups it runs in: the container's, limits set
+        // (a systemd unit starts with CRIU in it, as create's with berth-init).
+        if (cg.needsPid) cg.create(pid);
+        cg.join(pid);
         opts.cg_root = cgroupRoots(pid);
       },
       notify: (script, pid, got) => {

@@ -3,11 +3,11 @@
 // recorded first, so a failure (or a SIGKILL of this process) leaves nothing that
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, makeCgroups, planCgroups, type Placement } from '../cgroups/cgroups';
-import { frozenBy } from '../cgroups/freeze';
+import { join, resolve } from 'node:path';
+import type { Placement } from '../cgroups/cgroups';
+import { planCgroupfs } from '../cgroups/cgroupfs';
 import { hierarchies } from '../cgroups/hierarchies';
-import { rootlessCgroupPath, rootlessPlacement } from '../cgroups/rootless';
+import { type CgroupManager, systemdUnavailable } from '../cgroups/manager';
 import { BerthError } from '../errors';
 import { type HookState, runHooks } from '../hooks/run';
 import { logDebug, logWarnQuietly } from '../log/log';
@@ -50,10 +50,8 @@ export interface CreateOptions {
 export async function createContainer(o: CreateOptions): Promise<{ c: Container; unlock: () => void }> {
   const bundle = resolve(o.bundle ?? process.cwd());
   const dir = containerDir(o.root, o.id);
-  // The systemd driver (and its D-Bus client) loads only when asked for.
-  const sd = o.systemdCgroup ? (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')) : undefined;
-  if (sd) {
-    const why = sd.unavailable();
+  if (o.systemdCgroup) {
+    const why = systemdUnavailable();
     if (why) throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
   }
   const spec = loadConfig(bundle);
@@ -63,12 +61,9 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
-  const rootless = !sd && rootlessCgroups();
-  const placement = sd
-    ? sd.planSystemd(spec.linux?.cgroupsPath, o.id)
-    : rootless ? planCgroups(spec.linux?.cgroupsPath ?? rootlessCgroupPath(o.id)) : placeCgroups(spec, o.id);
-  const resources = rootless ? rootlessPlacement(placement, spec.linux?.resources, !!spec.linux?.cgroupsPath) : spec.linux?.resources;
-  checkCgroupsInUse(placement);
+  const cg = planCgroupManager(spec, o.id, o.systemdCgroup, rootlessCgroups());
+  const placement = cg.placement;
+  checkCgroupsInUse(cg);
   bindOwnCgroups(plan, placement.dirs, hs);
   // The init is cloned into its cgroup2 directory, never running outside it.
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
@@ -81,14 +76,13 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     // systemd: the unit is started with berth-init in it (a scope needs a process),
     // before berth-init has its plan; the limits follow once systemd has made it.
     let place: ((pid: number) => void) | undefined;
-    if (sd) {
-      const p = placement as import('../cgroups/systemd/driver').SystemdPlacement;
+    if (cg.needsPid) {
       place = (pid) => {
-        sd.startUnit(p, pid, o.id, resources, spec.annotations as Record<string, string> | undefined);
-        if (!plan.cgroup2) joinCgroups(p, pid);
+        cg.create(pid);
+        if (!plan.cgroup2) cg.join(pid);
       };
     } else {
-      makeContainerCgroups(resources, placement);
+      cg.create();
     }
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
@@ -107,13 +101,15 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
   }
 }
 
-/** Where the container's cgroups go with cgroupfs as root (create, restore). */
-export function placeCgroups(spec: Spec, id: string): Placement {
-  const placement = planCgroups(spec.linux?.cgroupsPath ?? `/berth/${id}`);
-  // Without a cgroupsPath the container goes below /berth, which is berth's own: the
-  // last container to go removes it, whichever made it.
-  if (!spec.linux?.cgroupsPath) placement.shared = placement.dirs.map((d) => dirname(d));
-  return placement;
+/**
+ * The driver of a new container's cgroups and where they go (create, restore):
+ * systemd's unit with --systemd-cgroup (its code loaded only then; rootless: the
+ * user's own systemd), else cgroupfs (rootless: what the user may use).
+ */
+export function planCgroupManager(spec: Spec, id: string, systemd: boolean, rootless: boolean): CgroupManager {
+  const made = { id, resources: spec.linux?.resources, annotations: spec.annotations as Record<string, string> | undefined };
+  if (systemd) return (require('../cgroups/systemd/manager') as typeof import('../cgroups/systemd/manager')).planSystemdManager(spec.linux?.cgroupsPath, made, rootless);
+  return planCgroupfs(spec.linux?.cgroupsPath, made, rootless);
 }
 
 /** The state of a container being made from spec (create, restore). */
@@ -139,15 +135,6 @@ export function newState(spec: Spec, id: string, bundle: string, placement: Plac
     resources: spec.linux?.resources,
     criu: layoutOf(spec, bundle, hierarchies()),
   };
-}
-
-/** Makes the planned cgroupfs cgroups and applies the limits (with the devices every container may use). */
-export function makeContainerCgroups(resources: NonNullable<Spec['linux']>['resources'], placement: Placement): void {
-  makeCgroups(placement);
-  applyLimits(placement, resources && {
-    ...(resources as object),
-    devices: resources.devices && [...(resources.devices as DeviceRule[]), ...DEFAULT_ALLOWED_DEVICES],
-  });
 }
 
 type Hooks = NonNullable<ReturnType<typeof loadConfig>['hooks']>;
@@ -241,10 +228,10 @@ function runInit(
  * freeze in it, and create wait for it), and one that already holds processes
  * gets runc's warning (they share the container's limits, and its deletion kills them).
  */
-export function checkCgroupsInUse(p: Placement): void {
-  const frozen = frozenBy(p);
+export function checkCgroupsInUse(cg: CgroupManager): void {
+  const frozen = cg.frozenBy();
   if (frozen) throw new BerthError(`placing the container in its cgroup (linux.cgroupsPath): cgroup ${frozen}; thaw it first`);
-  const pids = cgroupPids(p);
+  const pids = cg.pids();
   if (pids.length) logWarnQuietly(`container's cgroup is not empty: ${pids.length} process(es) found`);
 }
 

@@ -1,6 +1,6 @@
 // Removing a container: every process in its cgroups is killed, the cgroups and
 // the state directory are removed, and poststop hooks run.
-import { cgroupPids, killCgroups, removeCgroups } from '../cgroups/cgroups';
+import { cgroupManager } from '../cgroups/manager';
 import { runHooks } from '../hooks/run';
 import { containerPids } from './pids';
 import { isAlive } from '../state/proc';
@@ -10,7 +10,7 @@ import { sleepSync } from '../sleep';
 /** signal to the init and every process in the container's cgroups (sub-cgroups too); SIGKILL so that none escapes. */
 export function killAll(c: Container, signal: number): void {
   const s = c.saved;
-  if (signal === 9) killCgroups(s.cgroups);
+  if (signal === 9) cgroupManager(s.cgroups).killAll();
   const pids = new Set(signal === 9 && s.cgroups.dirs.length ? [] : containerPids(s));
   if (isAlive(s.pid, s.pidStartTime)) pids.add(s.pid);
   for (const pid of pids) {
@@ -24,15 +24,15 @@ export function killAll(c: Container, signal: number): void {
 
 export function destroy(c: Container, opts: { runPoststop: boolean }): void {
   const s = c.saved;
+  const cg = cgroupManager(s.cgroups);
   for (let i = 0; i < 500; i++) {
     killAll(c, 9);
-    if (!isAlive(s.pid, s.pidStartTime) && cgroupPids(s.cgroups).length === 0) break;
+    if (!isAlive(s.pid, s.pidStartTime) && cg.pids().length === 0) break;
     reapIfOurs(s.pid);
     sleepSync(i < 50 ? 2 : 20);
   }
   reapIfOurs(s.pid);
-  if (s.cgroups.systemd) (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')).stopUnit({ ...s.cgroups, systemd: s.cgroups.systemd });
-  removeCgroups(s.cgroups);
+  cg.destroy();
   if (opts.runPoststop) {
     runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
   }

@@ -3,8 +3,8 @@
 // the container's memory cgroup; the stream ends when the container stops.
 import { closeSync } from 'node:fs';
 import { BerthError, StateError } from '../errors';
-import { hierarchies, isUnified } from '../cgroups/hierarchies';
-import { collectStats, memoryDir, oomKills, toJson } from '../cgroups/stats';
+import { cgroupManager } from '../cgroups/manager';
+import { toJson } from '../cgroups/stats';
 import { writeOut } from '../cli/output';
 import { native } from '../native/addon';
 import type { Container } from '../state/store';
@@ -22,7 +22,7 @@ export function parseDuration(text: string): number {
 export type ContainerEvent = { type: 'stats'; id: string; data: Record<string, unknown> } | { type: 'oom'; id: string };
 
 export function statsEvent(c: Container): ContainerEvent {
-  return { type: 'stats', id: c.id, data: collectStats(hierarchies(), c.saved.cgroups.dirs) };
+  return { type: 'stats', id: c.id, data: cgroupManager(c.saved.cgroups).stats() };
 }
 
 /**
@@ -46,7 +46,6 @@ export function checkEvents(c: Container, intervalMs: number): void {
 
 /** undefined when the init ended after the status check: so does the stream. */
 export function openEvents(c: Container, intervalMs: number): EventSource | undefined {
-  const hs = hierarchies();
   const addon = native();
   let pidfd: number;
   try {
@@ -54,28 +53,28 @@ export function openEvents(c: Container, intervalMs: number): EventSource | unde
   } catch {
     return undefined;
   }
-  const memDir = memoryDir(hs, c.saved.cgroups.dirs);
+  const oom = cgroupManager(c.saved.cgroups).oomWatch();
   let oomFd = -1;
   try {
-    oomFd = memDir ? addon.oomNotifier(memDir, isUnified(hs)) : -1;
+    oomFd = oom.dir ? addon.oomNotifier(oom.dir, oom.unified) : -1;
   } catch (e) {
     closeSync(pidfd);
     throw e;
   }
-  let ooms = oomKills(hs, c.saved.cgroups.dirs);
+  let ooms = oom.kills();
   let next = Date.now() + intervalMs;
   return {
     fds: oomFd >= 0 ? [pidfd, oomFd] : [pidfd],
     timeout: () => Math.max(0, next - Date.now()),
-    step([exited, oom]) {
+    step([exited, notified]) {
       const events: ContainerEvent[] = [];
-      if (oom || exited) {
+      if (notified || exited) {
         // v2 signals any change of memory.events: an OOM kill is what counts. v1
         // signals an OOM itself, which may kill nothing (oom_kill_disable): still
         // one event; but not for the signal the cgroup's removal sends.
-        const now = oomKills(hs, c.saved.cgroups.dirs);
+        const now = oom.kills();
         let n = now > ooms ? Number(now - ooms) : 0;
-        if (oom && !n && !exited && !isUnified(hs)) n = 1;
+        if (notified && !n && !exited && !oom.unified) n = 1;
         for (let i = 0; i < n; i++) events.push({ type: 'oom', id: c.id });
         if (now > ooms) ooms = now;
       }

@@ -3,12 +3,12 @@
 // them: ../cgroups/rootless.ts) is found by its pid namespace instead, when it has
 // its own; else only its init is known.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { cgroupPids } from '../cgroups/cgroups';
+import { cgroupManager } from '../cgroups/manager';
 import { isAlive } from '../state/proc';
 import type { Saved } from '../state/store';
 
 export function containerPids(s: Saved): number[] {
-  if (s.cgroups.dirs.length) return cgroupPids(s.cgroups);
+  if (s.cgroups.dirs.length) return cgroupManager(s.cgroups).pids();
   if (!isAlive(s.pid, s.pidStartTime)) return [];
   const ns = (pid: number | string) => {
     try {

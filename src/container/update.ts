@@ -3,9 +3,7 @@
 // resources schema) and/or runc's flags. The writes are planned in full before
 // any is made, and a write the kernel refuses puts the earlier ones back.
 import { BerthError } from '../errors';
-import { hierarchies } from '../cgroups/hierarchies';
-import { applyResourceWrites, planResourceWrites } from '../cgroups/resources';
-import { checkLimitsHaveCgroups } from '../cgroups/rootless';
+import { cgroupManager } from '../cgroups/manager';
 import type { LinuxResources } from '../spec/types';
 import type { Container } from '../state/store';
 
@@ -74,14 +72,7 @@ export function updateContainer(c: Container, r: LinuxResources): void {
   const merged = mergeResources(c.saved.resources ?? {}, r);
   const limit = merged.memory?.limit;
   const apply = r.memory?.swap !== undefined && r.memory.limit === undefined && limit !== undefined ? { ...r, memory: { ...r.memory, limit } } : r;
-  const hs = hierarchies();
-  // Field names in errors are config paths; say where they came from.
-  checkLimitsHaveCgroups(c.saved.cgroups.dirs, apply);
-  const writes = planResourceWrites(hs, c.saved.cgroups.dirs, apply, { forUpdate: true });
-  // systemd's unit is told first: it rewrites the files from its properties whenever it re-applies them.
-  const sd = c.saved.cgroups.systemd;
-  if (sd) (require('../cgroups/systemd/driver') as typeof import('../cgroups/systemd/driver')).setUnitResources({ systemd: sd }, apply);
-  applyResourceWrites(hs, writes, { rollback: true });
+  cgroupManager(c.saved.cgroups).update(apply);
   c.saved.resources = merged;
   c.save();
 }

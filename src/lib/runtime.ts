@@ -166,7 +166,7 @@ export class Runtime {
     // it, since v1 frozen tasks would not die before that.
     if (sig === 9 && status === 'paused') {
       try {
-        (require('../cgroups/freeze') as typeof import('../cgroups/freeze')).setFrozen(c.saved.cgroups, false);
+        (require('../cgroups/manager') as typeof import('../cgroups/manager')).cgroupManager(c.saved.cgroups).setFrozen(false);
       } catch {
         // the cgroup went with the container
       }
@@ -310,12 +310,12 @@ export class Runtime {
   private frozen(id: string, freeze: boolean): void {
     this.enter();
     const { withContainer } = require('../state/store') as typeof import('../state/store');
-    const { setFrozen } = require('../cgroups/freeze') as typeof import('../cgroups/freeze');
+    const { cgroupManager } = require('../cgroups/manager') as typeof import('../cgroups/manager');
     withContainer(this.root, id, (c) => {
       const status = c.status();
       if (freeze && status !== 'running' && status !== 'created') throw new StateError(`container not running: ${id} is ${status}`, id, status);
       if (!freeze && status !== 'paused') throw new StateError(`container not paused: ${id} is ${status}`, id, status);
-      setFrozen(c.saved.cgroups, freeze);
+      cgroupManager(c.saved.cgroups).setFrozen(freeze);
     });
   }
 

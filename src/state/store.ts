@@ -25,7 +25,7 @@ export interface Saved {
   pid: number;
   pidStartTime: string;
   /** Cgroup directories holding the container, and those berth made (removed on delete). */
-  cgroups: { dirs: string[]; made: string[]; freezer?: string; unified?: string; systemd?: { unit: string; slice: string } };
+  cgroups: { dirs: string[]; made: string[]; freezer?: string; unified?: string; systemd?: { unit: string; slice: string; user?: boolean } };
   hooks: { poststart?: HookSpec[]; poststop?: HookSpec[] };
   /** The init has its own pid namespace: killing it ends every process. */
   ownPidNs: boolean;

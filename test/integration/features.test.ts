@@ -29,7 +29,8 @@ test('features: valid, and what it claims matches the host', () => {
   assert.equal(linux.cgroup.v2, / - cgroup2 /.test(mounts));
   // The systemd driver: systemd is init, pure cgroup v2, the system bus is there.
   assert.equal(linux.cgroup.systemd, existsSync('/run/systemd/system') && !/ - cgroup /.test(mounts) && existsSync('/run/dbus/system_bus_socket'));
-  assert.equal(linux.cgroup.systemdUser, false);
+  // The user's own systemd: the same host conditions (the caller's session bus is the caller's to have).
+  assert.equal(linux.cgroup.systemdUser, existsSync('/run/systemd/system') && !/ - cgroup /.test(mounts));
   // AppArmor as the kernel runs it (none here; the cgroup v2 lane's kernel has it: apparmor.test.ts).
   let apparmor = false;
   try {

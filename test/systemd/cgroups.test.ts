@@ -9,9 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Connection, systemBusPath } from '../../src/cgroups/systemd/dbus';
+import { systemdVersion } from '../../src/cgroups/systemd/driver';
 import type { SpecObject } from '../../src/spec/defaults';
 import { useValidators } from '../../src/spec/validate';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
+import { criuProblem } from '../fixtures/criu';
 import { findCgroupDirs, leftovers } from '../fixtures/leftovers';
 import { BERTH, repoRoot, runRuntime, type RunOptions } from '../fixtures/runtime';
 
@@ -89,6 +92,15 @@ describe('the systemd cgroup driver', { skip }, () => {
   test('features says the driver works here', () => {
     const f = JSON.parse(plain('features').stdout);
     assert.equal(f.linux.cgroup.systemd, true);
+  });
+
+  test('the version probe reads what systemctl --version says (the properties that depend on it, below, need it)', () => {
+    const bus = new Connection(systemBusPath(), () => Date.now() + 10_000);
+    try {
+      assert.equal(systemdVersion(bus), Number(/^systemd (\d+)/.exec(sh('systemctl', ['--version']))![1]));
+    } finally {
+      bus.close();
+    }
   });
 
   test('a scope in its slice: limits in systemctl show and in the files; exec, ps, events, update, pause/resume; delete leaves no unit', () => {
@@ -209,6 +221,47 @@ describe('the systemd cgroup driver', { skip }, () => {
       plain('delete', '--force', id);
       // The parent slices systemd made for the scope stay, as under runc: ours to remove.
       spawnSync('systemctl', ['stop', slice, 'berthtest.slice', sliceUnit]);
+      b.cleanup();
+    }
+  });
+
+  test('checkpoint, then restore --systemd-cgroup: CRIU starts in a new unit, the restored init is in it with the limits; delete leaves no unit', () => {
+    const why = criuProblem();
+    assert.equal(why, '', 'CRIU must work in the lane');
+    const id = newId();
+    const unit = `berthtest-${id}.scope`;
+    const cg = `system.slice/${unit}`;
+    const b = makeBundle({
+      // stdio on the container's own /dev/null: nothing of the host's for CRIU to dump
+      args: ['sh', '-c', 'exec sleep 1000 </dev/null >/dev/null 2>&1'],
+      mutate: (s) => {
+        noCgroupNs(s);
+        s.linux.cgroupsPath = `system.slice:berthtest:${id}`;
+        s.linux.resources = { ...s.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 42 } };
+      },
+    });
+    const img = mkdtempSync('/tmp/berth-sd-img-');
+    try {
+      const r = berth(['run', '-d', '--bundle', b.dir, id]);
+      assert.equal(r.code, 0, r.stderr);
+      const cp = plain('checkpoint', '--image-path', img, '--work-path', img, id);
+      assert.equal(cp.code, 0, cp.stderr);
+      assert.equal(show(unit, ['LoadState']).LoadState, 'not-found');
+      const rs = berth(['restore', '-d', '--bundle', b.dir, '--image-path', img, '--work-path', img, id]);
+      assert.equal(rs.code, 0, rs.stderr);
+      const { pid, status } = state(id);
+      assert.equal(status, 'running');
+      // (its host pid is new: CRIU keeps the pid in the container's own pid namespace)
+      assert.equal(cgroupOf(pid), `0::/${cg}`);
+      assert.deepEqual(show(unit, ['ActiveState', 'MemoryMax', 'TasksMax']), { ActiveState: 'active', MemoryMax: String(64 << 20), TasksMax: '42' });
+      assert.deepEqual(['memory.max', 'pids.max'].map((f) => file(cg, f)), [String(64 << 20), '42']);
+      const d = plain('delete', '--force', id);
+      assert.equal(d.code, 0, d.stderr);
+      assert.equal(show(unit, ['LoadState']).LoadState, 'not-found');
+      nothingLeft(id, b);
+    } finally {
+      plain('delete', '--force', id);
+      rmSync(img, { recursive: true, force: true });
       b.cleanup();
     }
   });

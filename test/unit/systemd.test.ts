@@ -9,12 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Connection, DBusError, DBusTimeout, decodeMessage, encodeCall, splitSignature, systemBusPath } from '../../src/cgroups/systemd/dbus';
-import { annotationProperties, deviceProperties, listToMask, parseGVariant, resourceProperties } from '../../src/cgroups/systemd/properties';
+import { busUid, Connection, DBusError, DBusTimeout, decodeMessage, encodeCall, sessionBusPath, splitSignature, systemBusPath } from '../../src/cgroups/systemd/dbus';
+import { annotationProperties, deviceProperties, listToMask, parseGVariant, resourceProperties, systemdVersionNumber } from '../../src/cgroups/systemd/properties';
 import { expandSlice, unitPlace } from '../../src/cgroups/systemd/unit';
 import { DEFAULT_ALLOWED_DEVICES } from '../../src/cgroups/cgroups';
 
 const INF = 0xffffffffffffffffn;
+/** The lane's systemd (Debian 12): every property berth knows. */
+const SD = 252;
 const props = (ps: [string, [string, unknown]][]) => Object.fromEntries(ps.map(([k, [, v]]) => [k, v]));
 
 describe('systemd unit names (runc\'s slice:prefix:name)', () => {
@@ -37,6 +39,8 @@ describe('systemd unit names (runc\'s slice:prefix:name)', () => {
     assert.deepEqual(unitPlace(undefined, 'c1'), { unit: 'berth-c1.scope', slice: 'system.slice', cgroup: '/system.slice/berth-c1.scope' });
     assert.deepEqual(unitPlace('::c2', 'c1').unit, '-c2.scope');
     assert.equal(unitPlace(':p:n', 'c1').slice, 'system.slice');
+    // the user's own systemd (rootless): user.slice, below that manager's cgroup (planSystemd adds it)
+    assert.deepEqual(unitPlace(undefined, 'c1', 'user.slice'), { unit: 'berth-c1.scope', slice: 'user.slice', cgroup: '/user.slice/berth-c1.scope' });
   });
   test('anything else is refused, naming the field', () => {
     assert.throws(() => unitPlace('/system.slice/x', 'c'), /linux\.cgroupsPath: expected "slice:prefix:name"/);
@@ -51,7 +55,7 @@ describe('unit properties from linux.resources (runc\'s conversions)', () => {
       memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 },
       cpu: { shares: 1024, quota: 12345, period: 100000 },
       pids: { limit: 20 }, blockIO: { weight: 500 },
-    }, undefined));
+    }, undefined, SD));
     assert.deepEqual(p, {
       MemoryMax: 64n << 20n, MemoryLow: 32n << 20n, MemorySwapMax: 32n << 20n,
       CPUWeight: 39n, CPUQuotaPeriodUSec: 100000n, CPUQuotaPerSecUSec: 130000n,
@@ -59,23 +63,40 @@ describe('unit properties from linux.resources (runc\'s conversions)', () => {
     });
   });
   test('unlimited is infinity; a quota without a period assumes 100 ms; -1 quota is infinity', () => {
-    assert.deepEqual(props(resourceProperties({ memory: { limit: -1 }, pids: { limit: -1 }, cpu: { quota: 50000 } }, undefined)), {
+    assert.deepEqual(props(resourceProperties({ memory: { limit: -1 }, pids: { limit: -1 }, cpu: { quota: 50000 } }, undefined, SD)), {
       MemoryMax: INF, MemorySwapMax: INF, TasksMax: INF, CPUQuotaPerSecUSec: 500000n,
     });
-    assert.deepEqual(props(resourceProperties({ cpu: { quota: -1, period: 50000 } }, undefined)), { CPUQuotaPeriodUSec: 50000n, CPUQuotaPerSecUSec: INF });
-    assert.deepEqual(resourceProperties({ pids: { limit: 0 }, memory: { limit: 0 } }, undefined), []);
+    assert.deepEqual(props(resourceProperties({ cpu: { quota: -1, period: 50000 } }, undefined, SD)), { CPUQuotaPeriodUSec: 50000n, CPUQuotaPerSecUSec: INF });
+    assert.deepEqual(resourceProperties({ pids: { limit: 0 }, memory: { limit: 0 } }, undefined, SD), []);
   });
   test('cpusets as systemd\'s masks', () => {
     assert.deepEqual([...listToMask('0-3,8', 'f')], [0x0f, 0x01]);
     assert.deepEqual([...listToMask('1', 'f')], [0x02]);
     assert.throws(() => listToMask('3-1', 'linux.resources.cpu.cpus'), /linux\.resources\.cpu\.cpus: invalid list/);
-    assert.deepEqual(props(resourceProperties({ cpu: { cpus: '0', mems: '0' } }, undefined)), { AllowedCPUs: [1], AllowedMemoryNodes: [1] });
+    assert.deepEqual(props(resourceProperties({ cpu: { cpus: '0', mems: '0' } }, undefined, SD)), { AllowedCPUs: [1], AllowedMemoryNodes: [1] });
   });
   test('unified keys systemd knows become properties too', () => {
-    assert.deepEqual(props(resourceProperties({ unified: { 'memory.high': '1048576', 'pids.max': 'max', 'cpu.max': '20000 100000', 'io.max': 'x' } }, undefined)), {
+    assert.deepEqual(props(resourceProperties({ unified: { 'memory.high': '1048576', 'pids.max': 'max', 'cpu.max': '20000 100000', 'io.max': 'x' } }, undefined, SD)), {
       MemoryHigh: 1048576n, TasksMax: INF, CPUQuotaPeriodUSec: 100000n, CPUQuotaPerSecUSec: 200000n,
     });
-    assert.throws(() => resourceProperties({ unified: { 'memory.high': 'lots' } }, undefined), /linux\.resources\.unified\["memory\.high"\]: not a number/);
+    assert.throws(() => resourceProperties({ unified: { 'memory.high': 'lots' } }, undefined, SD), /linux\.resources\.unified\["memory\.high"\]: not a number/);
+  });
+  test('systemd\'s version decides, as runc: CPUQuotaPeriodUSec from 242, AllowedCPUs/AllowedMemoryNodes from 244; older or unknown (-1) leaves them to the files', () => {
+    assert.equal(systemdVersionNumber('252.22-1~deb12u1'), 252);
+    assert.equal(systemdVersionNumber('v245.4-4ubuntu3'), 245);
+    assert.equal(systemdVersionNumber('239 (239-78.el8)'), 239);
+    assert.equal(systemdVersionNumber('unknown'), -1);
+    const r = { cpu: { quota: 20000, period: 50000, cpus: '0-1', mems: '0' } };
+    const u = { unified: { 'cpu.max': '20000 50000', 'cpuset.cpus': '1', 'cpuset.mems': '0' } };
+    const names = (v: number, res: object) => Object.keys(props(resourceProperties(res, undefined, v)));
+    for (const res of [r, u]) {
+      assert.deepEqual(names(244, res), ['CPUQuotaPeriodUSec', 'CPUQuotaPerSecUSec', 'AllowedCPUs', 'AllowedMemoryNodes']);
+      assert.deepEqual(names(243, res), ['CPUQuotaPeriodUSec', 'CPUQuotaPerSecUSec']);
+      assert.deepEqual(names(241, res), ['CPUQuotaPerSecUSec']);
+      assert.deepEqual(names(-1, res), ['CPUQuotaPerSecUSec']);
+    }
+    // A bad list is still refused, whatever the version.
+    assert.throws(() => resourceProperties({ cpu: { cpus: 'x' } }, undefined, 241), /linux\.resources\.cpu\.cpus: invalid list/);
   });
   test('device rules: an allow list for strict, auto for allow-all', () => {
     const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }, ...DEFAULT_ALLOWED_DEVICES];
@@ -134,6 +155,18 @@ describe('D-Bus marshalling', () => {
     assert.equal(m.member, 'StartTransientUnit');
     assert.equal(m.signature, 'ssa(sv)a(sa(sv))');
     assert.deepEqual(m.body, args);
+  });
+  test('the user\'s session bus: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus', () => {
+    assert.equal(sessionBusPath({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus,guid=abc', XDG_RUNTIME_DIR: '/x' }), '/run/user/1000/bus');
+    assert.equal(sessionBusPath({ XDG_RUNTIME_DIR: '/run/user/1001' }), '/run/user/1001/bus');
+    assert.throws(() => sessionBusPath({}), /neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR/);
+  });
+  test('EXTERNAL authentication with the uid the bus sees: ours, or in a user namespace the outside uid ours maps to', () => {
+    const uid = process.getuid!();
+    assert.equal(busUid(() => '         0          0 4294967295\n'), uid);
+    assert.equal(busUid(() => `${uid} 1000 1\n`), 1000);
+    assert.equal(busUid(() => `${uid + 1} 1000 1\n`), uid);
+    assert.equal(busUid(() => { throw new Error('no /proc'); }), uid);
   });
   test('the system bus address from DBUS_SYSTEM_BUS_ADDRESS', () => {
     assert.equal(systemBusPath({}), '/run/dbus/system_bus_socket');

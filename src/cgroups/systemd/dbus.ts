@@ -12,7 +12,7 @@
 //
 // Messages are marshalled little-endian; replies are read in either byte order.
 // Authentication is SASL EXTERNAL (the kernel tells the bus our uid).
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { native } from '../../native/addon';
 
 /** A D-Bus value as JS holds it: y n q i u -> number, x t -> bigint (numbers accepted when
@@ -325,14 +325,45 @@ export function decodeMessage(buf: Buffer): Message {
 
 /** The unix socket path of the system bus (DBUS_SYSTEM_BUS_ADDRESS, as libdbus and sd-bus take it). */
 export function systemBusPath(env = process.env): string {
-  const addr = env.DBUS_SYSTEM_BUS_ADDRESS;
-  if (!addr) return '/run/dbus/system_bus_socket';
+  return unixPath('DBUS_SYSTEM_BUS_ADDRESS', env) ?? '/run/dbus/system_bus_socket';
+}
+
+/** The unix socket path of the user's session bus (DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus, as sd-bus). */
+export function sessionBusPath(env = process.env): string {
+  const path = unixPath('DBUS_SESSION_BUS_ADDRESS', env) ?? (env.XDG_RUNTIME_DIR && `${env.XDG_RUNTIME_DIR}/bus`);
+  if (!path) throw new Error('neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set');
+  return path;
+}
+
+function unixPath(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+  const addr = env[variable];
+  if (!addr) return undefined;
   for (const a of addr.split(';')) {
     const m = /^unix:(.*)$/.exec(a);
     const path = m?.[1].split(',').find((kv) => kv.startsWith('path='));
     if (path) return decodeURIComponent(path.slice(5));
   }
-  throw new Error(`DBUS_SYSTEM_BUS_ADDRESS=${addr}: no unix:path= address`);
+  throw new Error(`${variable}=${addr}: no unix:path= address`);
+}
+
+/**
+ * The uid the bus sees (it takes it from the socket): ours, or in a user
+ * namespace (rootless podman runs the runtime as its root) the outside uid ours
+ * is mapped to, as /proc/self/uid_map says.
+ */
+export function busUid(uidMap = () => readFileSync('/proc/self/uid_map', 'latin1')): number {
+  const uid = process.getuid?.() ?? 0;
+  let map: string;
+  try {
+    map = uidMap();
+  } catch {
+    return uid;
+  }
+  for (const line of map.split('\n')) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (count > 0 && uid >= inside && uid < inside + count) return outside + (uid - inside);
+  }
+  return uid;
 }
 
 export class Connection {
@@ -350,7 +381,7 @@ export class Connection {
   ) {
     this.fd = native().connectUnix(path);
     try {
-      this.write(Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid?.() ?? 0)).toString('hex')}\r\n`, 'latin1'));
+      this.write(Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(busUid())).toString('hex')}\r\n`, 'latin1'));
       const line = this.readLine();
       if (!line.startsWith('OK ')) throw new DBusError('org.freedesktop.DBus.Error.AuthFailed', `the bus refused EXTERNAL authentication: ${line.trim()}`);
       this.write(Buffer.from('BEGIN\r\n', 'latin1'));

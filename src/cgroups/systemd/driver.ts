@@ -3,24 +3,25 @@
 // runc does; berth then writes what systemd cannot express to the unit's cgroup
 // files itself (the cgroupfs writers of ../resources.ts), and freezes, reads
 // and kills through the files as on cgroupfs. Pure cgroup v2 hosts only.
+// Without root privileges over cgroups (rootless, as runc's systemdUser) the
+// unit is the user's own systemd's, asked on the user's session bus; its
+// cgroup is below that manager's (user@UID.service).
 import { existsSync, mkdirSync } from 'node:fs';
+import { posix } from 'node:path';
 import { BerthError, errnoText } from '../../errors';
 import { logDebug } from '../../log/log';
 import { sleepSync } from '../../sleep';
 import type { LinuxResources } from '../../spec/types';
 import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement, removeCgroupTree } from '../cgroups';
 import { dirFor, hierarchies, isUnified } from '../hierarchies';
-import { Connection, DBusError, DBusTimeout, SIGNAL, systemBusPath, type Value } from './dbus';
-import { annotationProperties, type Property, resourceProperties } from './properties';
+import { Connection, DBusError, DBusTimeout, sessionBusPath, SIGNAL, systemBusPath, type Value } from './dbus';
+import { annotationProperties, type Property, resourceProperties, systemdVersionNumber } from './properties';
 import { unitPlace } from './unit';
 
 /** How long systemd gets for one step (a call, or a job to finish), as runc's 30 s. */
 const TIMEOUT_MS = 30_000;
 
-export interface SystemdUnit {
-  unit: string;
-  slice: string;
-}
+export type SystemdUnit = NonNullable<Placement['systemd']>;
 
 export type SystemdPlacement = Placement & { systemd: SystemdUnit };
 
@@ -37,25 +38,43 @@ export function unavailable(): string | undefined {
   return undefined;
 }
 
-/** Where the container's unit and cgroup will be (saved before anything is made). */
-export function planSystemd(cgroupsPath: string | undefined, id: string): SystemdPlacement {
+/**
+ * Where the container's unit and cgroup will be (saved before anything is made).
+ * user: the user's own systemd, whose cgroup (ControlGroup, e.g.
+ * /user.slice/user-1000.slice/user@1000.service) holds its slices.
+ */
+export function planSystemd(cgroupsPath: string | undefined, id: string, user = false): SystemdPlacement {
   const why = unavailable();
   if (why) throw new BerthError(`--systemd-cgroup: ${why}`);
-  const place = unitPlace(cgroupsPath, id);
-  const dir = dirFor(hierarchies()[0], place.cgroup);
-  return { dirs: [dir], made: [], unified: dir, systemd: { unit: place.unit, slice: place.slice } };
+  const place = unitPlace(cgroupsPath, id, user ? 'user.slice' : 'system.slice');
+  let cgroup = place.cgroup;
+  if (user) {
+    const step = `finding the cgroup of the user's systemd (--systemd-cgroup without root)`;
+    const { bus } = connect(step, true);
+    try {
+      const [v] = bus.call(SYSTEMD, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER, 'ControlGroup']) as [[string, Value]];
+      cgroup = posix.join(String(v[1]), place.cgroup);
+    } catch (e) {
+      throw new BerthError(`${step}: ${busText(e)}`);
+    } finally {
+      bus.close();
+    }
+  }
+  const dir = dirFor(hierarchies()[0], cgroup);
+  return { dirs: [dir], made: [], unified: dir, systemd: { unit: place.unit, slice: place.slice, ...(user ? { user } : {}) } };
 }
 
-/** A connection to the system bus, with every wait bounded. */
-function connect(step: string): { bus: Connection; deadline: { at: number } } {
+/** A connection to the system bus (the user's session bus for the user's systemd), with every wait bounded. */
+function connect(step: string, user = false): { bus: Connection; deadline: { at: number } } {
   const deadline = { at: Date.now() + TIMEOUT_MS };
-  let path = '/run/dbus/system_bus_socket';
+  const which = user ? "the user's session bus" : 'the system bus';
+  let path = user ? '' : '/run/dbus/system_bus_socket';
   try {
-    path = systemBusPath();
+    path = user ? sessionBusPath() : systemBusPath();
     const bus = new Connection(path, () => deadline.at);
     return { bus, deadline };
   } catch (e) {
-    throw new BerthError(`${step}: connecting to the system bus at ${path}: ${busText(e)}`);
+    throw new BerthError(`${step}: connecting to ${which}${path ? ` at ${path}` : ''}: ${busText(e)}`);
   }
 }
 
@@ -98,18 +117,37 @@ export function startUnit(p: SystemdPlacement, pid: number | undefined, id: stri
   const { unit, slice } = p.systemd;
   const step = `creating the systemd unit ${unit} (linux.cgroupsPath)`;
   const isSlice = unit.endsWith('.slice');
-  const props: Property[] = [
-    ['Description', ['s', `berth container ${id}`]],
-    isSlice ? ['Wants', ['as', [slice]]] : ['Slice', ['s', slice]],
-    ...(isSlice ? [] : [['Delegate', ['b', true]] as Property]),
-    ...(pid !== undefined && !isSlice ? [['PIDs', ['au', [pid]]] as Property] : []),
-    // as runc: accounting on, so systemd keeps these controllers enabled above the unit
-    ['MemoryAccounting', ['b', true]], ['CPUAccounting', ['b', true]], ['IOAccounting', ['b', true]], ['TasksAccounting', ['b', true]],
-    ['DefaultDependencies', ['b', false]],
-    ...resourceProperties(resources, deviceRules(resources)),
-    ...annotationProperties(annotations),
-  ];
-  const { bus } = connect(step);
+  const user = !!p.systemd.user;
+  const { bus } = connect(step, user);
+  try {
+    startJob(bus, step, unit, [
+      ['Description', ['s', `berth container ${id}`]],
+      isSlice ? ['Wants', ['as', [slice]]] : ['Slice', ['s', slice]],
+      ...(isSlice ? [] : [['Delegate', ['b', true]] as Property]),
+      ...(pid !== undefined && !isSlice ? [['PIDs', ['au', [pid]]] as Property] : []),
+      // as runc: accounting on, so systemd keeps these controllers enabled above the unit
+      ['MemoryAccounting', ['b', true]], ['CPUAccounting', ['b', true]], ['IOAccounting', ['b', true]], ['TasksAccounting', ['b', true]],
+      ['DefaultDependencies', ['b', false]],
+      ...resourceProperties(resources, user ? undefined : deviceRules(resources), systemdVersion(bus)),
+      ...annotationProperties(annotations),
+    ]);
+  } finally {
+    bus.close();
+  }
+  const dir = p.unified!;
+  try {
+    // A slice's cgroup may be made only once something is in it (runc makes it too).
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new BerthError(`${step}: creating ${dir}: ${errnoText(e)}`);
+  }
+  // Without root no device rules, as runc (the user namespace keeps the container from making devices).
+  const limits: Limits | undefined = resources && { ...(resources as object), devices: user ? undefined : deviceRules(resources) };
+  applyLimits(p, limits);
+}
+
+/** StartTransientUnit, and the wait for its job. */
+function startJob(bus: Connection, step: string, unit: string, props: Property[]): void {
   try {
     watchJobs(bus);
     let job: string | undefined;
@@ -129,18 +167,28 @@ export function startUnit(p: SystemdPlacement, pid: number | undefined, id: stri
     }
   } catch (e) {
     throw new BerthError(`${step}: ${busText(e)}`);
-  } finally {
-    bus.close();
   }
-  const dir = p.unified!;
-  try {
-    // A slice's cgroup may be made only once something is in it (runc makes it too).
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new BerthError(`${step}: creating ${dir}: ${errnoText(e)}`);
+}
+
+let version: number | undefined;
+
+/**
+ * systemd's version (its manager's Version property), asked once per process:
+ * the unit properties that depend on it (./properties.ts) are left to the files
+ * where it is too old or unknown (-1), as runc does when it cannot tell.
+ */
+export function systemdVersion(bus: Connection): number {
+  if (version === undefined) {
+    try {
+      const [v] = bus.call(SYSTEMD, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER, 'Version']) as [[string, Value]];
+      version = systemdVersionNumber(String(v[1]));
+    } catch (e) {
+      logDebug(`asking systemd for its version: ${busText(e)}`);
+      version = -1;
+    }
+    logDebug(`systemd version ${version}`);
   }
-  const limits: Limits | undefined = resources && { ...(resources as object), devices: deviceRules(resources) };
-  applyLimits(p, limits);
+  return version;
 }
 
 function resetFailed(bus: Connection, unit: string): void {
@@ -156,11 +204,11 @@ export function setUnitResources(s: { systemd: SystemdUnit }, resources: LinuxRe
   const { unit } = s.systemd;
   const step = `updating the systemd unit ${unit}`;
   // Device rules stay as created (update leaves them, as runc's does).
-  const props = resourceProperties(resources, undefined);
-  if (!props.length) return;
-  const { bus } = connect(step);
+  if (!resourceProperties(resources, undefined, Infinity).length) return;
+  const { bus } = connect(step, !!s.systemd.user);
   try {
-    callManager(bus, 'SetUnitProperties', 'sba(sv)', [unit, true, props]);
+    const props = resourceProperties(resources, undefined, systemdVersion(bus));
+    if (props.length) callManager(bus, 'SetUnitProperties', 'sba(sv)', [unit, true, props]);
   } catch (e) {
     throw new BerthError(`${step}: ${busText(e)}`);
   } finally {
@@ -178,7 +226,7 @@ export function setUnitResources(s: { systemd: SystemdUnit }, resources: LinuxRe
 export function stopUnit(p: { systemd: SystemdUnit; unified?: string }): void {
   const { unit } = p.systemd;
   try {
-    const { bus, deadline } = connect(`stopping the systemd unit ${unit}`);
+    const { bus, deadline } = connect(`stopping the systemd unit ${unit}`, !!p.systemd.user);
     try {
       watchJobs(bus);
       try {

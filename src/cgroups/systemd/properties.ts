@@ -14,6 +14,16 @@ import type { Value } from './dbus';
 export type Property = [string, [string, Value]];
 
 const INFINITY = 0xffffffffffffffffn; // systemd's CGROUP_LIMIT_MAX and USEC_INFINITY
+// The first systemd versions that know these properties (as runc checks them);
+// an older one would refuse the unit: berth then leaves them to the files it writes.
+const CPU_QUOTA_PERIOD_SINCE = 242;
+const ALLOWED_CPUS_SINCE = 244;
+
+/** systemd's version number from its manager's Version property ("252.22-1~deb12u1", "v245.4-4ubuntu3"), or -1 when it has none. */
+export function systemdVersionNumber(text: string): number {
+  const m = /^v?(\d+)/.exec(text.trim());
+  return m ? Number(m[1]) : -1;
+}
 const DEFAULT_CPU_PERIOD = 100000;
 const F = 'linux.resources';
 
@@ -35,9 +45,9 @@ export function listToMask(list: string, field: string): Buffer {
 
 /** CPUQuotaPerSecUSec for quota/period, rounded up to whole percents of a CPU as runc does
  * (systemd keeps a percentage; berth writes the exact cpu.max afterwards). */
-function cpuQuota(quota: number | undefined, period: number | undefined): Property[] {
+function cpuQuota(quota: number | undefined, period: number | undefined, version: number): Property[] {
   const out: Property[] = [];
-  if (period) out.push(t('CPUQuotaPeriodUSec', period));
+  if (period && version >= CPU_QUOTA_PERIOD_SINCE) out.push(t('CPUQuotaPeriodUSec', period));
   if (quota || period) {
     let perSec = INFINITY;
     if (quota && quota > 0) {
@@ -50,8 +60,8 @@ function cpuQuota(quota: number | undefined, period: number | undefined): Proper
   return out;
 }
 
-/** The resources systemd can express. */
-export function resourceProperties(r: LinuxResources | undefined, devices: DeviceRule[] | undefined): Property[] {
+/** The resources systemd (of that version, -1: unknown) can express. */
+export function resourceProperties(r: LinuxResources | undefined, devices: DeviceRule[] | undefined, version: number): Property[] {
   const out: Property[] = [];
   const m = r?.memory;
   if (m) {
@@ -65,20 +75,22 @@ export function resourceProperties(r: LinuxResources | undefined, devices: Devic
   const c = r?.cpu;
   if (c) {
     if (c.shares) out.push(t('CPUWeight', sharesToWeight(c.shares)));
-    out.push(...cpuQuota(c.quota, c.period));
-    if (c.cpus) out.push(['AllowedCPUs', ['ay', [...listToMask(c.cpus, `${F}.cpu.cpus`)]]]);
-    if (c.mems) out.push(['AllowedMemoryNodes', ['ay', [...listToMask(c.mems, `${F}.cpu.mems`)]]]);
+    out.push(...cpuQuota(c.quota, c.period, version));
+    const cpus = c.cpus && listToMask(c.cpus, `${F}.cpu.cpus`);
+    const mems = c.mems && listToMask(c.mems, `${F}.cpu.mems`);
+    if (cpus && version >= ALLOWED_CPUS_SINCE) out.push(['AllowedCPUs', ['ay', [...cpus]]]);
+    if (mems && version >= ALLOWED_CPUS_SINCE) out.push(['AllowedMemoryNodes', ['ay', [...mems]]]);
   }
   const pids = r?.pids?.limit;
   if (pids !== undefined && (pids > 0 || pids === -1)) out.push(t('TasksMax', pids));
   if (r?.blockIO?.weight) out.push(t('IOWeight', blkioToIOWeight(r.blockIO.weight)));
-  out.push(...unifiedProperties(r?.unified));
+  out.push(...unifiedProperties(r?.unified, version));
   if (devices) out.push(...deviceProperties(devices));
   return out;
 }
 
 /** The linux.resources.unified keys systemd has properties for (runc converts the same). */
-function unifiedProperties(u: Record<string, string | undefined> | undefined): Property[] {
+function unifiedProperties(u: Record<string, string | undefined> | undefined, version: number): Property[] {
   const out: Property[] = [];
   for (const [key, value] of Object.entries(u ?? {})) {
     if (value === undefined) continue;
@@ -92,11 +104,15 @@ function unifiedProperties(u: Record<string, string | undefined> | undefined): P
       case 'cpu.weight': out.push(['CPUWeight', ['t', num(value, '')]]); break;
       case 'cpu.max': {
         const [q, p] = value.trim().split(/\s+/);
-        out.push(...cpuQuota(q === 'max' ? -1 : Number(num(q)), p === undefined ? undefined : Number(num(p))));
+        out.push(...cpuQuota(q === 'max' ? -1 : Number(num(q)), p === undefined ? undefined : Number(num(p)), version));
         break;
       }
-      case 'cpuset.cpus': out.push(['AllowedCPUs', ['ay', [...listToMask(value, field)]]]); break;
-      case 'cpuset.mems': out.push(['AllowedMemoryNodes', ['ay', [...listToMask(value, field)]]]); break;
+      case 'cpuset.cpus':
+      case 'cpuset.mems': {
+        const mask = listToMask(value, field);
+        if (version >= ALLOWED_CPUS_SINCE) out.push([key === 'cpuset.cpus' ? 'AllowedCPUs' : 'AllowedMemoryNodes', ['ay', [...mask]]]);
+        break;
+      }
       case 'memory.min': out.push(['MemoryMin', ['t', num(value)]]); break;
       case 'memory.low': out.push(['MemoryLow', ['t', num(value)]]); break;
       case 'memory.high': out.push(['MemoryHigh', ['t', num(value)]]); break;

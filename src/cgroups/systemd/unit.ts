@@ -32,10 +32,11 @@ export function expandSlice(slice: string): string {
 
 /**
  * The unit for a container. An empty cgroupsPath is ":berth:ID" (runc's is
- * ":runc:ID"); an empty slice is system.slice, as runc's for root. An empty
- * prefix or name is left as runc leaves it (systemd then refuses the name).
+ * ":runc:ID"); an empty slice is system.slice, as runc's for root, and
+ * user.slice with the user's own systemd. An empty prefix or name is left as
+ * runc leaves it (systemd then refuses the name).
  */
-export function unitPlace(cgroupsPath: string | undefined, id: string): UnitPlace {
+export function unitPlace(cgroupsPath: string | undefined, id: string, defaultSlice = 'system.slice'): UnitPlace {
   let slice = '';
   let prefix = 'berth';
   let name = id;
@@ -45,7 +46,7 @@ export function unitPlace(cgroupsPath: string | undefined, id: string): UnitPlac
       throw new BerthError(`${FIELD}: expected "slice:prefix:name" with --systemd-cgroup, got ${JSON.stringify(cgroupsPath)}`);
     [slice, prefix, name] = parts;
   }
-  slice ||= 'system.slice';
+  slice ||= defaultSlice;
   const unit = name.endsWith('.slice') ? name : `${prefix}-${name}.scope`;
   if (unit.includes('/') || !/^[\w:.\\-]+$/.test(unit) || unit.length > 255)
     throw new BerthError(`${FIELD}: ${JSON.stringify(unit)} is not a valid systemd unit name`);
