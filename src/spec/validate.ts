@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError, ConfigError, errnoText } from '../errors';
-import type { DocumentKind, Features, LinuxResources, Process, Spec, SpecDocuments, State } from './types';
+import type { DocumentKind, LinuxResources, Process, Spec, SpecDocuments } from './types';
 
 export type { DocumentKind };
 
@@ -97,20 +97,6 @@ export function loadResources(fileOrDash: string): LinuxResources {
   const what = stdin ? 'resources from standard input' : `resources file ${fileOrDash}`;
   const value = parseJson(stdin ? readStdin(what) : readText(fileOrDash, what), what);
   validate('resources', value, what);
-  return value;
-}
-
-/** Parse and validate a state document (e.g. a hook's stdin, or a saved state). */
-export function parseState(text: string, what = 'state'): State {
-  const value = parseJson(text, what);
-  validate('state', value, what);
-  return value;
-}
-
-/** Parse and validate a features document. */
-export function parseFeatures(text: string, what = 'features'): Features {
-  const value = parseJson(text, what);
-  validate('features', value, what);
   return value;
 }
 
