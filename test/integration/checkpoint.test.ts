@@ -9,9 +9,11 @@
 // area bounds") they are skipped, saying so.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
+import { makeMountPoints } from '../../src/checkpoint/mountpoints';
+import type { Spec } from '../../src/spec/types';
 import type { BundleOptions } from '../fixtures/bundle';
 import { criuProblem, criuWorks } from '../fixtures/criu';
 import { findTool, repoRoot } from '../fixtures/runtime';
@@ -381,6 +383,38 @@ test('restore into a fresh copy of the rootfs makes the missing mount points (a 
   assert.equal(e.stdout, 'from-a-file\nkept\n');
   await killAndDelete(id);
   await second.eof;
+});
+
+test('restore\'s mount points are made inside the rootfs, whatever its symlinks say (no CRIU needed)', (t) => {
+  const rootfs = join(s.tmpdir(t), 'rootfs');
+  mkdirSync(rootfs);
+  const outside = s.tmpdir(t, 'berth-cr-outside-');
+  const source = join(s.tmpdir(t), 'file');
+  writeFileSync(source, '');
+  // Absolute, relative and dangling symlinks out of the root, as a hostile rootfs has them.
+  symlinkSync(outside, join(rootfs, 'abs'));
+  symlinkSync('../../../../../..' + outside, join(rootfs, 'rel'));
+  symlinkSync(join(outside, 'none'), join(rootfs, 'dangling'));
+  const spec = {
+    ociVersion: '1.0.2',
+    mounts: [
+      { destination: '/abs/a', type: 'bind', source: outside, options: ['rbind'] },
+      { destination: '/rel/b/c', type: 'tmpfs', source: 'tmpfs' },
+      { destination: '/dangling', type: 'bind', source, options: ['bind'] },
+      { destination: '/rel/b/c/below-a-tmpfs', type: 'proc', source: 'proc' },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup' },
+    ],
+  } as Spec;
+  makeMountPoints(spec, '/', rootfs);
+  assert.ok(lstatSync(join(rootfs, outside, 'a')).isDirectory());
+  assert.ok(lstatSync(join(rootfs, outside, 'b/c')).isDirectory());
+  assert.ok(lstatSync(join(rootfs, outside, 'none')).isFile());
+  assert.ok(!existsSync(join(rootfs, outside, 'b/c/below-a-tmpfs')));
+  assert.ok(!existsSync(join(rootfs, 'sys')));
+  assert.deepEqual(readdirSync(outside), [], 'made on the host');
+  // A bind source that is not there is named as the config names it.
+  spec.mounts!.push({ destination: '/x', type: 'bind', source: join(outside, 'gone'), options: ['bind'] });
+  assert.throws(() => makeMountPoints(spec, '/', rootfs), { message: new RegExp(`^restore: mounts\\[5\\]\\.source ${outside}/gone: no such file or directory$`) });
 });
 
 test('the restored container gets the config\'s cgroup limits (memory, pids) and its processes are in that cgroup', async (t) => {
