@@ -1,7 +1,8 @@
 // checkpoint and restore with CRIU, as runc's flags have them: a busybox counter
 // is dumped and brought back (it counts on, not from 1), with its stdio pipes
 // handed over, with a terminal through the console socket, with a bind mount,
-// with its cgroup limits; pre-dump, --leave-running, a new id, the foreground.
+// into a fresh rootfs that lacks the mount points, with its cgroup limits;
+// pre-dump, --leave-running, a new id, the foreground.
 //
 // CRIU must work on the kernel: it does in the cgroup v2 lane (Debian's kernel;
 // `bash test/cgroup-v2/lane.sh checkpoint`), where these tests fail if it does
