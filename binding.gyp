@@ -5,7 +5,9 @@
   "targets": [
     {
       "target_name": "berth",
-      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc"],
+      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc",
+                  # berth-init's resolution inside a rootfs, for restore's mount points
+                  "addon/helper/util.cc", "addon/helper/sys.cc"],
       # libseccomp (Debian: libseccomp-dev) linked statically: a built or prebuilt
       # addon runs on hosts without libseccomp.so.
       "libraries": ["-l:libseccomp.a"],

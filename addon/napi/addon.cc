@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/scm_rights.h"
+#include "helper/helper.h"
 #include "napi/errors.h"
 #include "napi/unix.h"
 
@@ -274,6 +275,21 @@ Napi::Value DetachMount(const Napi::CallbackInfo& info) {
   return ThrowErrno(info.Env(), "umount2", errno);
 }
 
+// makeMountPoint(rootfs, destination, file): makes what is missing of destination
+// inside rootfs, a directory or (file) an empty file, with berth-init's own
+// open_in_root: symlinks followed inside the root (openat2 RESOLVE_IN_ROOT), so a
+// rootfs's symlink never sends it outside. restore needs them before CRIU mounts.
+Napi::Value MakeMountPoint(const Napi::CallbackInfo& info) {
+  std::string root = info[0].As<Napi::String>(), dest = info[1].As<Napi::String>();
+  int root_fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return ThrowErrno(info.Env(), "open " + root, errno);
+  int fd = open_in_root(root_fd, dest.c_str(), O_PATH, true, info[2].ToBoolean());
+  close(root_fd);
+  if (fd < 0) return ThrowErrno(info.Env(), "openat2", -fd);
+  close(fd);
+  return info.Env().Undefined();
+}
+
 // reconfigureSuper(path, flags): the filesystem mounted at path gets exactly these
 // superblock flags (fspick + fsconfig), its mounts' own flags untouched.
 Napi::Value ReconfigureSuper(const Napi::CallbackInfo& info) {
@@ -381,6 +397,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvMsg", Napi::Function::New(env, RecvMsg));
   exports.Set("bindMount", Napi::Function::New(env, BindMount));
   exports.Set("detachMount", Napi::Function::New(env, DetachMount));
+  exports.Set("makeMountPoint", Napi::Function::New(env, MakeMountPoint));
   exports.Set("reconfigureSuper", Napi::Function::New(env, ReconfigureSuper));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));

@@ -28,7 +28,7 @@ export interface CriuLayout {
 // runc's default devices (they are bind mounts in a user namespace).
 const DEFAULT_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/tty', '/dev/urandom', '/dev/random'];
 
-function isBind(m: { type?: string; options?: string[] }): boolean {
+export function isBind(m: { type?: string; options?: string[] }): boolean {
   return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 

@@ -24,6 +24,7 @@ import { claimContainer, type Container, writeAtomic } from '../state/store';
 import { cgroupsMode, type CriuFlags, emptyNsMask, openDir } from './checkpoint';
 import { criuRpc, criuSwrk } from './criu';
 import { CRIU_NS, externalNsKey, layoutOf, restoreMounts } from './layout';
+import { makeMountPoints } from './mountpoints';
 import type { Opts } from './rpc';
 
 export interface RestoreOptions extends CriuFlags {
@@ -123,6 +124,8 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
 
     ({ c, unlock } = claimContainer(o.root, saved));
     if (!cg.needsPid) cg.create();
+    // The rootfs may be a fresh copy (a migration): CRIU mounts on the mount points but makes none.
+    makeMountPoints(spec, bundle, saved.rootfs);
     // CRIU wants its root to be a mount point whose parent is not overmounted.
     criuRoot = join(c.dir, 'criu-root');
     mkdirSync(criuRoot, { mode: 0o755 });

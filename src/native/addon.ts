@@ -34,6 +34,8 @@ export interface Addon {
   recvMsg(sock: number, size: number): { data: Buffer; fds: number[] };
   /** A recursive bind mount. */
   bindMount(source: string, target: string): void;
+  /** Makes what is missing of destination inside rootfs (symlinks followed inside it): a directory, or with file an empty file. */
+  makeMountPoint(rootfs: string, destination: string, file: boolean): void;
   /** umount2(MNT_DETACH); false when target is no mount point. */
   detachMount(target: string): boolean;
   /** The filesystem mounted at path gets exactly these superblock flags (fspick, fsconfig). */

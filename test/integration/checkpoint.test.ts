@@ -1,7 +1,8 @@
 // checkpoint and restore with CRIU, as runc's flags have them: a busybox counter
 // is dumped and brought back (it counts on, not from 1), with its stdio pipes
 // handed over, with a terminal through the console socket, with a bind mount,
-// with its cgroup limits; pre-dump, --leave-running, a new id, the foreground.
+// into a fresh rootfs that lacks the mount points, with its cgroup limits;
+// pre-dump, --leave-running, a new id, the foreground.
 //
 // CRIU must work on the kernel: it does in the cgroup v2 lane (Debian's kernel;
 // `bash test/cgroup-v2/lane.sh checkpoint`), where these tests fail if it does
@@ -9,9 +10,12 @@
 // area bounds") they are skipped, saying so.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
+import { makeMountPoints } from '../../src/checkpoint/mountpoints';
+import type { Spec } from '../../src/spec/types';
+import type { BundleOptions } from '../fixtures/bundle';
 import { criuProblem, criuWorks } from '../fixtures/criu';
 import { findTool, repoRoot } from '../fixtures/runtime';
 import { cgroupDirsOf, leftovers, Session, show, waitFor } from './helpers';
@@ -328,6 +332,90 @@ test('a bind mount (its destination a symlink in the rootfs) is restored from it
   assert.equal(e.stdout, 'hello\n1\n');
   await killAndDelete(id);
   await second.eof;
+});
+
+test('restore into a fresh copy of the rootfs makes the missing mount points (a bind dir, a bind file, a tmpfs), inside the root even through a symlink that points out of it', async (t) => {
+  if (!criuWorks(t)) return;
+  const data = s.tmpdir(t, 'berth-cr-data-');
+  const conf = join(s.tmpdir(t, 'berth-cr-conf-'), 'app.conf');
+  writeFileSync(conf, 'from-a-file\n');
+  // /out in the rootfs is a symlink to this host directory: the mount point must be made inside the root.
+  const outside = s.tmpdir(t, 'berth-cr-outside-');
+  const config: BundleOptions = {
+    copyRootfs: true,
+    args: ['sh', '-c', 'echo kept > /scratch/tmp/mark; i=0; while :; do i=$((i+1)); echo $i; echo $i > /out/data/count; usleep 100000; done'],
+    mutate: (spec) => void spec.mounts.push(
+      { destination: '/out/data', type: 'bind', source: data, options: ['rbind', 'rw'] },
+      { destination: '/etc/app/app.conf', type: 'bind', source: conf, options: ['bind', 'ro'] },
+      { destination: '/scratch/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
+    ),
+  };
+  const first = s.bundle(t, config);
+  symlinkSync(outside, join(first.dir, 'rootfs/out'));
+  // The same config, a rootfs that has none of the mount points (as after a migration); /out the same symlink.
+  const fresh = s.bundle(t, config);
+  symlinkSync(outside, join(fresh.dir, 'rootfs/out'));
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const img = s.tmpdir(t);
+  const work = s.tmpdir(t);
+
+  const run = piped(t, ['run', '-d', '--bundle', first.dir, id]);
+  assert.equal(await run.exited, 0, run.stderr());
+  await countsUntil(run, (n) => n.length >= 3);
+  checkpoint(id, img, work);
+  await run.eof;
+  const stopped = Number(readFileSync(join(data, 'count'), 'utf8'));
+  for (const p of ['etc/app', 'scratch', outside.slice(1)]) assert.ok(!existsSync(join(fresh.dir, 'rootfs', p)), p);
+
+  const second = await restoreDetached(t, id, fresh.dir, img, work);
+  await countsUntil(second, (n) => n.length >= 3);
+  assert.ok(await waitFor(() => Number(readFileSync(join(data, 'count'), 'utf8')) > stopped, LONG));
+  // Made as runc makes them: a directory, an empty file for the file's bind, the tmpfs's directory.
+  const made = join(fresh.dir, 'rootfs', outside, 'data');
+  assert.ok(lstatSync(made).isDirectory(), made);
+  assert.ok(lstatSync(join(fresh.dir, 'rootfs/etc/app/app.conf')).isFile());
+  assert.ok(lstatSync(join(fresh.dir, 'rootfs/scratch/tmp')).isDirectory());
+  // Nothing on the host where the symlink points.
+  assert.ok(!existsSync(join(outside, 'data')), `${outside}/data was made on the host`);
+  // The mounts are there again: the host's file, and the tmpfs with what the process wrote to it.
+  const e = s.cli(['exec', id, 'sh', '-c', 'cat /etc/app/app.conf /scratch/tmp/mark']);
+  assert.equal(e.code, 0, show(e));
+  assert.equal(e.stdout, 'from-a-file\nkept\n');
+  await killAndDelete(id);
+  await second.eof;
+});
+
+test('restore\'s mount points are made inside the rootfs, whatever its symlinks say (no CRIU needed)', (t) => {
+  const rootfs = join(s.tmpdir(t), 'rootfs');
+  mkdirSync(rootfs);
+  const outside = s.tmpdir(t, 'berth-cr-outside-');
+  const source = join(s.tmpdir(t), 'file');
+  writeFileSync(source, '');
+  // Absolute, relative and dangling symlinks out of the root, as a hostile rootfs has them.
+  symlinkSync(outside, join(rootfs, 'abs'));
+  symlinkSync('../../../../../..' + outside, join(rootfs, 'rel'));
+  symlinkSync(join(outside, 'none'), join(rootfs, 'dangling'));
+  const spec = {
+    ociVersion: '1.0.2',
+    mounts: [
+      { destination: '/abs/a', type: 'bind', source: outside, options: ['rbind'] },
+      { destination: '/rel/b/c', type: 'tmpfs', source: 'tmpfs' },
+      { destination: '/dangling', type: 'bind', source, options: ['bind'] },
+      { destination: '/rel/b/c/below-a-tmpfs', type: 'proc', source: 'proc' },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup' },
+    ],
+  } as Spec;
+  makeMountPoints(spec, '/', rootfs);
+  assert.ok(lstatSync(join(rootfs, outside, 'a')).isDirectory());
+  assert.ok(lstatSync(join(rootfs, outside, 'b/c')).isDirectory());
+  assert.ok(lstatSync(join(rootfs, outside, 'none')).isFile());
+  assert.ok(!existsSync(join(rootfs, outside, 'b/c/below-a-tmpfs')));
+  assert.ok(!existsSync(join(rootfs, 'sys')));
+  assert.deepEqual(readdirSync(outside), [], 'made on the host');
+  // A bind source that is not there is named as the config names it.
+  spec.mounts!.push({ destination: '/x', type: 'bind', source: join(outside, 'gone'), options: ['bind'] });
+  assert.throws(() => makeMountPoints(spec, '/', rootfs), { message: new RegExp(`^restore: mounts\\[5\\]\\.source ${outside}/gone: no such file or directory$`) });
 });
 
 test('the restored container gets the config\'s cgroup limits (memory, pids) and its processes are in that cgroup', async (t) => {
