@@ -52,14 +52,9 @@ static void mount_on_console(int slave) {
 
 void setup_console(const plan::Plan& p, bool mount_console) {
   Record r;
-  if (!p.first(plan::REC_CONSOLE, &r)) {
-    // As runc: a session of its own, terminal or not. The process leaves the
-    // caller's session and process group (a terminal's signals reach berth, which
-    // forwards them), and CRIU can checkpoint its tree (a session led from
-    // outside it needs --shell-job).
-    if (setsid() < 0) fail("starting a session", "", errno);
-    return;
-  }
+  // Its own session (new_session in main.cc) it has already: the caller's
+  // terminal's signals reach berth, and CRIU can checkpoint its tree.
+  if (!p.first(plan::REC_CONSOLE, &r)) return;
   Reader rd = r.reader();
   int sock = (int)rd.u64();
   unsigned rows = (unsigned)rd.u64(), cols = (unsigned)rd.u64();
