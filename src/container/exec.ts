@@ -18,6 +18,7 @@ import { forwardSignals } from './forward';
 import { openStdioPipes, type StdioPipes } from './stdio';
 import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
+import { mark } from '../trace';
 
 export interface ExecOptions {
   root: string;
@@ -103,6 +104,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // A terminal berth proxies starts at the size of berth's own (resizes follow
   // later): the process runs at once, and would otherwise see 0x0 until berth sizes it.
   if (proc.terminal && !o.consoleSocket && !o.detach && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
+  mark('state, checks');
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
@@ -126,11 +128,13 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       field: o.cgroups?.length ? 'exec --cgroup' : undefined,
       stdio: pipes?.theirs,
     });
+    mark('helper spawned');
     const mine = h.sock;
     const helperPid = h.pid;
     // With --ignore-paused, exec waits for the thaw, as asked.
     const watch = o.ignorePaused ? undefined : watchHelper(cgroups, () => [helperPid, pid]);
     writeAll(mine, msg, watch);
+    mark('plan sent');
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
     // The process waits for MSG_COMMIT after it reported its listener (which may
@@ -144,14 +148,19 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     };
     for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
-      if (m.type === K.MSG_PID) pid = Number(items[0]);
+      if (m.type === K.MSG_PID) {
+        pid = Number(items[0]);
+        mark('process cloned');
+      }
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
       else if (m.type === K.MSG_SECCOMP_FD && listener) listenerFd = Number(items[0]);
       else throw new BerthError(`exec: unexpected message ${m.type} from berth-init`);
       sendListener();
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+    mark('process executed');
     endHelper(h);
+    mark('helper reaped');
     h = undefined;
     // As runc: a pid file that cannot be written fails the exec, and the process goes.
     if (o.pidFile) writePidFile(o.pidFile, pid);
@@ -167,11 +176,13 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   }
   if (o.detach) return 0;
   const st = await addon.waitExit(pid);
+  mark('process exited');
   // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
   await proxy?.finish();
   // Everything the process (and whatever it left holding its stdout and stderr) wrote.
   await pipes?.finish();
+  mark('stdio drained');
   return st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
 }
 

@@ -9,6 +9,7 @@ import { signalInit } from './signal';
 import { startContainer } from './start';
 import { openStdioPipes } from './stdio';
 import { openTerminalProxy, type TerminalProxy } from './terminal';
+import { mark } from '../trace';
 
 export async function runContainer(o: CreateOptions, r: { detach: boolean; keep: boolean }): Promise<number> {
   // In the foreground without --console-socket berth is the terminal's other end
@@ -46,6 +47,7 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
     const exited = native().waitExit(c.saved.pid);
     startContainer(c);
     const st = await exited;
+    mark('process exited');
     // From here a signal is berth's own again (^C while the output drains ends berth).
     stopForwarding();
     status = st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
@@ -69,5 +71,6 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
   // What the container wrote before it ended, up to the last writer (with --keep
   // and no pid namespace of its own, processes it left may still hold them).
   await pipes?.finish();
+  mark('stdio drained');
   return status;
 }

@@ -34,6 +34,7 @@ const command: Command = {
       // created ones; engines always pass --force for those).
       if (status !== 'stopped' && !a.force)
         throw new BerthError(`cannot delete container ${a.id} that is not stopped: ${status}`);
+      (require('../../trace') as typeof import('../../trace')).mark('locked, status');
       destroy(c, { runPoststop: status !== 'creating' });
     } finally {
       unlock();
