@@ -518,6 +518,7 @@ async function main() {
     }
   }
   out.rssDetails = rssDetails;
+  out.nodeCpu = stats(nodeCpu);
   out.phases = {};
   for (const [metric, m] of Object.entries(phaseSamples)) {
     out.phases[metric] = [...m].map(([phase, { ms, cpu }]) => ({ phase, ...stats(ms), cpu: stats(cpu), samples: ms, cpuSamples: cpu }));
@@ -572,7 +573,6 @@ async function main() {
     if (d) lines.push(`${rt.name} init in "created": ${d.initCmd || '(no cmdline)'}${d.others.length ? `; other processes: ${d.others.map((o) => `${o.pid} ${o.cmd.slice(0, 60)} (${o.rssKiB} KiB)`).join(', ')}` : ''}`);
   }
   lines.push('(create/start/delete: ["true"] bundle; state polled untimed until "stopped" before a plain delete)');
-  out.nodeCpu = stats(nodeCpu);
   if (out.nodeCpu) lines.push(`node -e 0: CPU median ${fmt(out.nodeCpu.median, 'ms')} (the floor of "CPU median" below)`);
   for (const metric of ['run', 'create', 'start', 'delete', 'exec']) {
     const ph = out.phases[metric];
