@@ -2,9 +2,12 @@
 //  1. constants of the plan message, generated from addon/message/plan.def
 //  2. standalone ajv validators from spec-schemas/ (scripts/build-validators.mjs)
 //  3. the native addon and berth-init (node-gyp, scripts/native.mjs), unless already built
-//  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks
+//  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks, and their V8 code caches
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildNative } from './native.mjs';
@@ -56,16 +59,20 @@ if (process.argv.includes('--native-only')) {
   buildNative({ quiet, log });
   process.exit(0);
 }
-// A V8 code cache of the bundle, made by running a typical command through bin/berth.
-function makeCodeCache() {
-  const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
-  try {
-    execFileSync(process.execPath, [join(root, 'bin/berth'), '--root', tmp, 'list'], {
-      env: { ...process.env, BERTH_MAKE_CODE_CACHE: join(root, 'dist/berth.cache') },
-      stdio: 'ignore',
-    });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+// V8 code caches of the bundle and its chunks (dist/NAME.cache, read by bin/berth),
+// with every function compiled, not only those one command runs: V8 compiles
+// eagerly while --no-lazy is set, and the flag is reset before the cache is made,
+// since V8 rejects a cache made under other flags.
+function makeCodeCaches() {
+  const require = createRequire(import.meta.url);
+  const { wrap } = require('node:module');
+  for (const name of ['berth', 'validators', 'yargs-cli', 'criu-rpc']) {
+    const file = join(root, 'dist', `${name}.js`);
+    if (!existsSync(file)) continue;
+    setFlagsFromString('--no-lazy');
+    const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file });
+    setFlagsFromString('--lazy');
+    writeFileSync(join(root, 'dist', `${name}.cache`), script.createCachedData());
   }
 }
 
@@ -76,7 +83,7 @@ if (existsSync(join(root, 'scripts/build-validators.mjs'))) {
 if (!process.argv.includes('--no-native')) buildNative({ quiet, log });
 await bundle();
 mkdirSync(join(root, 'build'), { recursive: true });
-makeCodeCache();
+makeCodeCaches();
 log('done');
 
 /** The checkout's commit for `berth --version` ("-dirty" with local changes), or "none" outside git. */
