@@ -18,6 +18,7 @@ export async function runContainer(o: CreateOptions, r: { detach: boolean; keep:
   // In the foreground the container gets pipes that berth copies, not berth's own
   // stdio (which it keeps when detached, as the caller asked).
   const pipes = r.detach ? undefined : openStdioPipes();
+  mark('stdio pipes (loads the addon)');
   let c;
   try {
     const created = await createContainer({ ...o, proxyConsole: proxy?.theirs, stdio: pipes?.theirs });
