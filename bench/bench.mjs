@@ -38,6 +38,12 @@
 //                 container is "created" (["sleep","1000"] bundle, min(N,10)
 //                 containers); processes other than init that mention the container
 //                 id or the runtime's root (a monitor, say) are summed separately.
+//   phases        berth's timed run, create, start, delete and exec calls, split by
+//                 the marks berth records with BERTH_TRACE=FILE (src/trace.ts): each
+//                 phase from the previous mark to its own (the first from the process's
+//                 start), the last one from the exit mark to the end of the CLI call
+//                 as timed here; medians of each phase, beside runc's total, and the
+//                 CPU time berth's process spent in each (less sensitive to a busy machine).
 //
 // A step that fails for one runtime prints its error and is reported as n/a; the
 // other metrics go on, and the benchmark exits 1. Everything the benchmark creates (containers, state dirs,
@@ -160,6 +166,36 @@ async function must(rt, args, what) {
   if (r.code !== 0) throw new StepError(`${rt.name} ${what || args[0]}: ${failure(r, opts.timeout * 1000)}`);
   return r;
 }
+// A timed call whose phases berth records (BERTH_TRACE) into r.phases: [name, ms][].
+let traceSeq = 0;
+async function traced(rt, args, what) {
+  if (rt.name !== 'berth') return must(rt, args, what);
+  const file = join(tmp, `trace-${++traceSeq}.jsonl`);
+  if (stopping) return new Promise(() => {});
+  const r = await timedRun(rt.bin, ['--root', rt.root, ...args], { outDir: tmp, children, timeoutMs: opts.timeout * 1000, env: { ...process.env, BERTH_TRACE: file } });
+  if (r.code !== 0) throw new StepError(`${rt.name} ${what || args[0]}: ${failure(r, opts.timeout * 1000)}`);
+  try {
+    const { marks } = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]);
+    rmSync(file);
+    let prev = 0, prevCpu = 0;
+    r.phases = marks.map(([name, t, cpu]) => { const d = [name, t - prev, cpu - prevCpu]; prev = t; prevCpu = cpu; return d; });
+    r.phases.push(['exit to end of call', r.ms - prev, null]);
+  } catch (e) {
+    throw new StepError(`${rt.name} ${what || args[0]}: no trace from BERTH_TRACE (${e.message})`);
+  }
+  return r;
+}
+// phaseSamples[metric] = Map(phase name -> samples), phases in the order first seen
+const phaseSamples = {};
+function addPhases(metric, r) {
+  if (!r.phases) return;
+  const m = (phaseSamples[metric] ??= new Map());
+  for (const [name, ms, cpu] of r.phases) {
+    if (!m.has(name)) m.set(name, { ms: [], cpu: [] });
+    m.get(name).ms.push(ms);
+    if (cpu != null) m.get(name).cpu.push(cpu);
+  }
+}
 async function stateOf(rt, id) {
   const r = await must(rt, ['state', id], 'state');
   try { return JSON.parse(r.stdout); } catch { throw new StepError(`${rt.name} state: output is not JSON: ${r.stdout.slice(0, 200)}`); }
@@ -257,11 +293,11 @@ async function benchRun(bundleTrue) {
   await measure(['run'], opts.runs, async (rt, timed) => {
     const id = newId(rt, 'run');
     rt.ids.add(id);
-    const r = await must(rt, ['run', '--bundle', bundleTrue, id], 'run');
+    const r = await traced(rt, ['run', '--bundle', bundleTrue, id], 'run');
     // `run` removes the container when it exits; if it did not, do it untimed
     const left = await execTimed(rt.bin, ['--root', rt.root, 'state', id]);
     if (left.code === 0) await forceDelete(rt, id); else rt.ids.delete(id);
-    if (timed) slot('run', rt).samples.push(r.ms);
+    if (timed) { slot('run', rt).samples.push(r.ms); addPhases('run', r); }
   });
 }
 
@@ -271,16 +307,17 @@ async function benchLifecycle(bundleTrue) {
     const id = newId(rt, 'csd');
     rt.ids.add(id);
     try {
-      const c = await must(rt, ['create', '--bundle', bundleTrue, id], 'create');
-      const s = await must(rt, ['start', id], 'start');
+      const c = await traced(rt, ['create', '--bundle', bundleTrue, id], 'create');
+      const s = await traced(rt, ['start', id], 'start');
       await waitStatus(rt, id, 'stopped');
-      const d = await must(rt, ['delete', id], 'delete');
+      const d = await traced(rt, ['delete', id], 'delete');
       rt.ids.delete(id);
       if (timed) {
         slot('create', rt).samples.push(c.ms);
         slot('start', rt).samples.push(s.ms);
         slot('delete', rt).samples.push(d.ms);
         slot('lifecycle', rt).samples.push(c.ms + s.ms + d.ms);
+        addPhases('create', c); addPhases('start', s); addPhases('delete', d);
       }
     } finally {
       if (rt.ids.has(id)) await forceDelete(rt, id);
@@ -311,8 +348,8 @@ async function benchState(bundleSleep) {
       if (timed) slot('state', rt).samples.push(r.ms);
     });
     await measure(['exec'], opts.runs, async (rt, timed) => {
-      const r = await must(rt, ['exec', ids.get(rt.name), 'true'], 'exec');
-      if (timed) slot('exec', rt).samples.push(r.ms);
+      const r = await traced(rt, ['exec', ids.get(rt.name), 'true'], 'exec');
+      if (timed) { slot('exec', rt).samples.push(r.ms); addPhases('exec', r); }
     });
   } finally {
     for (const rt of runtimes) {
@@ -374,12 +411,16 @@ async function benchSeccompCompile() {
   }
 }
 
+const nodeCpu = [];
 async function benchNodeFloor() {
   const pseudo = { name: 'node' };
   for (let i = -1; i < opts.runs; i++) {
     const r = await execTimed(process.execPath, ['-e', '0']);
     if (r.code !== 0) throw new Error(`node -e 0 failed: ${r.stderr}`);
     if (i >= 0) slot('node', pseudo).samples.push(r.ms);
+    // its CPU time, as berth's phases count theirs (untimed)
+    const c = await execTimed(process.execPath, ['-e', 'const c = process.cpuUsage(); process.stdout.write(String((c.user + c.system) / 1e3))']);
+    if (i >= 0 && c.code === 0) nodeCpu.push(Number(c.stdout));
   }
 }
 
@@ -477,6 +518,11 @@ async function main() {
     }
   }
   out.rssDetails = rssDetails;
+  out.nodeCpu = stats(nodeCpu);
+  out.phases = {};
+  for (const [metric, m] of Object.entries(phaseSamples)) {
+    out.phases[metric] = [...m].map(([phase, { ms, cpu }]) => ({ phase, ...stats(ms), cpu: stats(cpu), samples: ms, cpuSamples: cpu }));
+  }
   const floor = out.metrics.node.node?.median;
   out.stateVsFloor = {};
   for (const rt of runtimes) {
@@ -527,6 +573,19 @@ async function main() {
     if (d) lines.push(`${rt.name} init in "created": ${d.initCmd || '(no cmdline)'}${d.others.length ? `; other processes: ${d.others.map((o) => `${o.pid} ${o.cmd.slice(0, 60)} (${o.rssKiB} KiB)`).join(', ')}` : ''}`);
   }
   lines.push('(create/start/delete: ["true"] bundle; state polled untimed until "stopped" before a plain delete)');
+  if (out.nodeCpu) lines.push(`node -e 0: CPU median ${fmt(out.nodeCpu.median, 'ms')} (the floor of "CPU median" below)`);
+  for (const metric of ['run', 'create', 'start', 'delete', 'exec']) {
+    const ph = out.phases[metric];
+    if (!ph) continue;
+    const total = out.metrics[metric];
+    lines.push('');
+    lines.push(`berth ${metric}, by phase (BERTH_TRACE marks; median of ${ph[0].n}): total ${fmt(total.berth?.median, 'ms')}, runc ${metric} total ${fmt(total.runc?.median, 'ms')}`);
+    const sum = ph.reduce((a, p) => a + p.median, 0);
+    const cpuSum = ph.reduce((a, p) => a + (p.cpu?.median ?? 0), 0);
+    lines.push(table([['phase (each ends at its mark)', 'median', 'p90', 'share', 'CPU median'],
+      ...ph.map((p) => [p.phase, fmt(p.median, 'ms'), fmt(p.p90, 'ms'), `${((100 * p.median) / sum).toFixed(0)}%`, p.cpu ? fmt(p.cpu.median, 'ms') : '-']),
+      ['sum of medians', fmt(sum, 'ms'), '', '', fmt(cpuSum, 'ms')]]));
+  }
   if (notes.length) { lines.push(''); lines.push('n/a because:'); for (const n of notes) lines.push(`  ${n}`); }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -3,9 +3,12 @@
 //     (scripts/gen-plan.mjs: the TS encoder, berth-init's struct Plan and decoder)
 //  2. standalone ajv validators from spec-schemas/ (scripts/build-validators.mjs)
 //  3. the native addon and berth-init (node-gyp, scripts/native.mjs), unless already built
-//  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks
+//  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks, and their V8 code caches
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePlan, generatePlanDump } from './gen-plan.mjs';
@@ -92,8 +95,14 @@ if (process.argv.includes('--native-only')) {
   buildNative({ quiet, log });
   process.exit(0);
 }
-// A V8 code cache of the bundle, made by running a typical command through bin/berth.
-function makeCodeCache() {
+// V8 code caches (dist/NAME.cache, read by bin/berth). The bundle's comes from a
+// typical short command run through bin/berth: it holds the functions that ran, and
+// stays small, since every call (state above all) deserializes all of it. The
+// chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the flag
+// is reset before the cache is made, as V8 rejects a cache made under other flags):
+// only the commands that use a chunk load it, and it saves them compiling the
+// functions of their own path (the validators: ~11 ms of CPU to ~4 ms).
+function makeCodeCaches() {
   const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
   try {
     execFileSync(process.execPath, [join(root, 'bin/berth'), '--root', tmp, 'list'], {
@@ -102,6 +111,15 @@ function makeCodeCache() {
     });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+  const { wrap } = createRequire(import.meta.url)('node:module');
+  for (const name of ['validators', 'yargs-cli', 'criu-rpc']) {
+    const file = join(root, 'dist', `${name}.js`);
+    if (!existsSync(file)) continue;
+    setFlagsFromString('--no-lazy');
+    const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file });
+    setFlagsFromString('--lazy');
+    writeFileSync(join(root, 'dist', `${name}.cache`), script.createCachedData());
   }
 }
 
@@ -115,7 +133,7 @@ if (!process.argv.includes('--no-native')) {
 }
 await bundle();
 mkdirSync(join(root, 'build'), { recursive: true });
-makeCodeCache();
+makeCodeCaches();
 log('done');
 
 /** The checkout's commit for `berth --version` ("-dirty" with local changes), or "none" outside git. */

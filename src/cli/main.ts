@@ -6,11 +6,14 @@ import { logDebug, logError, setupLog } from '../log/log';
 import { prepareRoot, setRootlessCgroups } from '../rootless';
 import type { Args, Command } from './command';
 import { commands } from './commands';
+import { mark } from '../trace';
 
 export async function runCommand(command: Command, args: Args): Promise<void> {
+  mark('parse');
   setupLog({ file: args.log, format: args['log-format'], debug: args.debug });
   prepareRoot(args.root);
   setRootlessCgroups(args.rootless);
+  mark('setup');
   await command.run(args);
 }
 

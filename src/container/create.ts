@@ -24,6 +24,7 @@ import { rootlessCgroups } from '../rootless';
 import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
+import { mark } from '../trace';
 import { endHelper, type Helper, initError, readMessage, reapLeftHelpers, startHelper, watchHelper, writeAll } from './sync';
 
 export interface CreateOptions {
@@ -55,12 +56,15 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     if (why) throw new BerthError(`--systemd-cgroup: ${why}; leave it out to use cgroupfs (the config's cgroupsPath as a path)`);
   }
   const spec = loadConfig(bundle);
+  mark('config');
   const hs = hierarchies();
+  mark('hierarchies');
   const plan = buildPlan(spec, {
     bundle, execFifo: join(dir, 'exec.fifo'), preserveFds: o.preserveFds, noPivot: o.noPivot, hierarchies: hs,
     consoleFd: spec.process?.terminal && (o.consoleSocket ?? o.proxyConsole) !== undefined ? 3 + o.preserveFds : undefined,
     sessionKeyring: o.noNewKeyring ? undefined : `_ses.${o.id}`, seccompCache: join(o.root, CACHE_DIR),
   });
+  mark('plan');
   const cg = planCgroupManager(spec, o.id, o.systemdCgroup, rootlessCgroups());
   const placement = cg.placement;
   checkCgroupsInUse(cg);
@@ -70,8 +74,10 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
   // outside it may not be reachable (nsdelegate); berth places berth-init then.
   if (!namespacesJoined(spec, 'cgroup')) plan.cgroup2 = placement.unified;
   const saved = newState(spec, o.id, bundle, placement);
+  mark('cgroup plan, checks');
 
   const { c, unlock } = claimContainer(o.root, saved);
+  mark('state claimed');
   try {
     // systemd: the unit is started with berth-init in it (a scope needs a process),
     // before berth-init has its plan; the limits follow once systemd has made it.
@@ -83,6 +89,7 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
       };
     } else {
       cg.create();
+      mark('cgroups made');
     }
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.saved.pid));
@@ -164,6 +171,7 @@ function runInit(
       clonedInto: cgroup2,
       stdio: o.stdio,
     });
+    mark('helper spawned');
     const mine = h.sock;
     const helperPid = h.pid;
     const watch = watchHelper(c.saved.cgroups, () => [helperPid, c.saved.pid]);
@@ -176,6 +184,7 @@ function runInit(
       }
     }
     writeAll(mine, planMsg, watch);
+    mark('plan sent');
     let ready = false;
     for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
@@ -186,6 +195,7 @@ function runInit(
           c.saved.pidStartTime = procStat(pid)?.startTime ?? '';
           c.save();
           logDebug(`container init has pid ${pid}`);
+          mark('init cloned, pid saved');
           break;
         }
         case K.MSG_ERROR:
@@ -196,6 +206,7 @@ function runInit(
           const st = ociState(c, 'created');
           runHooks('prestart', hooks?.prestart, st);
           runHooks('createRuntime', hooks?.createRuntime, st);
+          mark('init set up, hooks');
           writeAll(mine, encodeMessage(K.MSG_HOOKS_DONE, JSON.stringify(st)), watch);
           break;
         }
@@ -205,8 +216,10 @@ function runInit(
           break;
         }
         case K.MSG_READY: {
+          mark('init ready');
           c.saved.phase = 'created';
           c.save();
+          mark('state saved');
           ready = true;
           // The init clears its parent-death signal on this message, then closes
           // the socket: the loop ends at that EOF, and only then do we return.
@@ -218,8 +231,10 @@ function runInit(
       }
     }
     if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
+    mark('commit, helper exit');
   } finally {
     endHelper(h);
+    mark('helper reaped');
   }
 }
 

@@ -6,6 +6,7 @@ import { containerPids } from './pids';
 import { isAlive } from '../state/proc';
 import type { Container } from '../state/store';
 import { sleepSync } from '../sleep';
+import { mark } from '../trace';
 
 /** signal to the init and every process in the container's cgroups (sub-cgroups too); SIGKILL so that none escapes. */
 export function killAll(c: Container, signal: number): void {
@@ -32,11 +33,15 @@ export function destroy(c: Container, opts: { runPoststop: boolean }): void {
     sleepSync(i < 50 ? 2 : 20);
   }
   reapIfOurs(s.pid);
+  mark('processes killed');
   cg.destroy();
+  mark('cgroups removed');
   if (opts.runPoststop) {
     runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
   }
+  mark('poststop');
   c.remove();
+  mark('state removed');
 }
 
 // In `run` and a failed `create`, the init is our own child; reap it so it does

@@ -18,6 +18,7 @@ import { forwardSignals } from './forward';
 import { type Collected, INHERIT, openStdioPipes, type StdioPipes, type StdioSpec } from './stdio';
 import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
+import { mark } from '../trace';
 
 export interface ExecOptions {
   root: string;
@@ -127,6 +128,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   // A terminal berth proxies starts at the size of berth's own (resizes follow
   // later): the process runs at once, and would otherwise see 0x0 until berth sizes it.
   if (proc.terminal && !o.consoleSocket && !o.detach && o.proxyTerminal && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
+  mark('state, checks');
   const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
 
   const addon = native();
@@ -150,11 +152,13 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
       field: o.cgroups?.length ? 'exec --cgroup' : undefined,
       stdio: pipes?.theirs,
     });
+    mark('helper spawned');
     const mine = h.sock;
     const helperPid = h.pid;
     // With --ignore-paused, exec waits for the thaw, as asked.
     const watch = o.ignorePaused ? undefined : watchHelper(cgroups, () => [helperPid, pid]);
     writeAll(mine, msg, watch);
+    mark('plan sent');
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
     // an error from any step before.
     // The process waits for MSG_COMMIT after it reported its listener (which may
@@ -168,14 +172,19 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
     };
     for (let m = readMessage(mine, watch); m; m = readMessage(mine, watch)) {
       const items = decodeItems(m.payload);
-      if (m.type === K.MSG_PID) pid = Number(items[0]);
+      if (m.type === K.MSG_PID) {
+        pid = Number(items[0]);
+        mark('process cloned');
+      }
       else if (m.type === K.MSG_ERROR) throw initError(m.payload, 'exec: ');
       else if (m.type === K.MSG_SECCOMP_FD && listener) listenerFd = Number(items[0]);
       else throw new BerthError(`exec: unexpected message ${m.type} from berth-init`);
       sendListener();
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
+    mark('process executed');
     endHelper(h);
+    mark('helper reaped');
     h = undefined;
     // As runc: a pid file that cannot be written fails the exec, and the process goes.
     if (o.pidFile) writePidFile(o.pidFile, pid);
@@ -199,11 +208,13 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   } finally {
     o.signal?.removeEventListener('abort', kill);
   }
+  mark('process exited');
   // From here a signal is berth's own again (^C while the output drains ends berth).
   stopForwarding();
   await proxy?.finish();
   // Everything the process (and whatever it left holding its stdout and stderr) wrote.
   const collected = (await pipes?.finish()) ?? {};
+  mark('stdio drained');
   o.signal?.throwIfAborted();
   return { status: st.signal !== undefined ? 128 + st.signal : (st.code ?? 1), ...collected };
 }

@@ -9,6 +9,7 @@ import { signalInit } from './signal';
 import { startContainer } from './start';
 import { type Collected, INHERIT, openStdioPipes, type StdioSpec } from './stdio';
 import { openTerminalProxy, type TerminalProxy } from './terminal';
+import { mark } from '../trace';
 
 export interface RunOptions {
   detach: boolean;
@@ -36,6 +37,7 @@ export async function runContainer(o: CreateOptions, r: RunOptions): Promise<Run
   // In the foreground the container gets pipes that berth copies, not berth's own
   // stdio (which it keeps when detached, as the caller asked).
   const pipes = r.detach ? undefined : openStdioPipes(r.stdio ?? INHERIT);
+  mark('stdio pipes (loads the addon)');
   let c;
   try {
     const created = await createContainer({ ...o, proxyConsole: proxy?.theirs, stdio: pipes?.theirs });
@@ -68,6 +70,7 @@ export async function runContainer(o: CreateOptions, r: RunOptions): Promise<Run
     r.signal?.addEventListener('abort', kill, { once: true });
     startContainer(c);
     const st = await exited;
+    mark('process exited');
     // From here a signal is berth's own again (^C while the output drains ends berth).
     stopForwarding();
     status = st.signal !== undefined ? 128 + st.signal : (st.code ?? 1);
@@ -92,6 +95,7 @@ export async function runContainer(o: CreateOptions, r: RunOptions): Promise<Run
   // What the container wrote before it ended, up to the last writer (with --keep
   // and no pid namespace of its own, processes it left may still hold them).
   const collected = (await pipes?.finish()) ?? {};
+  mark('stdio drained');
   r.signal?.throwIfAborted();
   return { status, ...collected };
 }

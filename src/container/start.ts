@@ -7,12 +7,14 @@ import { native } from '../native/addon';
 import { killAll } from './destroy';
 import { isAlive } from '../state/proc';
 import { sleepSync } from '../sleep';
+import { mark } from '../trace';
 
 export function startContainer(c: Container): void {
   const status = c.status();
   if (status === 'stopped') throw new StateError(`cannot start a container that has stopped`, c.id, status);
   if (status !== 'created') throw new StateError(`cannot start a container in the ${status} state`, c.id, status);
   if (c.saved.noProcess) throw new BerthError(`cannot start container ${c.id}: its config.json has no process`);
+  mark('status');
   // Our own read end, opened before we write: when every writer is gone (the init
   // closes its end on execve, or dies) it reports a hangup. So start returns, and
   // poststart hooks run, only after the user process was executed, as the spec says.
@@ -28,7 +30,9 @@ export function startContainer(c: Container): void {
     writeSync(wfd, '0');
     closeSync(wfd);
     unlinkSync(c.fifo);
+    mark('fifo written');
     native().waitHangup(rfd, -1);
+    mark('process executed');
     // The byte still there means the init died before it could take it; after
     // taking it, the init reports a failure (a startContainer hook's) here.
     const left = Buffer.alloc(8192);
@@ -45,6 +49,7 @@ export function startContainer(c: Container): void {
     closeSync(rfd);
   }
   const s = c.saved;
+  mark('fifo closed');
   const stops = poststartFailureStops(s.ociVersion);
   try {
     runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: !stops });

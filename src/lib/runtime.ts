@@ -200,6 +200,7 @@ export class Runtime {
       // runtime.md: deleting a container that is not stopped MUST fail (runc deletes
       // created ones; engines always pass --force for those).
       if (status !== 'stopped' && !o.force) throw new StateError(`cannot delete container ${id} that is not stopped: ${status}`, id, status);
+      (require('../trace') as typeof import('../trace')).mark('locked, status');
       destroy(c, { runPoststop: status !== 'creating' });
     } finally {
       unlock();
