@@ -7,7 +7,7 @@
       "target_name": "berth",
       "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc",
                   # berth-init's resolution inside a rootfs, for restore's mount points
-                  "addon/helper/util.cc", "addon/helper/sys.cc"],
+                  "addon/berth-init/util.cc", "addon/berth-init/sys.cc"],
       # libseccomp (Debian: libseccomp-dev) linked statically: a built or prebuilt
       # addon runs on hosts without libseccomp.so.
       "libraries": ["-l:libseccomp.a"],
@@ -20,20 +20,20 @@
       "target_name": "berth-init",
       "type": "executable",
       "sources": [
-        "addon/helper/main.cc",
-        "addon/helper/plan.cc",
-        "addon/helper/plan.gen.cc",
-        "addon/helper/sync.cc",
-        "addon/helper/mounts.cc",
-        "addon/helper/devices.cc",
-        "addon/helper/sources.cc",
-        "addon/helper/idmap.cc",
-        "addon/helper/usermaps.cc",
-        "addon/helper/process.cc",
-        "addon/helper/console.cc",
-        "addon/helper/seccomp.cc",
-        "addon/helper/sys.cc",
-        "addon/helper/util.cc"
+        "addon/berth-init/main.cc",
+        "addon/berth-init/plan.cc",
+        "addon/berth-init/plan.gen.cc",
+        "addon/berth-init/sync.cc",
+        "addon/berth-init/mounts.cc",
+        "addon/berth-init/devices.cc",
+        "addon/berth-init/sources.cc",
+        "addon/berth-init/idmap.cc",
+        "addon/berth-init/usermaps.cc",
+        "addon/berth-init/process.cc",
+        "addon/berth-init/console.cc",
+        "addon/berth-init/seccomp.cc",
+        "addon/berth-init/sys.cc",
+        "addon/berth-init/util.cc"
       ],
       "include_dirs": ["addon"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables"],

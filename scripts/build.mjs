@@ -82,10 +82,10 @@ function buildInitTest() {
   const dir = join(root, 'build/init-test');
   mkdirSync(dir, { recursive: true });
   generatePlanDump(root, dir);
-  const helper = readdirSync(join(root, 'addon/helper')).filter((f) => f.endsWith('.cc') && f !== 'main.cc').map((f) => join(root, 'addon/helper', f));
+  const helper = readdirSync(join(root, 'addon/berth-init')).filter((f) => f.endsWith('.cc') && f !== 'main.cc').map((f) => join(root, 'addon/berth-init', f));
   const tests = join(root, 'test/unit/berth-init');
   const sources = [...helper, ...readdirSync(tests).filter((f) => f.endsWith('.cc')).map((f) => join(tests, f)), join(dir, 'plan_dump.gen.cc')];
-  const inputs = [...sources, ...[join(root, 'addon/helper'), tests].flatMap((d) => readdirSync(d).map((f) => join(d, f)))];
+  const inputs = [...sources, ...[join(root, 'addon/berth-init'), tests].flatMap((d) => readdirSync(d).map((f) => join(d, f)))];
   if (existsSync(out) && inputs.every((f) => statSync(f).mtimeMs <= statSync(out).mtimeMs)) return;
   log('compiling berth-init-test');
   execFileSync(process.env.CXX ?? 'c++', ['-std=c++17', '-O1', '-g', '-Wall', '-Wextra', '-fno-exceptions', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-I', join(root, 'addon'), '-I', tests, '-o', out, ...sources], { stdio: 'inherit' });

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "common/scm_rights.h"
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 #include "napi/errors.h"
 #include "napi/unix.h"
 

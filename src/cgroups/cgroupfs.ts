@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { LinuxResources } from '../spec/types';
 import {
   applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, killCgroups, type Limits, makeCgroups, type Placement, planCgroups, removeCgroups,
-} from './cgroups';
+} from './placement';
 import { frozenBy, isFrozen, setFrozen } from './freeze';
 import { hierarchies, isUnified } from './hierarchies';
 import type { CgroupManager, NewCgroups } from './manager';

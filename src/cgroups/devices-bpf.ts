@@ -10,7 +10,7 @@
 // type, major and minor, so allowing r then w allows rw) or takes access off an
 // exception with exactly its key. With deny as the default a request is allowed
 // when one exception grants all of it; with allow, denied when one names any of it.
-import type { DeviceRule } from './cgroups';
+import type { DeviceRule } from './placement';
 
 // struct bpf_insn: u8 code, u8 dst:4 | src:4 << 4, s16 off, s32 imm
 const LDX_W = 0x61; // dst = *(u32 *)(src + off)

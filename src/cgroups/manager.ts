@@ -7,7 +7,7 @@
 // is in its state (cgroups.systemd); the systemd one is loaded only for such a
 // container, and its D-Bus client only when systemd must be asked.
 import type { LinuxResources } from '../spec/types';
-import type { Placement } from './cgroups';
+import type { Placement } from './placement';
 import { CgroupfsManager } from './cgroupfs';
 
 export interface CgroupManager {

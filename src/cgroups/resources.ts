@@ -226,7 +226,7 @@ function planV2(dir: string, r: LinuxResources, add: Add): void {
     const ctl = key.slice(0, key.indexOf('.'));
     add(key, value, field, ctl === 'cgroup' ? {} : { controller: ctl, multi: true });
   }
-  // devices: an eBPF program on v2, not a file (./devices-bpf.ts, attached in cgroups.ts).
+  // devices: an eBPF program on v2, not a file (./devices-bpf.ts, attached in placement.ts).
 }
 
 /** v2: turn on the controllers the writes need in every parent's cgroup.subtree_control. */

@@ -10,7 +10,7 @@ import { accessSync, constants as C, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../errors';
 import type { LinuxResources } from '../spec/types';
-import type { Placement } from './cgroups';
+import type { Placement } from './placement';
 import { dirFor, type Hierarchy, hierarchies } from './hierarchies';
 import { planResourceWrites } from './resources';
 

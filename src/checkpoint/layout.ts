@@ -8,7 +8,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Hierarchy } from '../cgroups/hierarchies';
-import type { Placement } from '../cgroups/cgroups';
+import type { Placement } from '../cgroups/placement';
 import type { Spec } from '../spec/types';
 
 export interface CriuLayout {

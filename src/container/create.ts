@@ -4,7 +4,7 @@
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Placement } from '../cgroups/cgroups';
+import type { Placement } from '../cgroups/placement';
 import { planCgroupfs } from '../cgroups/cgroupfs';
 import { hierarchies } from '../cgroups/hierarchies';
 import { type CgroupManager, systemdUnavailable } from '../cgroups/manager';
@@ -25,7 +25,7 @@ import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
 import { mark } from '../trace';
-import { endHelper, type Helper, initError, readMessage, reapLeftHelpers, startHelper, watchHelper, writeAll } from './sync';
+import { endBerthInit, type BerthInit, initError, readMessage, reapLeftBerthInits, startBerthInit, watchBerthInit, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -99,7 +99,7 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
       // runtime.md: after a failed hook the lifecycle goes on at poststop; as runc,
       // berth runs them whenever the container's init had come to exist.
       destroy(c, { runPoststop: c.saved.pid > 0 });
-      reapLeftHelpers();
+      reapLeftBerthInits();
     } catch (cleanupError) {
       logDebug(`cleanup after a failed create: ${(cleanupError as Error).message}`);
     }
@@ -163,18 +163,18 @@ function runInit(
   cgroup2: string | undefined,
   place?: (pid: number) => void,
 ): void {
-  let h: Helper | undefined;
+  let h: BerthInit | undefined;
   try {
-    // With `place`, berth-init is put in its cgroup by that, not by startHelper.
+    // With `place`, berth-init is put in its cgroup by that, not by startBerthInit.
     const cgroups = place ? { ...c.saved.cgroups, dirs: [] } : c.saved.cgroups;
-    h = startHelper('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, cgroups, {
+    h = startBerthInit('create', o.preserveFds, c.saved.process?.terminal ? (o.consoleSocket ?? o.proxyConsole) : undefined, cgroups, {
       clonedInto: cgroup2,
       stdio: o.stdio,
     });
-    mark('helper spawned');
+    mark('berth-init spawned');
     const mine = h.sock;
-    const helperPid = h.pid;
-    const watch = watchHelper(c.saved.cgroups, () => [helperPid, c.saved.pid]);
+    const berthInitPid = h.pid;
+    const watch = watchBerthInit(c.saved.cgroups, () => [berthInitPid, c.saved.pid]);
     if (place) {
       try {
         place(h.pid);
@@ -231,10 +231,10 @@ function runInit(
       }
     }
     if (!ready) throw new BerthError('berth-init exited before the container was ready (see the messages above)');
-    mark('commit, helper exit');
+    mark('commit, berth-init exit');
   } finally {
-    endHelper(h);
-    mark('helper reaped');
+    endBerthInit(h);
+    mark('berth-init reaped');
   }
 }
 

@@ -4,7 +4,7 @@
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
-import { execCgroups } from '../cgroups/cgroups';
+import { execCgroups } from '../cgroups/placement';
 import { frozenBy } from '../cgroups/freeze';
 import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
@@ -16,7 +16,7 @@ import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
 import { type Collected, INHERIT, openStdioPipes, type StdioPipes, type StdioSpec } from './stdio';
-import { endHelper, type Helper, initError, killAndReap, readMessage, startHelper, watchHelper, writeAll } from './sync';
+import { endBerthInit, type BerthInit, initError, killAndReap, readMessage, startBerthInit, watchBerthInit, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 import { mark } from '../trace';
 
@@ -134,7 +134,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   const addon = native();
   // In the foreground without --console-socket berth is the terminal's other end.
   const proxy = proc.terminal && !o.consoleSocket ? openTerminalProxy() : undefined;
-  let h: Helper | undefined;
+  let h: BerthInit | undefined;
   let pid = 0;
   let pipes: StdioPipes | undefined;
   // Caught from before the process exists: it may run (and be signalled) before
@@ -148,15 +148,15 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
       pipes = openStdioPipes(o.stdio ?? INHERIT);
       pipes.ownedBy(c.saved.pid);
     }
-    h = startHelper('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
+    h = startBerthInit('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
       field: o.cgroups?.length ? 'exec --cgroup' : undefined,
       stdio: pipes?.theirs,
     });
-    mark('helper spawned');
+    mark('berth-init spawned');
     const mine = h.sock;
-    const helperPid = h.pid;
+    const berthInitPid = h.pid;
     // With --ignore-paused, exec waits for the thaw, as asked.
-    const watch = o.ignorePaused ? undefined : watchHelper(cgroups, () => [helperPid, pid]);
+    const watch = o.ignorePaused ? undefined : watchBerthInit(cgroups, () => [berthInitPid, pid]);
     writeAll(mine, msg, watch);
     mark('plan sent');
     // PID, then EOF once the process has exec'd (the socket is close-on-exec), or
@@ -183,8 +183,8 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
     }
     if (!pid) throw new BerthError('exec: berth-init exited before it started the process');
     mark('process executed');
-    endHelper(h);
-    mark('helper reaped');
+    endBerthInit(h);
+    mark('berth-init reaped');
     h = undefined;
     // As runc: a pid file that cannot be written fails the exec, and the process goes.
     if (o.pidFile) writePidFile(o.pidFile, pid);
@@ -194,7 +194,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
     stopForwarding();
     proxy?.close();
     if (pid) killAndReap(pid, cgroups);
-    endHelper(h);
+    endBerthInit(h);
     await pipes?.finish();
     throw e;
   }

@@ -2,8 +2,8 @@
 // messages are u32 type, u32 payload length, payload (addon/message/plan.def).
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { BerthError, errnoCode, errnoText, SetupError } from '../errors';
-import { helperExe, native } from '../native/addon';
-import { joinCgroups, type Placement } from '../cgroups/cgroups';
+import { berthInitExe, native } from '../native/addon';
+import { joinCgroups, type Placement } from '../cgroups/placement';
 import { frozenBy } from '../cgroups/freeze';
 import { decodeItems } from '../plan/message';
 import { procStat } from '../state/proc';
@@ -26,12 +26,12 @@ const STOPPED_MS = 1000;
  * sync socket (last; berth-init closes every fd above it). Returns its pid and
  * our end of the sync socket.
  */
-function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd: number | undefined, stdio: number[]): { pid: number; sock: number } {
+function spawnBerthInit(mode: 'create' | 'exec', preserveFds: number, consoleFd: number | undefined, stdio: number[]): { pid: number; sock: number } {
   const addon = native();
   const [mine, theirs] = addon.socketpair();
   const fds = [...stdio, ...Array.from({ length: preserveFds }, (_, i) => 3 + i), ...(consoleFd === undefined ? [] : [consoleFd]), theirs];
   try {
-    const pid = addon.spawn(helperExe(), ['berth-init', mode, String(fds.length - 1), String(process.pid)], fds);
+    const pid = addon.spawn(berthInitExe(), ['berth-init', mode, String(fds.length - 1), String(process.pid)], fds);
     return { pid, sock: mine };
   } catch (e) {
     closeSync(mine);
@@ -41,7 +41,7 @@ function spawnHelper(mode: 'create' | 'exec', preserveFds: number, consoleFd: nu
   }
 }
 
-export interface Helper {
+export interface BerthInit {
   pid: number;
   sock: number;
   /** The cgroups berth-init was put in. */
@@ -55,17 +55,17 @@ export interface Helper {
  * container's cgroups before it gets its plan, so nothing it starts runs outside
  * them; except the one it clones the init into (CLONE_INTO_CGROUP).
  */
-export function startHelper(
+export function startBerthInit(
   mode: 'create' | 'exec',
   preserveFds: number,
   console: string | number | undefined,
   cgroups: Placement,
   o: { clonedInto?: string; field?: string; stdio?: number[] } = {},
-): Helper {
+): BerthInit {
   const consoleFd = typeof console === 'string' ? connectConsole(console) : console;
-  let h: Helper;
+  let h: BerthInit;
   try {
-    h = { ...spawnHelper(mode, preserveFds, consoleFd, o.stdio ?? [0, 1, 2]), cgroups };
+    h = { ...spawnBerthInit(mode, preserveFds, consoleFd, o.stdio ?? [0, 1, 2]), cgroups };
   } finally {
     if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }
@@ -74,7 +74,7 @@ export function startHelper(
     joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d !== o.clonedInto) }, h.pid, o.field);
   } catch (e) {
     process.kill(h.pid, 'SIGKILL');
-    endHelper(h);
+    endBerthInit(h);
     throw e;
   }
   return h;
@@ -83,12 +83,12 @@ export function startHelper(
 /**
  * Closes our end of the sync socket and reaps berth-init. It has exited when
  * create or exec got all they waited for; after a failure it may still run and
- * is killed. One that cannot die yet is left for reapLeftHelpers() (see killAndReap).
+ * is killed. One that cannot die yet is left for reapLeftBerthInits() (see killAndReap).
  */
-export function endHelper(h: Helper | undefined): void {
+export function endBerthInit(h: BerthInit | undefined): void {
   if (!h) return;
   closeSync(h.sock);
-  if (!killAndReap(h.pid, h.cgroups)) leftHelpers.add(h.pid);
+  if (!killAndReap(h.pid, h.cgroups)) leftBerthInits.add(h.pid);
 }
 
 /**
@@ -122,22 +122,22 @@ export function killAndReap(pid: number, cgroups: Placement): boolean {
   return true;
 }
 
-const leftHelpers = new Set<number>();
+const leftBerthInits = new Set<number>();
 
-/** Reaps the berth-inits endHelper left frozen, once the cleanup has killed them (any not dead yet go to init when berth exits). */
-export function reapLeftHelpers(): void {
-  for (const pid of leftHelpers) {
+/** Reaps the berth-inits endBerthInit left frozen, once the cleanup has killed them (any not dead yet go to init when berth exits). */
+export function reapLeftBerthInits(): void {
+  for (const pid of leftBerthInits) {
     try {
       if (!native().reap(pid, false)) continue;
     } catch {
       // not ours any more
     }
-    leftHelpers.delete(pid);
+    leftBerthInits.delete(pid);
   }
 }
 
 /** The watch for berth-init and the processes it starts (pids: those known so far). */
-export function watchHelper(cgroups: Placement, pids: () => number[]): Watch {
+export function watchBerthInit(cgroups: Placement, pids: () => number[]): Watch {
   const stoppedSince = new Map<number, number>();
   return () => {
     const frozen = frozenBy(cgroups);

@@ -115,12 +115,12 @@ let sealed: string | undefined;
  * container process reaching its /proc/PID/exe finds nothing on the host to
  * overwrite (the CVE-2019-5736 class).
  */
-export function helperExe(): string {
-  if (!sealed) sealed = `/proc/self/fd/${native().sealedCopy(helperPath())}`;
+export function berthInitExe(): string {
+  if (!sealed) sealed = `/proc/self/fd/${native().sealedCopy(berthInitPath())}`;
   return sealed;
 }
 
-export function helperPath(): string {
+export function berthInitPath(): string {
   const p = join(dirname(nativePath()), 'berth-init');
   if (!existsSync(p)) throw new BerthError(`berth-init not found beside the native addon (${p}): ${BUILD_HINT}`);
   return p;

@@ -2,7 +2,7 @@
 // which mounts are id-mapped and with which user namespace, as runc 1.2 reads
 // the config. berth-init's bind source opener, which keeps berth's credentials,
 // makes the mapping's user namespace and the id-mapped clone of the source
-// (addon/helper/idmap.cc): MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the source's
+// (addon/berth-init/idmap.cc): MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the source's
 // filesystem, which the root of a container's user namespace lacks.
 import { BerthError } from '../errors';
 import type { LinuxIDMapping, Mount } from '../spec/types';

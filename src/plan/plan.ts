@@ -1,5 +1,5 @@
 // The plan: everything berth-init will do, as plain data. Built from the config by
-// ./build.ts (policy), encoded by ./message.ts, carried out by addon/helper (mechanism).
+// ./build.ts (policy), encoded by ./message.ts, carried out by addon/berth-init (mechanism).
 
 export interface PlanMount {
   source: string;

@@ -37,7 +37,7 @@ grep -E 'npm notice (filename|package size|unpacked size|total files):' "$work/p
 # 2. contents: the CLI, its bundle, both arches' prebuilds, the sources of the compile fallback
 tar tzf "$tarball" | sed 's|^package/||' | sort >"$work/files"
 for f in bin/berth dist/berth.js dist/validators.js dist/yargs-cli.js dist/index.js dist/index.mjs dist/types/src/lib/index.d.ts \
-         binding.gyp addon/helper/main.cc \
+         binding.gyp addon/berth-init/main.cc \
          scripts/install.mjs scripts/native.mjs \
          prebuilds/linux-x64/berth.glibc.node prebuilds/linux-x64/berth-init \
          prebuilds/linux-arm64/berth.glibc.node prebuilds/linux-arm64/berth-init; do

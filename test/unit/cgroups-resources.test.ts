@@ -91,7 +91,7 @@ describe('update flags', () => {
 
 describe('device filter for cgroup v2', () => {
   const { deviceAllowed, deviceFilterProgram } = require('../../src/cgroups/devices-bpf') as typeof import('../../src/cgroups/devices-bpf');
-  const { DEFAULT_ALLOWED_DEVICES } = require('../../src/cgroups/cgroups') as typeof import('../../src/cgroups/cgroups');
+  const { DEFAULT_ALLOWED_DEVICES } = require('../../src/cgroups/placement') as typeof import('../../src/cgroups/placement');
   const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 254, minor: 0, access: 'r' }, ...DEFAULT_ALLOWED_DEVICES];
   test('later rules override earlier ones; an allow must grant every access asked for', () => {
     assert.equal(deviceAllowed(rules, 'c', 1, 3, 'rw'), true, '/dev/null');

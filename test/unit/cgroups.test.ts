@@ -1,7 +1,7 @@
 // Cgroup path resolution and device rules (src/cgroups).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deviceRuleText } from '../../src/cgroups/cgroups';
+import { deviceRuleText } from '../../src/cgroups/placement';
 import { dirFor, type Hierarchy } from '../../src/cgroups/hierarchies';
 
 const h = (mountpoint: string, mountRoot = '/', own = '/user.slice'): Hierarchy => ({ version: 1, mountpoint, mountRoot, controllers: ['pids'], own });

@@ -1,12 +1,12 @@
 // config.json -> plan (src/plan/build.ts) and the message berth-init reads
-// (src/plan/message.ts, decoded by addon/helper/plan.cc).
+// (src/plan/message.ts, decoded by addon/berth-init/plan.cc).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { Hierarchy } from '../../src/cgroups/hierarchies';
-import { helperPath } from '../../src/native/addon';
+import { berthInitPath } from '../../src/native/addon';
 import { buildPlan } from '../../src/plan/build';
 import * as K from '../../src/plan/generated';
 import { decodeItems, encodePlan } from '../../src/plan/message';
@@ -219,7 +219,7 @@ function findRecord(msg: Buffer, type: number): number {
 
 function feed(msg: Buffer): Promise<{ code: number | null; signal: NodeJS.Signals | null; reply: Buffer }> {
   return new Promise((resolve) => {
-    const child = spawn(helperPath(), ['create', '3', String(process.pid)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const child = spawn(berthInitPath(), ['create', '3', String(process.pid)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const sock = child.stdio[3] as unknown as Socket;
     const chunks: Buffer[] = [];
     sock.on('data', (d: Buffer) => chunks.push(d));

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { busUid, Connection, DBusError, DBusTimeout, decodeMessage, encodeCall, sessionBusPath, splitSignature, systemBusPath } from '../../src/cgroups/systemd/dbus';
 import { annotationProperties, deviceProperties, listToMask, parseGVariant, resourceProperties, systemdVersionNumber } from '../../src/cgroups/systemd/properties';
 import { expandSlice, unitPlace } from '../../src/cgroups/systemd/unit';
-import { DEFAULT_ALLOWED_DEVICES } from '../../src/cgroups/cgroups';
+import { DEFAULT_ALLOWED_DEVICES } from '../../src/cgroups/placement';
 
 const INF = 0xffffffffffffffffn;
 /** The lane's systemd (Debian 12): every property berth knows. */

@@ -12,7 +12,7 @@ import { BerthError, errnoText } from '../../errors';
 import { logDebug } from '../../log/log';
 import { sleepSync } from '../../sleep';
 import type { LinuxResources } from '../../spec/types';
-import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement, removeCgroupTree } from '../cgroups';
+import { applyLimits, DEFAULT_ALLOWED_DEVICES, type DeviceRule, type Limits, type Placement, removeCgroupTree } from '../placement';
 import { dirFor, hierarchies, isUnified } from '../hierarchies';
 import { Connection, DBusError, DBusTimeout, sessionBusPath, SIGNAL, systemBusPath, type Value } from './dbus';
 import { annotationProperties, type Property, resourceProperties, systemdVersionNumber } from './properties';

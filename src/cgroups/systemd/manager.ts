@@ -4,7 +4,7 @@
 // files as cgroupfs does. ./driver.ts (and its D-Bus client) is loaded only when
 // systemd must be asked: create, update, delete; not for state, kill, ps, pause.
 import type { LinuxResources } from '../../spec/types';
-import type { Placement } from '../cgroups';
+import type { Placement } from '../placement';
 import { CgroupfsManager } from '../cgroupfs';
 import { hierarchies } from '../hierarchies';
 import type { NewCgroups } from '../manager';

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { BerthError } from '../../errors';
 import type { LinuxResources } from '../../spec/types';
-import type { DeviceRule } from '../cgroups';
+import type { DeviceRule } from '../placement';
 import { emulateV1 } from '../devices-bpf';
 import { blkioToIOWeight, sharesToWeight, swapToV2 } from '../resources';
 import type { Value } from './dbus';

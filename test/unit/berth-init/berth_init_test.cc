@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 void use_fake_sys();
 void dump_plan(const plan::Plan& p);

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 struct Json {
   bool first = true;

@@ -12,7 +12,7 @@
 #include <map>
 #include <string>
 
-#include "helper/sys.h"
+#include "berth-init/sys.h"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
-#include "helper/sys.h"
+#include "berth-init/berth_init.h"
+#include "berth-init/sys.h"
 
 // A node made by name, opened without following a link and checked to be what was
 // asked for: the directory may be shared with someone hostile (a /dev that leads

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/scm_rights.h"
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 static const int MAX_SOURCES = 1024;
 static int g_sock = -1;  // the init's end (berth-init writes the init's pid on it)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "helper/plan.h"
+#include "berth-init/plan.h"
 
 // ---- sync.cc: messages to and from berth ----
 extern int g_sync;  // the sync socket, -1 once closed

@@ -1,6 +1,7 @@
-// Placing a container in its cgroups and applying limits. Policy (which files get
-// which values) lives here; on hybrid hosts every v1 hierarchy and the unified one
-// get the container, as runc does.
+// The container's cgroup directories (its placement) with cgroupfs: planned, made,
+// limited, joined, listed, killed and removed. Policy (which files get which values)
+// lives here; on hybrid hosts every v1 hierarchy and the unified one get the
+// container, as runc does.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { BerthError, errnoText } from '../errors';

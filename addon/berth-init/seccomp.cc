@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 int install_seccomp(const plan::Plan& p, uint64_t when) {
   if (!p.seccomp || p.seccomp->when != when) return -1;

@@ -1,4 +1,4 @@
-#include "helper/sys.h"
+#include "berth-init/sys.h"
 
 #include <grp.h>
 #include <linux/capability.h>

@@ -96,4 +96,4 @@ bool each_record(const uint8_t* buf, uint32_t size, const char** why, F f) {
 
 }  // namespace plan
 
-#include "helper/plan.gen.h"
+#include "berth-init/plan.gen.h"

@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 using plan::Reader;
 

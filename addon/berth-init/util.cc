@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
-#include "helper/sys.h"
+#include "berth-init/berth_init.h"
+#include "berth-init/sys.h"
 
 int write_all(int fd, const void* buf, size_t len) {
   const char* p = (const char*)buf;

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 // A user namespace with the maps; the fd, or -errno.
 static int make_userns(const char* uid_map, const char* gid_map) {

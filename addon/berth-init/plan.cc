@@ -1,4 +1,4 @@
-#include "helper/plan.h"
+#include "berth-init/plan.h"
 
 #include <string.h>
 

@@ -15,8 +15,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
-#include "helper/sys.h"
+#include "berth-init/berth_init.h"
+#include "berth-init/sys.h"
 
 static int g_root = -1;
 static const char* g_rootfs = "";

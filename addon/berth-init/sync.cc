@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 int g_sync = -1;
 int g_fail_fd = -1;

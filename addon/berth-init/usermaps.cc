@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 // Runs `tool PID c h s ...` (the map text's numbers), or fails naming field.
 static void run_mapper(const char* tool, pid_t pid, const char* map, const char* field) {

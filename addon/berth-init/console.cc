@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/scm_rights.h"
-#include "helper/helper.h"
+#include "berth-init/berth_init.h"
 
 // config-linux.md "Default Devices": with a terminal, "/dev/console is set up ...
 // by bind mounting the pseudoterminal pty to /dev/console". The pty by its fd, the
