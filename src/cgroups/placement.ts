@@ -2,14 +2,14 @@
 // limited, joined, listed, killed and removed. Policy (which files get which values)
 // lives here; on hybrid hosts every v1 hierarchy and the unified one get the
 // container, as runc does.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { Hierarchy } from './hierarchies';
 import { dirFor, hierarchies, isUnified } from './hierarchies';
 import { native } from '../native/addon';
 import { applyResourceWrites, planResourceWrites } from './resources';
-import type { LinuxResources } from '../spec/types';
+import type { LinuxResources, Spec } from '../spec/types';
 import { sleepSync } from '../sleep';
 import { DEFAULT_DEVICES } from '../plan/tables';
 
@@ -270,6 +270,42 @@ function removeDir(dir: string, own: boolean): void {
         continue;
       }
       throw new BerthError(`removing cgroup ${dir}: ${errnoText(e)}`);
+    }
+  }
+}
+
+/**
+ * The host uid that gets the container's cgroup2 directory, as runc's OwnerUID: on
+ * a pure v2 host, a container with user and cgroup namespaces of its own and
+ * /sys/fs/cgroup mounted read-write is delegated its cgroup (systemd or another
+ * manager inside may then make sub-cgroups), owned by the host id of the process's
+ * user. Otherwise undefined: the cgroup stays root's.
+ */
+export function cgroupOwner(spec: Spec, hs: Hierarchy[]): number | undefined {
+  const namespaces = spec.linux?.namespaces ?? [];
+  const own = (type: string) => namespaces.some((n) => n.type === type && !n.path);
+  if (!isUnified(hs) || !own('user') || !own('cgroup')) return undefined;
+  const rw = (spec.mounts ?? []).some((m) => m.type === 'cgroup' && posix.normalize(m.destination).replace(/\/+$/, '') === '/sys/fs/cgroup' && !(m.options ?? []).includes('ro'));
+  if (!rw) return undefined;
+  const uid = spec.process?.user?.uid ?? 0;
+  const m = (spec.linux?.uidMappings ?? []).find((x) => uid >= x.containerID && uid < x.containerID + x.size);
+  return m && m.hostID + (uid - m.containerID);
+}
+
+/** Hands dir to uid: the directory and the files a delegatee writes (the kernel lists them in /sys/kernel/cgroup/delegate). */
+export function delegateCgroup(dir: string, uid: number): void {
+  let files = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+  try {
+    files = readFileSync('/sys/kernel/cgroup/delegate', 'latin1').split('\n').filter(Boolean);
+  } catch {
+    // before Linux 5.x's list: cgroup-v2.rst's three files
+  }
+  for (const path of [dir, ...files.map((f) => join(dir, f))]) {
+    try {
+      chownSync(path, uid, -1);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && path !== dir) continue;
+      throw new BerthError(`delegating the container's cgroup to its user (linux.cgroupsPath, a read-write /sys/fs/cgroup with user and cgroup namespaces): chown ${path} to ${uid}: ${errnoText(e)}`);
     }
   }
 }

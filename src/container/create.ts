@@ -4,7 +4,7 @@
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Placement } from '../cgroups/placement';
+import { cgroupOwner, delegateCgroup, type Placement } from '../cgroups/placement';
 import { planCgroupfs } from '../cgroups/cgroupfs';
 import { hierarchies } from '../cgroups/hierarchies';
 import { type CgroupManager, systemdUnavailable } from '../cgroups/manager';
@@ -82,13 +82,18 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     // systemd: the unit is started with berth-init in it (a scope needs a process),
     // before berth-init has its plan; the limits follow once systemd has made it.
     let place: ((pid: number) => void) | undefined;
+    // As root only: an ordinary user's delegated subtree is already the user's own.
+    const owner = placement.unified && process.geteuid?.() === 0 ? cgroupOwner(spec, hs) : undefined;
+    const delegate = () => owner !== undefined && delegateCgroup(placement.unified!, owner);
     if (cg.needsPid) {
       place = (pid) => {
         cg.create(pid);
+        delegate();
         if (!plan.cgroup2) cg.join(pid);
       };
     } else {
       cg.create();
+      delegate();
       mark('cgroups made');
     }
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);

@@ -4,7 +4,7 @@
 // runs this file on a pure cgroup2 host.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dirFor, hierarchies, isUnified } from '../../src/cgroups/hierarchies';
@@ -141,6 +141,41 @@ describe('cgroups', () => {
       assert.ok(lines.some((l) => l.startsWith('0::')), r.stdout);
     } finally {
       b.cleanup();
+    }
+  });
+
+  test("with user and cgroup namespaces and a read-write /sys/fs/cgroup the container's root owns its cgroup and makes sub-cgroups, removed on delete; read-only, root keeps it (runc's OwnerUID)", (t) => {
+    if (!unified) return t.skip('a pure cgroup v2 host only: the cgroup v2 lane runs this file (bash test/cgroup-v2/lane.sh cgroups)');
+    for (const rw of [true, false]) {
+      const b = makeBundle({
+        args: ['sh', '-c', 'stat -c %u /sys/fs/cgroup /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/sub && echo made; true'],
+        mutate: (s) => {
+          s.linux.namespaces = [...s.linux.namespaces.filter((n: { type: string }) => n.type !== 'user' && n.type !== 'cgroup'), { type: 'user' }, { type: 'cgroup' }];
+          s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          const m = s.mounts.find((x: { destination: string }) => x.destination === '/sys/fs/cgroup')!;
+          m.options = (m.options ?? []).filter((o: string) => o !== 'ro').concat(rw ? [] : ['ro']);
+        },
+      });
+      const id = newId();
+      const id2 = newId();
+      try {
+        // Inside: who owns the cgroup, and whether its root can make a sub-cgroup (run
+        // then deletes the container, sub-cgroup and all).
+        const r = berth('run', '--bundle', b.dir, id);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, rw ? '0\n0\nmade\n' : '65534\n65534\n', `inside (read-write ${rw}): ${r.stderr}`);
+        assert.equal(existsSync(cgDir('pids', `/berth/${id}`)!), false, 'delete removes the cgroup and the sub-cgroup the container made');
+        assert.deepEqual(leftovers(root, id, b.dir), []);
+        // On the host: the directory's owner, while the container exists.
+        assert.equal(berth('create', '--bundle', b.dir, id2).code, 0);
+        assert.equal(statSync(cgDir('pids', `/berth/${id2}`)!).uid, rw ? 100000 : 0, `the cgroup's owner on the host (read-write ${rw})`);
+        assert.equal(berth('delete', '--force', id2).code, 0);
+      } finally {
+        berth('delete', '--force', id);
+        berth('delete', '--force', id2);
+        b.cleanup();
+      }
     }
   });
 
