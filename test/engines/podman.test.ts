@@ -248,8 +248,11 @@ engineCase(ENGINE, version, '--memory: the limit is in the cgroup and an allocat
   const id = runDetached(t, p, ['--memory', '32m', IMAGE, 'sleep', '1000']);
   const pid = containerPid(p, id);
   assert.equal(cgroupFile(pid, 'memory', 'memory.limit_in_bytes'), String(32 << 20));
-  // A 200 MB shell string; the kernel kills the shell when the cgroup runs out.
-  const r = run(p, ['exec', id, 'sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived']);
+  // A 200 MB shell string; the kernel kills the shell when the cgroup runs out. The
+  // shell and its pipeline are the OOM killer's first choice (oom_score_adj 1000): on
+  // a busy machine a second OOM can come before the first victim's memory is freed,
+  // and must not take the container's init (seen once: the sleep was killed too).
+  const r = run(p, ['exec', id, 'sh', '-c', 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived']);
   assert.equal(r.code, 137, `${r.stdout} ${r.stderr}`);
   assert.doesNotMatch(r.stdout, /survived/);
   assert.match(cgroupFile(pid, 'memory', 'memory.oom_control'), /^oom_kill [1-9]/m);
