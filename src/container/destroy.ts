@@ -26,7 +26,11 @@ export function killAll(c: Container, signal: number): void {
 export function destroy(c: Container, opts: { runPoststop: boolean }): void {
   const s = c.saved;
   const cg = cgroupManager(s.cgroups);
-  for (let i = 0; i < 500; i++) {
+  // A stopped container with a pid namespace of its own: the kernel killed the rest
+  // of it before its init ended, so its cgroups are empty unless something joined
+  // them since; rmdir tells (refusing a populated one), with no kill and no re-read.
+  const emptied = s.ownPidNs && !isAlive(s.pid, s.pidStartTime) && cg.removeIfEmpty();
+  for (let i = 0; !emptied && i < 500; i++) {
     killAll(c, 9);
     if (!isAlive(s.pid, s.pidStartTime) && cg.pids().length === 0) break;
     reapIfOurs(s.pid);
@@ -34,7 +38,7 @@ export function destroy(c: Container, opts: { runPoststop: boolean }): void {
   }
   reapIfOurs(s.pid);
   mark('processes killed');
-  cg.destroy();
+  if (!emptied) cg.destroy();
   mark('cgroups removed');
   if (opts.runPoststop) {
     runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
