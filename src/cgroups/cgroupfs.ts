@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { LinuxResources } from '../spec/types';
 import {
-  applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, killCgroups, type Limits, makeCgroups, type Placement, planCgroups, removeCgroups,
+  applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, killCgroups, type Limits, makeCgroups, type Placement, planCgroups, removeCgroups, removeCgroupsIfEmpty,
 } from './placement';
 import { frozenBy, isFrozen, setFrozen } from './freeze';
 import { hierarchies, isUnified } from './hierarchies';
@@ -81,6 +81,10 @@ export class CgroupfsManager implements CgroupManager {
 
   destroy(): void {
     removeCgroups(this.placement);
+  }
+
+  removeIfEmpty(): boolean {
+    return removeCgroupsIfEmpty(this.placement);
   }
 
   stats(): Record<string, unknown> {

@@ -34,6 +34,10 @@ export interface CgroupManager {
   killAll(): void;
   /** Removes the cgroups (a systemd unit: stopped, and waited for). */
   destroy(): void;
+  /** Removes the cgroups if no process is left in them, with no kill and no wait
+   * (a container whose init has ended); false, having removed perhaps some, when
+   * destroy() must do it (a busy cgroup, a systemd unit). */
+  removeIfEmpty(): boolean;
   /** runc's events --stats data. */
   stats(): Record<string, unknown>;
   /** The memory cgroup the kernel's OOM notifications come from (events), and the OOM kills so far. */

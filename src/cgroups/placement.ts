@@ -243,28 +243,45 @@ export function killCgroups(p: Placement): void {
  * directories berth made, deepest first; busy ones are retried briefly.
  */
 export function removeCgroups(p: Placement): void {
-  for (const dir of p.dirs) for (const d of descendants(dir)) removeDir(d, true);
+  removeAll(p, true);
+}
+
+/**
+ * The same removal with no wait and no kill, for a container whose init has ended:
+ * true when every cgroup was removed, so none held a process (the kernel refuses
+ * to rmdir a populated cgroup, atomically), false at the first busy one (or a
+ * cgroup berth did not make, which it would not remove): then the caller kills.
+ */
+export function removeCgroupsIfEmpty(p: Placement): boolean {
+  return p.dirs.every((d) => p.made.includes(d)) && removeAll(p, false);
+}
+
+function removeAll(p: Placement, waitBusy: boolean): boolean {
+  for (const dir of p.dirs) for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;
   const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
-  for (const dir of dirs) removeDir(dir, p.dirs.includes(dir));
+  for (const dir of dirs) if (!removeDir(dir, p.dirs.includes(dir), waitBusy)) return false;
+  return true;
 }
 
 /** A cgroup and its sub-cgroups, deepest first (a unit's cgroup systemd did not remove). */
 export function removeCgroupTree(dir: string): void {
-  for (const d of descendants(dir)) removeDir(d, true);
-  removeDir(dir, true);
+  for (const d of descendants(dir)) removeDir(d, true, true);
+  removeDir(dir, true, true);
 }
 
-/** rmdir; a cgroup of the container's own that is still busy (its last processes exiting) is retried. */
-function removeDir(dir: string, own: boolean): void {
+/** rmdir; a cgroup of the container's own that is still busy (its last processes
+ * exiting) is retried if waitBusy, else false is returned. */
+function removeDir(dir: string, own: boolean, waitBusy: boolean): boolean {
   for (let i = 0; ; i++) {
     try {
       rmdirSync(dir);
-      return;
+      return true;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
+      if (code === 'ENOENT') return true;
       // A parent shared with another container stays, and one this user may not remove.
-      if (code === 'ENOTEMPTY' || (!own && (code === 'EBUSY' || code === 'EACCES' || code === 'EPERM'))) return;
+      if (code === 'ENOTEMPTY' || (!own && (code === 'EBUSY' || code === 'EACCES' || code === 'EPERM'))) return true;
+      if (!waitBusy) return false; // busy, or unexpected: the caller's kill and destroy() follow
       if (code === 'EBUSY' && i < 200) {
         sleepSync(10);
         continue;

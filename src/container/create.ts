@@ -251,7 +251,9 @@ function runInit(
 export function checkCgroupsInUse(cg: CgroupManager): void {
   const frozen = cg.frozenBy();
   if (frozen) throw new BerthError(`placing the container in its cgroup (linux.cgroupsPath): cgroup ${frozen}; thaw it first`);
-  const pids = cg.pids();
+  // Cgroups that did not exist when planned hold no process (the usual case): not read.
+  const p = cg.placement;
+  const pids = p.dirs.every((d) => p.made.includes(d)) ? [] : cg.pids();
   if (pids.length) logWarnQuietly(`container's cgroup is not empty: ${pids.length} process(es) found`);
 }
 

@@ -1,5 +1,6 @@
 // Removing a container: every process in its cgroups is killed, the cgroups and
 // the state directory are removed, and poststop hooks run.
+import { closeSync } from 'node:fs';
 import { cgroupManager } from '../cgroups/manager';
 import { runHooks } from '../hooks/run';
 import { containerPids } from './pids';
@@ -26,15 +27,25 @@ export function killAll(c: Container, signal: number): void {
 export function destroy(c: Container, opts: { runPoststop: boolean }): void {
   const s = c.saved;
   const cg = cgroupManager(s.cgroups);
-  for (let i = 0; i < 500; i++) {
-    killAll(c, 9);
-    if (!isAlive(s.pid, s.pidStartTime) && cg.pids().length === 0) break;
-    reapIfOurs(s.pid);
-    sleepSync(i < 50 ? 2 : 20);
+  // A stopped container with a pid namespace of its own: the kernel killed the rest
+  // of it before its init ended, so its cgroups are empty unless something joined
+  // them since; rmdir tells (refusing a populated one), with no kill and no re-read.
+  const emptied = s.ownPidNs && !isAlive(s.pid, s.pidStartTime) && cg.removeIfEmpty();
+  const initEnd = emptied ? undefined : initWaiter(s.pid, s.pidStartTime);
+  try {
+    for (let i = 0; !emptied && i < 500; i++) {
+      killAll(c, 9);
+      if (!isAlive(s.pid, s.pidStartTime) && cg.pids().length === 0) break;
+      reapIfOurs(s.pid);
+      // While the init dies the kernel says when (its pidfd); then the rest's exits.
+      if (!initEnd?.wait(i < 50 ? 20 : 100)) sleepSync(i < 50 ? 2 : 20);
+    }
+  } finally {
+    initEnd?.close();
   }
   reapIfOurs(s.pid);
   mark('processes killed');
-  cg.destroy();
+  if (!emptied) cg.destroy();
   mark('cgroups removed');
   if (opts.runPoststop) {
     runHooks('poststop', s.hooks.poststop, { ociVersion: s.ociVersion, id: s.id, status: 'stopped', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: true });
@@ -53,4 +64,27 @@ function reapIfOurs(pid: number): void {
   } catch {
     // not our child
   }
+}
+
+/** A pidfd of the init while it runs (pid and start time: never a reused pid), to wait
+ * on for its end; wait() is false once there is nothing to wait for. */
+function initWaiter(pid: number, startTime: string): { wait(ms: number): boolean; close(): void } | undefined {
+  if (!isAlive(pid, startTime)) return undefined;
+  const addon = (require('../native/addon') as typeof import('../native/addon')).native();
+  let fd: number;
+  try {
+    fd = addon.pidfdOpen(pid);
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  // Opened before this check: the fd is the init's, not a successor's.
+  let ended = !isAlive(pid, startTime);
+  return {
+    wait(ms) {
+      if (ended) return false;
+      ended = addon.waitFd(fd, false, ms);
+      return true;
+    },
+    close: () => closeSync(fd),
+  };
 }

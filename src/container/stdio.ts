@@ -10,7 +10,7 @@
 // a fd of its own (copied, never handed over), nothing, or (output) collected in
 // memory; the CLI's choice is its own stdio.
 import { closeSync, fchownSync, openSync, readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { errnoText } from '../errors';
 import { logDebug } from '../log/log';
 import { native } from '../native/addon';
@@ -101,7 +101,7 @@ export function openStdioPipes(spec: StdioSpec = INHERIT): StdioPipes {
         addon.relay(src === 'inherit' ? 0 : src, inW, inW, false);
       } else {
         // The bytes given, then EOF; a process that stops reading early is no error.
-        stdinSocket = new Socket({ fd: inW, readable: false, writable: true });
+        stdinSocket = new (netSocket())({ fd: inW, readable: false, writable: true });
         stdinSocket.on('error', () => stdinSocket?.destroy());
         stdinSocket.end(src);
       }
@@ -124,7 +124,7 @@ async function drain(fd: number, target: OutputTarget, own: number, keep: (b: Bu
   if (target === 'pipe') {
     const chunks: Buffer[] = [];
     await new Promise<void>((done) => {
-      const s = new Socket({ fd, readable: true, writable: false });
+      const s = new (netSocket())({ fd, readable: true, writable: false });
       s.on('data', (d: Buffer) => chunks.push(d));
       s.on('error', () => s.destroy());
       s.on('close', () => done());
@@ -154,4 +154,10 @@ function hostRoot(pid: number): { uid: number; gid: number } | undefined {
   const gid = map('gid_map');
   if (uid === undefined || gid === undefined || (uid === process.getuid!() && gid === process.getgid!())) return undefined;
   return { uid, gid };
+}
+
+/** node:net (with node:stream) is not in Node's startup snapshot (~5 ms to load): only
+ * a library's 'pipe' output and bytes for stdin need a Socket; the CLI relays in the addon. */
+function netSocket(): typeof Socket {
+  return (require('node:net') as typeof import('node:net')).Socket;
 }

@@ -4,7 +4,7 @@
 // own stdin to the master and the master to its stdout, with its terminal in raw
 // mode and the pty sized like it (and resized with it).
 import { closeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
+import type { ReadStream } from 'node:tty';
 import { native } from '../native/addon';
 
 export interface TerminalProxy {
@@ -60,6 +60,8 @@ export function openTerminalProxy(): TerminalProxy {
       resize();
       stdout.on('resize', resize);
       // A TTY stream (net.Socket refuses tty fds); its handle writes as well as reads.
+      // node:tty (with node:net) only when a terminal is proxied: not in Node's startup snapshot.
+      const { ReadStream } = require('node:tty') as typeof import('node:tty');
       pty = new ReadStream(master);
       closed = new Promise((done) => {
         pty!.on('data', (d: Buffer) => stdout.write(d));

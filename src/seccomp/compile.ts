@@ -8,7 +8,6 @@
 // engines' profiles are written against, so a filter behaves exactly as under runc;
 // and it is fast enough (Docker's default profile compiles in about 10 ms, and a
 // compiled filter is cached by content hash, under 1 ms from there), so a compiler of our own would only add risk.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../errors';
@@ -231,6 +230,8 @@ export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir
   let file: string | undefined;
   if (opts.cacheDir) {
     const { flags: _f, listener: _l, ...what } = d;
+    // node:crypto is not in Node's startup snapshot (~10 ms to load): only a filter to cache needs it.
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
     const key = createHash('sha256')
       .update(`berth-seccomp-cache-2 libseccomp ${addon.seccompVersion()}\n`)
       .update(JSON.stringify(what, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))

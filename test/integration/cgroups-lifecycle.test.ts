@@ -189,3 +189,33 @@ test('a cgroup that already holds processes: create goes on with runc\'s warning
     assert.ok(await waitFor(() => other.exitCode !== null || other.signalCode !== null), 'the other process went with the container');
   }
 });
+
+test('delete of a stopped container whose cgroups host processes joined after its init ended: they are killed, every cgroup removed', async (t) => {
+  // A stopped container with its own pid namespace has empty cgroups unless
+  // something joined them since: delete removes them without a kill when rmdir
+  // may, and must still find and kill what did join (here one process in the
+  // container's cgroup of one hierarchy, one in a sub-cgroup of another).
+  const id = s.newId();
+  const b = s.bundle(t, { args: ['true'] });
+  s.deleteAfter(t, id);
+  assert.equal(s.cli(['create', '--bundle', b.dir, id]).code, 0);
+  const r = s.cli(['start', id]);
+  assert.equal(r.code, 0, show(r));
+  assert.ok(await waitFor(() => s.state(id)?.status === 'stopped'), 'the container did not stop');
+  const plain = hs.filter((h) => !h.controllers.includes('cpuset'));
+  assert.ok(plain.length >= 1, 'a hierarchy without cpuset');
+  const into = [dirFor(plain[plain.length - 1], `/berth/${id}`), join(dirFor(plain[0], `/berth/${id}`), 'sub')];
+  const others = into.map((dir) => {
+    if (!existsSync(dir)) mkdirSync(dir);
+    const other = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    s.defer(t, () => other.kill('SIGKILL'));
+    writeFileSync(join(dir, 'cgroup.procs'), String(other.pid));
+    return other;
+  });
+  const d = s.cli(['delete', id]);
+  assert.equal(d.code, 0, show(d));
+  for (const other of others) assert.ok(await waitFor(() => other.exitCode !== null || other.signalCode !== null), 'a process that joined went with the container');
+  assert.equal(s.state(id), undefined, 'no state');
+  assert.deepEqual(existing(`/berth/${id}`), []);
+  assert.deepEqual(leftovers(s, [id], [b.dir]), []);
+});

@@ -44,4 +44,9 @@ export class SystemdManager extends CgroupfsManager {
     driver().stopUnit({ ...this.placement, systemd: this.placement.systemd! });
     super.destroy();
   }
+
+  /** The unit must be stopped: destroy() does it. */
+  override removeIfEmpty(): boolean {
+    return false;
+  }
 }
