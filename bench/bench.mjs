@@ -55,7 +55,7 @@ import {
 import { tmpdir, release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, exitStatusOnFailure, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
+import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -530,11 +530,7 @@ async function main() {
     out.stateVsFloor[rt.name] = m == null || !floor ? null : { ratio: m / floor, overMs: m - floor };
   }
 
-  exitStatusOnFailure(out.metrics, log);
-  if (opts.json) {
-    printJson(out);
-    return;
-  }
+  if (reportAsJson(out, opts, log)) return;
 
   const rows = [COMPARE_HEADER];
   const notes = [];

@@ -160,5 +160,59 @@ export function exitStatusOnFailure(metrics, log) {
   }
 }
 
+/** Sets the exit status for failed steps; with --json prints the report and returns true (no table then). */
+export function reportAsJson(out, opts, log) {
+  exitStatusOnFailure(out.metrics, log);
+  if (!opts.json) return false;
+  printJson(out);
+  return true;
+}
+
+/**
+ * A benchmark's commands in flight (`children`, each in its own process group, for
+ * timedRun) and its cleanup, run once: on exit, on a signal (cleanUpOnExit) or when
+ * the script calls it, killing the commands still running first.
+ */
+export function benchCleanup({ cleanup, log, graceMs }) {
+  const children = new Set();
+  let stopping = null;
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } }
+    cleanup();
+  };
+  cleanUpOnExit({ stop: (sig) => (stopping = sig), inFlight: () => children.size, cleanup: once, log, graceMs });
+  return { children, cleanup: once, stopping: () => stopping };
+}
+
 /** The header of a berth-vs-runc table. */
 export const COMPARE_HEADER = ['metric', 'berth median', 'berth p90', 'runc median', 'runc p90', 'berth/runc'];
+
+/** The berth-vs-runc table of a report's timed metrics ([key, label] each, in ms), and why a cell is n/a. */
+export function compareRows(metrics, list) {
+  const fmt = (v) => (v == null ? 'n/a' : `${v.toFixed(1)} ms`);
+  const rows = [COMPARE_HEADER];
+  const notes = [];
+  for (const [key, label] of list) {
+    const b = metrics[key].berth, r = metrics[key].runc;
+    for (const [name, v] of [['berth', b], ['runc', r]]) if (v.error) notes.push(`${label} / ${name}: ${v.error}`);
+    const ratio = b.median != null && r.median ? `${(b.median / r.median).toFixed(2)}x` : 'n/a';
+    rows.push([label, fmt(b.median), fmt(b.p90), fmt(r.median), fmt(r.p90), ratio]);
+  }
+  return { rows, notes };
+}
+
+/** A report's metrics: each [key, label, unit] of list, per runtime, from results[key][name] ({ samples } or { error }). */
+export function metricsOf(list, runtimes, results) {
+  const metrics = {};
+  for (const [key, label, unit] of list) {
+    metrics[key] = { label, unit };
+    for (const rt of runtimes) {
+      const s = results[key][rt.name];
+      metrics[key][rt.name] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
+    }
+  }
+  return metrics;
+}

@@ -28,7 +28,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync
 import { release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, exitStatusOnFailure, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
+import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -72,14 +72,9 @@ const podmanArgs = (rt, args) => ['--tmpdir', join(tmp, 'tmp'), '--runtime', rt.
 const podmanSync = (args, rt = runtimes[0]) =>
   spawnSync(PODMAN, podmanArgs(rt, args), { cwd: tmp, env, encoding: 'utf8', timeout: opts.timeout * 1000 });
 
-const children = new Set();
-let cleanedUp = false;
-let stopping = null;
+const { children, cleanup, stopping } = benchCleanup({ cleanup: removeAll, log, graceMs: 30000 });
 
-function cleanup() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } }
+function removeAll() {
   // Containers are removed through the runtime that made each of them.
   for (const rt of runtimes) {
     try { podmanSync(['rm', '-a', '-f', '-t', '0'], rt); } catch { /* ignore */ }
@@ -102,12 +97,11 @@ function cleanup() {
     else rmSync(rt.root, { recursive: true, force: true });
   }
 }
-cleanUpOnExit({ stop: (sig) => (stopping = sig), inFlight: () => children.size, cleanup, log, graceMs: 30000 });
 
 // ---------------------------------------------------------------- running podman
 // Output to files (timedRun): conmon inherits them and outlives `run -d`.
 function podmanTimed(rt, args) {
-  if (stopping) return new Promise(() => {}); // the signal handler exits the process
+  if (stopping()) return new Promise(() => {}); // the signal handler exits the process
   return timedRun(PODMAN, podmanArgs(rt, args), { outDir: join(tmp, 'out'), children, timeoutMs: opts.timeout * 1000, cwd: tmp, env });
 }
 class StepError extends Error {}
@@ -163,7 +157,6 @@ async function benchExec() {
 }
 
 // ---------------------------------------------------------------- report
-const fmt = (v) => (v == null ? 'n/a' : `${v.toFixed(1)} ms`);
 
 async function main() {
   const envInfo = {
@@ -187,27 +180,9 @@ async function main() {
   log('podman run --rm'); await benchRun();
   log('podman exec'); await benchExec();
 
-  const out = { env: envInfo, metrics: {} };
-  for (const [key, label, unit] of METRICS) {
-    out.metrics[key] = { label, unit };
-    for (const rt of runtimes) {
-      const s = results[key][rt.name];
-      out.metrics[key][rt.name] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
-    }
-  }
-  exitStatusOnFailure(out.metrics, log);
-  if (opts.json) {
-    printJson(out);
-    return;
-  }
-  const rows = [COMPARE_HEADER];
-  const notes = [];
-  for (const [key, label] of METRICS) {
-    const b = out.metrics[key].berth, r = out.metrics[key].runc;
-    for (const [nm, v] of [['berth', b], ['runc', r]]) if (v.error) notes.push(`${label} / ${nm}: ${v.error}`);
-    const ratio = b.median != null && r.median ? `${(b.median / r.median).toFixed(2)}x` : 'n/a';
-    rows.push([label, fmt(b.median), fmt(b.p90), fmt(r.median), fmt(r.p90), ratio]);
-  }
+  const out = { env: envInfo, metrics: metricsOf(METRICS, runtimes, results) };
+  if (reportAsJson(out, opts, log)) return;
+  const { rows, notes } = compareRows(out.metrics, METRICS);
   const lines = [];
   lines.push(`engine: ${envInfo.podman.version} (${envInfo.conmon}), cgroupfs, overlay, --network none`);
   lines.push(`berth: ${BERTH} (${envInfo.berth.version})`);

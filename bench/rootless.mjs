@@ -25,7 +25,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, printJson, removeTmp, stats, table, timedRun } from './common.mjs';
+import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opts = parseBenchArgs(process.argv.slice(2), { name: 'rootless', runs: 20, timeout: 30 });
@@ -64,13 +64,8 @@ const runtimes = [
   { name: 'berth', bin: BERTH, root: join(tmp, 'root-berth'), ids: new Set() },
   { name: 'runc', bin: RUNC, root: join(tmp, 'root-runc'), ids: new Set() },
 ];
-const children = new Set();
-let stopping = null;
-let cleanedUp = false;
-function cleanup() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } }
+const { children, cleanup, stopping } = benchCleanup({ cleanup: removeAll, log, graceMs: 15000 });
+function removeAll() {
   if (user) {
     for (const rt of runtimes) {
       for (const id of rt.ids) {
@@ -87,12 +82,11 @@ function cleanup() {
     if (r.status !== 0) log(`cleanup: userdel ${user.name}: ${r.stderr.trim()}`);
   }
 }
-cleanUpOnExit({ stop: (sig) => (stopping = sig), inFlight: () => children.size, cleanup, log, graceMs: 15000 });
 
 // ---------------------------------------------------------------- steps
 class StepError extends Error {}
 function execTimed(argv) {
-  if (stopping) return new Promise(() => {});
+  if (stopping()) return new Promise(() => {});
   const [bin, ...args] = asUser(argv);
   const env = { PATH: process.env.PATH, XDG_RUNTIME_DIR: join(tmp, 'xdg'), HOME: tmp };
   return timedRun(bin, args, { outDir: join(tmp, 'out'), children, timeoutMs: opts.timeout * 1000, env });
@@ -143,7 +137,6 @@ async function benchRun(metric, bundle) {
 }
 
 // ---------------------------------------------------------------- main
-const fmt = (v) => (v == null ? 'n/a' : `${v.toFixed(1)} ms`);
 async function main() {
   user = makeUser();
   chmodSync(tmp, 0o755);
@@ -163,23 +156,9 @@ async function main() {
     for (const rt of runtimes) slot('runSub', rt).error = 'no /etc/subuid range for the user, or no newuidmap';
   }
 
-  const out = { env, metrics: {} };
-  for (const [key, label, unit] of METRICS) {
-    out.metrics[key] = { label, unit };
-    for (const rt of runtimes) {
-      const s = results[key][rt.name];
-      out.metrics[key][rt.name] = s?.error ? { error: s.error } : { ...stats(s?.samples ?? []), samples: s?.samples ?? [] };
-    }
-  }
-  if (opts.json) return printJson(out);
-  const rows = [COMPARE_HEADER];
-  const notes = [];
-  for (const [key, label] of METRICS) {
-    const b = out.metrics[key].berth, r = out.metrics[key].runc;
-    for (const [nm, v] of [['berth', b], ['runc', r]]) if (v.error) notes.push(`${label} / ${nm}: ${v.error}`);
-    const ratio = b.median != null && r.median ? `${(b.median / r.median).toFixed(2)}x` : 'n/a';
-    rows.push([label, fmt(b.median), fmt(b.p90), fmt(r.median), fmt(r.p90), ratio]);
-  }
+  const out = { env, metrics: metricsOf(METRICS, runtimes, results) };
+  if (reportAsJson(out, opts, log)) return;
+  const { rows, notes } = compareRows(out.metrics, METRICS);
   const lines = [`rootless, as ${user.name}: berth ${env.berth.version}; runc ${env.runc.version}`,
     `node ${process.version}, kernel ${env.kernel}, N=${opts.runs} timed runs per metric after 1 warm-up`, '', table(rows)];
   if (notes.length) lines.push('', 'n/a because:', ...notes.map((n) => `  ${n}`));
