@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
-import { berthLeftovers, busyboxImage, engineCase, findExecutable, requireEngine, sh } from './engine';
+import { berthLeftovers, busyboxImage, engineCase, findExecutable, mountsUnder, processesNaming, removePrivateDir, requireEngine, sh } from './engine';
 
 const ENGINE = 'docker';
 // /usr/local/bin/docker on the test hosts is an unrelated newer client.
@@ -39,29 +39,6 @@ function dockerCgroupParents(): { dir: string; existed: boolean }[] {
     .filter((e) => e.isDirectory())
     .map((e) => join('/sys/fs/cgroup', e.name, 'docker'))
     .map((dir) => ({ dir, existed: existsSync(dir) }));
-}
-
-/** Mount points at or below dir, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
-}
-
-/** Host processes whose command line names dir (dockerd's containerd and shims). */
-function processesNaming(dir: string): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(dir)) out.push({ pid: Number(p), cmd });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
 }
 
 class Dockerd {
@@ -218,20 +195,7 @@ class Dockerd {
       clearTimeout(timer);
     }
     // containerd and the shims exit after dockerd; give them the moment they need.
-    for (let i = 0; i < 100 && processesNaming(this.dir).length > 0; i++) await sleep(50);
-    for (const p of processesNaming(this.dir)) {
-      left.push(`process ${p.pid}: ${p.cmd}`);
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (const m of mountsUnder(this.dir)) {
-      left.push(`mount ${m}`);
-      sh('umount', ['-l', m]);
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    left.push(...(await removePrivateDir(this.dir, 5000)));
     // cgroupfs driver: containers go below /docker; a parent this run made goes
     // too when empty (berth may have removed it already with the last container).
     for (const p of this.cgroupParents) {

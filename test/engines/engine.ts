@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sharedRootfs } from '../fixtures/bundle';
 import { findCgroupDirs } from '../fixtures/leftovers';
+import { waitFor } from '../fixtures/wait';
 
 /** One row of the engine matrix. */
 export interface MatrixRow {
@@ -195,4 +196,51 @@ export function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv;
     maxBuffer: 1 << 26,
   });
   return { code: r.status ?? (r.signal ? 128 : -1), stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+}
+
+/** Mount points at or below dir, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Host processes whose command line names dir (an engine's daemons, shims, helpers). */
+export function processesNaming(dir: string): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid)) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(dir)) out.push({ pid: Number(p), cmd });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * An engine's private dir, once the engine has stopped: waits (up to waitMs) for the
+ * processes naming it to exit, kills those that do not, unmounts what is mounted
+ * below it and removes it. Returns what was left (what had to be killed or unmounted).
+ */
+export async function removePrivateDir(dir: string, waitMs: number): Promise<string[]> {
+  const left: string[] = [];
+  await waitFor(() => processesNaming(dir).length === 0, waitMs);
+  for (const p of processesNaming(dir)) {
+    left.push(`process ${p.pid}: ${p.cmd}`);
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const m of mountsUnder(dir)) {
+    left.push(`mount ${m}`);
+    spawnSync('umount', ['-l', m]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return left;
 }

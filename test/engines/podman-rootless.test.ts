@@ -11,6 +11,7 @@ import { after, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
 import { makeTestUser, type TestUser } from '../fixtures/test-user';
 import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+import { waitFor } from '../fixtures/wait';
 
 const ENGINE = 'podman (rootless)';
 const IMAGE = 'localhost/berth-busybox:latest';
@@ -56,10 +57,6 @@ function ok(args: string[]): string {
   return r.stdout;
 }
 
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (pred()) return true;
-  return pred();
-}
 
 /** Nothing of the container is left: berth's state in the user's root, cgroups, mounts, processes. */
 async function assertGone(id: string): Promise<void> {

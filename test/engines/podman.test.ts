@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { BERTH } from '../fixtures/runtime';
 import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+import { waitFor } from '../fixtures/wait';
 
 const ENGINE = 'podman';
 const IMAGE = 'localhost/berth-busybox:latest';
@@ -101,10 +102,6 @@ function runRm(p: Podman, args: string[], input?: string) {
   return { ...r, id };
 }
 
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (pred()) return true;
-  return pred();
-}
 
 /**
  * Nothing of the container is left: berth's state dir, cgroups, mounts,

@@ -7,13 +7,14 @@
 // each case no unit, cgroup, state or process of the container is left.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { findCgroupDirs } from '../fixtures/leftovers';
 import { BERTH } from '../fixtures/runtime';
 import { CriClient, decode, pb } from '../engines/cri';
-import { berthLeftovers, busyboxImage, engineCase, findExecutable, sh } from '../engines/engine';
+import { berthLeftovers, busyboxImage, engineCase, findExecutable, removePrivateDir, sh } from '../engines/engine';
+import { waitFor } from '../fixtures/wait';
 
 const lane = process.env.BERTH_SYSTEMD_LANE === '1';
 const skip = !existsSync('/run/systemd/system') && !lane ? 'systemd is not running here: this file runs in the systemd lane (npm run test:systemd)' : false;
@@ -32,10 +33,6 @@ function need(...tools: string[]): void {
   assert.deepEqual(missing, [], `not installed: ${missing.join(', ')} (bash scripts/setup.sh)`);
 }
 
-async function waitFor(pred: () => boolean, ms = 30_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (pred()) return true;
-  return pred();
-}
 
 function systemctl(args: string[]): string {
   const r = sh('systemctl', ['--no-pager', ...args], { env: { ...process.env, SYSTEMD_PAGER: 'cat', SYSTEMD_COLORS: '0' } });
@@ -64,43 +61,6 @@ async function assertGone(berthRoot: string, id: string): Promise<void> {
 }
 
 const cgroupFile = (cgroup: string, f: string) => readFileSync(join('/sys/fs/cgroup', cgroup, f), 'utf8').trim();
-
-/** Mount points at or below dir, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
-}
-
-/** Kills what still names dir in its command line (an engine's helpers), unmounts and removes dir; returns what was left. */
-async function removePrivateDir(dir: string): Promise<string[]> {
-  const left: string[] = [];
-  const naming = () =>
-    readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        return false;
-      }
-    });
-  await waitFor(() => naming().length === 0, 15_000);
-  for (const p of naming()) {
-    left.push(`process ${p}`);
-    try {
-      process.kill(Number(p), 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  for (const m of mountsUnder(dir)) {
-    left.push(`mount ${m}`);
-    spawnSync('umount', ['-l', m]);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return left;
-}
 
 /**
  * A daemon started in the background; `up` polls until it answers. dockerd gives
@@ -355,12 +315,12 @@ after(async () => {
   const left: string[] = [];
   if (docker) {
     await stopDaemon(docker.proc);
-    left.push(...(await removePrivateDir(docker.dir)));
+    left.push(...(await removePrivateDir(docker.dir, 15_000)));
   }
-  if (podmanDir) left.push(...(await removePrivateDir(podmanDir)));
+  if (podmanDir) left.push(...(await removePrivateDir(podmanDir, 15_000)));
   if (ctd) {
     await stopDaemon(ctd.proc);
-    left.push(...(await removePrivateDir(ctd.dir)));
+    left.push(...(await removePrivateDir(ctd.dir, 15_000)));
   }
   assert.deepEqual(left, [], 'what the engines left behind once stopped');
 });
