@@ -156,6 +156,12 @@ describe('D-Bus marshalling', () => {
     assert.equal(m.signature, 'ssa(sv)a(sa(sv))');
     assert.deepEqual(m.body, args);
   });
+  test('every fixed-size basic type decodes back to what was encoded, aligned after a byte', () => {
+    const args = [1, -2, 65535, -3, 4294967295, 5, -6n, 18446744073709551615n, 0.5, 255, true];
+    const sig = 'ynqiuhxtdyb';
+    const m = decodeMessage(encodeCall(9, 'd', '/p', 'i.f', 'M', sig, args as never));
+    assert.deepEqual(m.body, args);
+  });
   test('the user\'s session bus: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus', () => {
     assert.equal(sessionBusPath({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus,guid=abc', XDG_RUNTIME_DIR: '/x' }), '/run/user/1000/bus');
     assert.equal(sessionBusPath({ XDG_RUNTIME_DIR: '/run/user/1001' }), '/run/user/1001/bus');

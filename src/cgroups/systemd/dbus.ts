@@ -62,6 +62,11 @@ export function splitSignature(sig: string): string[] {
   return out;
 }
 
+// The fixed-size basic types: their size (and alignment) and Buffer's accessor for them.
+const FIXED: Record<string, [number, 'Int16' | 'UInt16' | 'Int32' | 'UInt32' | 'BigInt64' | 'BigUInt64' | 'Double']> = {
+  n: [2, 'Int16'], q: [2, 'UInt16'], i: [4, 'Int32'], u: [4, 'UInt32'], h: [4, 'UInt32'], x: [8, 'BigInt64'], t: [8, 'BigUInt64'], d: [8, 'Double'],
+};
+
 class Writer {
   private buf = Buffer.alloc(256);
   len = 0;
@@ -106,29 +111,13 @@ class Writer {
     switch (c) {
       case 'y': return this.u8(Number(v));
       case 'b': return this.u32(v ? 1 : 0);
-      case 'n': case 'q': {
-        this.pad(2);
-        this.room(2);
-        if (c === 'n') this.buf.writeInt16LE(Number(v), this.len);
-        else this.buf.writeUInt16LE(Number(v), this.len);
-        this.len += 2;
-        return;
-      }
-      case 'i': case 'u': case 'h': {
-        this.pad(4);
-        this.room(4);
-        if (c === 'i') this.buf.writeInt32LE(Number(v), this.len);
-        else this.buf.writeUInt32LE(Number(v), this.len);
-        this.len += 4;
-        return;
-      }
-      case 'x': case 't': case 'd': {
-        this.pad(8);
-        this.room(8);
-        if (c === 'd') this.buf.writeDoubleLE(Number(v), this.len);
-        else if (c === 'x') this.buf.writeBigInt64LE(BigInt(v as number | bigint), this.len);
-        else this.buf.writeBigUInt64LE(BigInt(v as number | bigint), this.len);
-        this.len += 8;
+      case 'n': case 'q': case 'i': case 'u': case 'h': case 'x': case 't': case 'd': {
+        const [n, kind] = FIXED[c];
+        this.pad(n);
+        this.room(n);
+        const write = this.buf[`write${kind}LE`] as (v: number | bigint, at: number) => number;
+        write.call(this.buf, kind.startsWith('Big') ? BigInt(v as number | bigint) : Number(v), this.len);
+        this.len += n;
         return;
       }
       case 's': case 'o': {
@@ -197,25 +186,13 @@ class Reader {
     switch (c) {
       case 'y': return b.readUInt8(this.off++);
       case 'b': return this.u32() !== 0;
-      case 'n': case 'q': {
-        this.pad(2);
-        const v = c === 'n' ? (le ? b.readInt16LE(this.off) : b.readInt16BE(this.off)) : le ? b.readUInt16LE(this.off) : b.readUInt16BE(this.off);
-        this.off += 2;
+      case 'n': case 'q': case 'i': case 'u': case 'h': case 'x': case 't': case 'd': {
+        const [n, kind] = FIXED[c];
+        this.pad(n);
+        const read = b[`read${kind}${le ? 'LE' : 'BE'}`] as (at: number) => number | bigint;
+        const v = read.call(b, this.off);
+        this.off += n;
         return v;
-      }
-      case 'i': case 'u': case 'h': {
-        this.pad(4);
-        const v = c === 'i' ? (le ? b.readInt32LE(this.off) : b.readInt32BE(this.off)) : le ? b.readUInt32LE(this.off) : b.readUInt32BE(this.off);
-        this.off += 4;
-        return v;
-      }
-      case 'x': case 't': case 'd': {
-        this.pad(8);
-        const at = this.off;
-        this.off += 8;
-        if (c === 'd') return le ? b.readDoubleLE(at) : b.readDoubleBE(at);
-        if (c === 'x') return le ? b.readBigInt64LE(at) : b.readBigInt64BE(at);
-        return le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at);
       }
       case 's': case 'o': {
         const n = this.u32();
