@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { LinuxResources } from '../spec/types';
 import {
-  applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, type DeviceRule, joinCgroups, killCgroups, type Limits, makeCgroups, type Placement, planCgroups, removeCgroups, removeCgroupsIfEmpty,
+  applyLimits, cgroupPids, DEFAULT_ALLOWED_DEVICES, delegateCgroup, type DeviceRule, joinCgroups, killCgroups, type Limits, makeCgroups, type Placement, planCgroups, removeCgroups, removeCgroupsIfEmpty,
 } from './placement';
 import { frozenBy, isFrozen, setFrozen } from './freeze';
 import { hierarchies, isUnified } from './hierarchies';
@@ -43,6 +43,12 @@ export class CgroupfsManager implements CgroupManager {
   create(): void {
     makeCgroups(this.placement);
     applyLimits(this.placement, withDefaultDevices(this.made?.resources));
+    this.delegate();
+  }
+
+  /** Hands the cgroup2 directory to the container's user, where the config delegates it. */
+  protected delegate(): void {
+    if (this.made?.owner !== undefined && this.placement.unified) delegateCgroup(this.placement.unified, this.made.owner);
   }
 
   join(pid: number, field?: string): void {

@@ -49,6 +49,8 @@ export interface NewCgroups {
   id: string;
   resources?: LinuxResources;
   annotations?: Record<string, string>;
+  /** The host uid the cgroup2 directory is delegated to (runc's OwnerUID: ./placement.ts cgroupOwner). */
+  owner?: number;
 }
 
 /** The driver of a container's cgroups as its state has them. */

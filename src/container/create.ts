@@ -4,7 +4,7 @@
 // `delete --force` cannot find; on an error we remove it all ourselves.
 import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cgroupOwner, delegateCgroup, type Placement } from '../cgroups/placement';
+import { cgroupOwner, type Placement } from '../cgroups/placement';
 import { planCgroupfs } from '../cgroups/cgroupfs';
 import { hierarchies } from '../cgroups/hierarchies';
 import { type CgroupManager, systemdUnavailable } from '../cgroups/manager';
@@ -82,18 +82,13 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
     // systemd: the unit is started with berth-init in it (a scope needs a process),
     // before berth-init has its plan; the limits follow once systemd has made it.
     let place: ((pid: number) => void) | undefined;
-    // As root only: an ordinary user's delegated subtree is already the user's own.
-    const owner = placement.unified && process.geteuid?.() === 0 ? cgroupOwner(spec, hs) : undefined;
-    const delegate = () => owner !== undefined && delegateCgroup(placement.unified!, owner);
     if (cg.needsPid) {
       place = (pid) => {
         cg.create(pid);
-        delegate();
         if (!plan.cgroup2) cg.join(pid);
       };
     } else {
       cg.create();
-      delegate();
       mark('cgroups made');
     }
     runInit(c, encodePlan(plan), o, spec.hooks, plan.seccomp?.listener, plan.cgroup2, place);
@@ -119,7 +114,11 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
  * user's own systemd), else cgroupfs (rootless: what the user may use).
  */
 export function planCgroupManager(spec: Spec, id: string, systemd: boolean, rootless: boolean): CgroupManager {
-  const made = { id, resources: spec.linux?.resources, annotations: spec.annotations as Record<string, string> | undefined };
+  const made = {
+    id, resources: spec.linux?.resources, annotations: spec.annotations as Record<string, string> | undefined,
+    // With root's cgroups only: an ordinary user's delegated subtree is already the user's own.
+    owner: rootless ? undefined : cgroupOwner(spec, hierarchies()),
+  };
   if (systemd) return (require('../cgroups/systemd/manager') as typeof import('../cgroups/systemd/manager')).planSystemdManager(spec.linux?.cgroupsPath, made, rootless);
   return planCgroupfs(spec.linux?.cgroupsPath, made, rootless);
 }

@@ -30,6 +30,7 @@ export class SystemdManager extends CgroupfsManager {
   override create(pid?: number): void {
     const m = this.made!;
     driver().startUnit({ ...this.placement, systemd: this.placement.systemd! }, pid, m.id, m.resources, m.annotations);
+    this.delegate();
   }
 
   /** systemd's unit is told first: it rewrites the files from its properties whenever it re-applies them. */
