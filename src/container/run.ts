@@ -67,6 +67,9 @@ export async function runContainer(o: CreateOptions, r: RunOptions): Promise<Run
     // The init is our child (berth-init clones it with CLONE_PARENT).
     r.signal?.throwIfAborted();
     const exited = native().waitExit(c.saved.pid);
+    // When start fails, destroy() below reaps the init and this wait ends in ECHILD:
+    // handled here, so the start error is what the caller sees.
+    exited.catch(() => {});
     r.signal?.addEventListener('abort', kill, { once: true });
     startContainer(c);
     const st = await exited;
