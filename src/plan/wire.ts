@@ -3,63 +3,100 @@
 
 export type U64 = number | bigint;
 
-/** An item's head: its kind and length. */
-function item(kind: number, len: number): Buffer {
-  const b = Buffer.alloc(5);
-  b[0] = kind;
-  b.writeUInt32LE(len, 1);
-  return b;
+/**
+ * Writes items into one growing buffer (a plan has hundreds of them: a Buffer
+ * and a concat per item cost more than the rest of planning).
+ */
+class Items {
+  protected buf: Buffer;
+  protected at: number;
+
+  constructor(headBytes: number, capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+    this.at = headBytes;
+  }
+
+  protected room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n));
+    this.buf.copy(b, 0, 0, this.at);
+    this.buf = b;
+  }
+
+  u64(v: U64): void {
+    this.room(9);
+    this.buf[this.at] = 1;
+    if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) {
+      this.buf.writeUInt32LE(v % 0x1_0000_0000, this.at + 1);
+      this.buf.writeUInt32LE(Math.floor(v / 0x1_0000_0000), this.at + 5);
+    } else {
+      this.buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), this.at + 1);
+    }
+    this.at += 9;
+  }
+
+  i64(v: number): void {
+    this.u64(BigInt(v));
+  }
+
+  bool(v: boolean): void {
+    this.u64(v ? 1 : 0);
+  }
+
+  /** A string: NUL-terminated, none inside. */
+  str(s: string): void {
+    if (s.includes('\0')) throw new Error(`a string for berth-init contains a NUL byte: ${JSON.stringify(s)}`);
+    this.room(6 + 3 * s.length); // a UTF-16 unit is at most 3 bytes of UTF-8
+    const n = this.buf.write(s, this.at + 5, 'utf8');
+    this.buf[this.at] = 2;
+    this.buf.writeUInt32LE(n, this.at + 1);
+    this.buf[this.at + 5 + n] = 0;
+    this.at += 6 + n;
+  }
+
+  /** Raw bytes, any value. */
+  bytes(v: Buffer): void {
+    this.room(5 + v.length);
+    this.buf[this.at] = 3;
+    this.buf.writeUInt32LE(v.length, this.at + 1);
+    v.copy(this.buf, this.at + 5);
+    this.at += 5 + v.length;
+  }
+
+  strs(v: string[]): void {
+    this.u64(v.length);
+    for (const s of v) this.str(s);
+  }
 }
 
-export function u64(v: U64): Buffer {
-  const b = Buffer.alloc(9);
-  b[0] = 1;
-  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), 1);
-  return b;
-}
-
-export const i64 = (v: number): Buffer => u64(BigInt(v));
-export const bool = (v: boolean): Buffer => u64(v ? 1 : 0);
-
-/** A string: NUL-terminated, none inside. */
-export function str(s: string): Buffer {
-  const t = Buffer.from(s, 'utf8');
-  if (t.includes(0)) throw new Error(`a string for berth-init contains a NUL byte: ${JSON.stringify(s)}`);
-  const b = item(2, t.length);
-  return Buffer.concat([b, t, Buffer.alloc(1)]);
-}
-
-/** Raw bytes, any value. */
-export function bytes(v: Buffer): Buffer {
-  return Buffer.concat([item(3, v.length), v]);
-}
-
-export const strs = (v: string[]): Buffer => Buffer.concat([u64(v.length), ...v.map(str)]);
-
-/** Collects records, then prefixes the header. */
-export class Writer {
-  private chunks: Buffer[] = [];
+/** The plan: a 16-byte header, then records (u16 type, 2 bytes 0, u32 length, items). */
+export class Writer extends Items {
   private count = 0;
-  private size = 16;
+  private recAt = 0;
 
-  rec(type: number, ...items: Buffer[]): void {
-    const len = items.reduce((n, b) => n + b.length, 0);
-    const h = Buffer.alloc(8);
-    h.writeUInt16LE(type, 0);
-    h.writeUInt32LE(len, 4);
-    this.chunks.push(h, ...items);
+  constructor() {
+    super(16, 16384);
+  }
+
+  begin(type: number): void {
+    this.room(8);
+    this.recAt = this.at;
+    this.buf.writeUInt32LE(type, this.at); // u16 type, then 2 bytes 0
+    this.at += 8;
+  }
+
+  end(): void {
+    this.buf.writeUInt32LE(this.at - this.recAt - 8, this.recAt + 4);
     this.count++;
-    this.size += 8 + len;
   }
 
   finish(version: number, maxBytes: number): Buffer {
-    if (this.size > maxBytes) throw new Error(`the plan is too large (${this.size} bytes)`);
-    const h = Buffer.alloc(16);
-    h.write('BRTP', 0, 'latin1');
-    h.writeUInt32LE(version, 4);
-    h.writeUInt32LE(this.size, 8);
-    h.writeUInt32LE(this.count, 12);
-    return Buffer.concat([h, ...this.chunks]);
+    if (this.at > maxBytes) throw new Error(`the plan is too large (${this.at} bytes)`);
+    this.buf.write('BRTP', 0, 'latin1');
+    this.buf.writeUInt32LE(version, 4);
+    this.buf.writeUInt32LE(this.at, 8);
+    this.buf.writeUInt32LE(this.count, 12);
+    return this.buf.subarray(0, this.at);
   }
 }
 
@@ -88,9 +125,19 @@ export function decodeItems(b: Buffer): (bigint | string | Buffer)[] {
 
 /** A sync message to berth-init: u32 type, u32 length, string items. */
 export function encodeMessage(type: number, ...items: string[]): Buffer {
-  const body = Buffer.concat(items.map(str));
-  const h = Buffer.alloc(8);
-  h.writeUInt32LE(type, 0);
-  h.writeUInt32LE(body.length, 4);
-  return Buffer.concat([h, body]);
+  const w = new MessageWriter();
+  for (const s of items) w.str(s);
+  return w.finish(type);
+}
+
+class MessageWriter extends Items {
+  constructor() {
+    super(8, 512);
+  }
+
+  finish(type: number): Buffer {
+    this.buf.writeUInt32LE(type, 0);
+    this.buf.writeUInt32LE(this.at - 8, 4);
+    return this.buf.subarray(0, this.at);
+  }
 }

@@ -63,6 +63,20 @@ describe('the decoder', () => {
     assert.deepEqual(JSON.parse(r.calls[0]), want);
   });
 
+  test('decodes strings of any UTF-8 and a plan larger than the encoder\'s first buffer', () => {
+    const p = plan((s) => {
+      s.process.args = ['echo', 'é', '日本語', '\u{1F600}', ''];
+      s.process.env.push(`BIG=${'ü'.repeat(12000)}`, `MORE=${'x'.repeat(9000)}`);
+    });
+    const msg = encodePlan(p);
+    assert.ok(msg.length > 32768, `the plan is ${msg.length} bytes`);
+    const r = spawnSync(BIN, ['decode'], { input: msg, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const decoded = JSON.parse(r.stdout.split('\n')[0]);
+    assert.deepEqual(decoded.args, { values: p.args });
+    assert.deepEqual(decoded.env, { values: p.env });
+  });
+
   // Any malformed message gets an error from the decoder, before any step runs:
   // never a crash. Truncations and bit flips of real plans, in the header, record
   // headers and item headers (the seccomp record's raw bytes among them).
