@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
 import { dirFor, type Hierarchy } from '../cgroups/hierarchies';
-import { logDebug, logWarn } from '../log/log';
+import { logDebug, logWarnQuietly } from '../log/log';
 import { appArmorEnabled } from '../lsm';
 import type { Hook, Mount, Spec } from '../spec/types';
 import * as K from './generated';
@@ -217,7 +217,7 @@ function buildMounts(mounts: Mount[], o: BuildOptions, cgroupNs: boolean, userns
       } else if (opt === 'idmap' || opt === 'ridmap') {
         // mountIdmap below
       } else if (opt === 'tmpcopyup') {
-        logWarn(`${field}: mount option tmpcopyup is not supported; ignored`);
+        logWarnQuietly(`${field}: mount option tmpcopyup is not supported; ignored`);
       } else {
         data.push(opt);
       }
@@ -360,7 +360,7 @@ export function capSets(c: NonNullable<NonNullable<Spec['process']>['capabilitie
     bounding: bits(c.bounding), effective: bits(c.effective), permitted: bits(c.permitted),
     inheritable: bits(c.inheritable), ambient: bits(c.ambient),
   };
-  if (unknown.size) logWarn(`ignoring unknown or unavailable capabilities: ${[...unknown].join(', ')}`);
+  if (unknown.size) logWarnQuietly(`ignoring unknown or unavailable capabilities: ${[...unknown].join(', ')}`);
   // The kernel raises an ambient capability only if it is permitted and inheritable;
   // others cannot be granted. runc leaves them out silently, and `runc spec`'s
   // default config asks for three such: a debug line, not output on stderr that

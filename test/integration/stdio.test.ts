@@ -257,6 +257,29 @@ test('default `berth spec` and `runc spec` bundles run with an empty stderr; wha
   assert.match(readFileSync(log, 'utf8'), /level=debug msg="ambient capabilities need to be permitted and inheritable too; ignoring /);
 });
 
+test('what berth ignores in a config (an unknown capability, tmpcopyup) is a warning in --log, never on stderr (the container\'s own output in `run`)', (t) => {
+  const dir = specBundle(t, s.bin);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as SpecObject;
+  config.process.capabilities!.bounding!.push('CAP_BERTH_UNKNOWN');
+  config.mounts!.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['run', '--bundle', dir, id]);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, '');
+  const log = join(dir, 'log');
+  const id2 = s.newId();
+  s.deleteAfter(t, id2);
+  const l = s.cli(['--log', log, 'run', '--bundle', dir, id2]);
+  assert.equal(l.code, 0, show(l));
+  assert.equal(l.stderr, '');
+  const lines = readFileSync(log, 'utf8');
+  assert.match(lines, /level=warning msg="ignoring unknown or unavailable capabilities: CAP_BERTH_UNKNOWN"/);
+  assert.match(lines, /level=warning msg="mounts\[\d+\] \(\/run\): mount option tmpcopyup is not supported; ignored"/);
+});
+
 test('nothing is left behind', () => {
   assert.deepEqual(leftovers(s), []);
 });
