@@ -27,6 +27,13 @@ describe('CLI', () => {
     assert.equal(lines[2].split(': ').length, 2);
   });
 
+  test('Node starts without NODE_EXTRA_CA_CERTS (parsing a CA bundle costs every call; berth makes no TLS connection)', () => {
+    // Node warns on stderr when the file it names cannot be read: it did not try.
+    const r = runRuntime(BERTH, root, ['list'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(root, 'no-such-bundle.pem') } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
   test('the shim prefix: --root --log --log-format json before the command', () => {
     const log = join(root, 'log.json');
     const r = runRuntime(BERTH, root, ['--log', log, '--log-format', 'json', 'state', 'nope']);
