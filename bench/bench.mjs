@@ -56,7 +56,7 @@ import {
 import { tmpdir, release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, COMPARE_HEADER, failure, firstLine, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun } from './common.mjs';
+import { cleanUpOnExit, COMPARE_HEADER, useServiceEnvironment, failure, firstLine, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -492,6 +492,7 @@ async function main() {
     kernel: release(),
     berth: { bin: BERTH, version: firstLine(BERTH, ['--version']) },
     runc: { bin: RUNC, version: firstLine(RUNC, ['--version']) },
+    droppedEnv: useServiceEnvironment(),
   };
   log(`berth=${BERTH} (${env.berth.version}); runc=${RUNC} (${env.runc.version}); runs=${opts.runs}; tmp=${tmp}`);
   const bundleTrue = makeBundle('bundle-true', ['true']);
@@ -568,6 +569,7 @@ async function main() {
   lines.push(`berth: ${BERTH} (${env.berth.version})`);
   lines.push(`runc:  ${RUNC} (${env.runc.version})`);
   lines.push(`node ${process.version}, kernel ${env.kernel}, N=${opts.runs} timed runs per metric after 1 warm-up (RSS: ${Math.min(opts.runs, 10)} containers)`);
+  if (env.droppedEnv.length) lines.push(`environment as services have it: without ${env.droppedEnv.join(', ')} (BENCH_INHERIT_ENV=1 keeps it)`);
   lines.push('');
   lines.push(table(rows));
   lines.push('');

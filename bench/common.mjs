@@ -8,6 +8,19 @@ import { join } from 'node:path';
  * Parses `--runs N --json --timeout SECONDS` (also `--flag=value`); prints the
  * usage and exits on -h or a bad argument. `name` is the script, for messages.
  */
+/**
+ * The environment services run with: without NODE_EXTRA_CA_CERTS, which makes
+ * every Node start parse the CA bundle it names (~90 ms of CPU here). bin/berth
+ * drops it itself; the floor (`node -e 0`) must not pay it either. Takes it out of
+ * this process's environment (children inherit that) unless BENCH_INHERIT_ENV=1;
+ * returns what was dropped, for the report.
+ */
+export function useServiceEnvironment() {
+  if (process.env.BENCH_INHERIT_ENV === '1' || !('NODE_EXTRA_CA_CERTS' in process.env)) return [];
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  return ['NODE_EXTRA_CA_CERTS'];
+}
+
 export function parseBenchArgs(argv, { name, runs, timeout }) {
   const text = `usage: node bench/${name}.mjs [--runs N (default ${runs})] [--json] [--timeout SECONDS (default ${timeout})]\n` +
     '  env BERTH=<binary> (default bin/berth), RUNC=<binary> (default /usr/sbin/runc)\n';
