@@ -1,124 +1,151 @@
 #!/usr/bin/env node
-// Benchmark: berth vs runc under a real engine (podman 4.3 with conmon), side by side.
+// Benchmark: berth vs runc under real engines, side by side: podman 4.3 (with
+// conmon), containerd 1.6 (ctr, io.containerd.runc.v2 shim) and docker 20.10.
 //
 //   npm run bench [-- --runs N]   (after bench/bench.mjs; both take the same flags)
 //   node bench/engines.mjs [--runs N (default 10)] [--json] [--timeout SECONDS]
 //
-// Environment: BERTH (default bin/berth of this repo), RUNC (default /usr/sbin/runc).
+// Environment: BERTH (default bin/berth of this repo), RUNC (default /usr/sbin/runc),
+// BENCH_ENGINES (default podman,containerd,docker: which engines, comma-separated).
 //
-// One private podman for both runtimes: its own containers.conf (cgroupfs,
-// events to a file, nofile/nproc ulimits this host can grant), storage
-// (graphroot/runroot) and --tmpdir under one mkdtemp dir; a busybox rootfs
-// (scripts/make-rootfs.sh) brought in with `podman import`. The runtimes differ
-// only in `--runtime`. Each keeps its state in its default root (/run/berth,
-// /run/runc): podman does not hand --runtime-flag on to the cleanup process
-// conmon starts when a container exits.
+// Each engine runs privately, one instance for both runtimes, under one mkdtemp dir;
+// the image is a busybox rootfs (scripts/make-rootfs.sh), no network needed:
+//   podman      its own containers.conf (cgroupfs, events to a file, nofile/nproc
+//               ulimits this host can grant), storage and --tmpdir; the rootfs
+//               brought in with `podman import`; the runtimes differ only in
+//               `--runtime`. Each keeps its state in its default root (/run/berth,
+//               /run/runc): podman does not hand --runtime-flag on to the cleanup
+//               process conmon starts when a container exits.
+//   containerd  a private daemon (own root, state, sockets, TMPDIR; CRI plugin off),
+//               a ctr namespace of its own, the image from `ctr images import` (an
+//               OCI archive, bench/oci-image.mjs); the runtimes differ only in
+//               `ctr run --runc-binary` (each with its own --runc-root).
+//   docker      a private dockerd (own data-root, exec-root, socket; cgroupfs,
+//               no bridge, no iptables) with both runtimes added (`--add-runtime
+//               berth=... --add-runtime bench-runc=...`); the image from `docker
+//               load` of the same archive; the runtimes differ only in `--runtime`.
 //
 // Metrics (each: one untimed warm-up, then N timed runs, runtimes interleaved;
-// wall-clock time from spawn to exit of the podman command; median and p90):
-//   podman run --rm     `podman run --rm --network none IMG true`, until podman exits
-//   podman exec         `podman exec C true` into a running container (one per
-//                       runtime, `run -d ... sleep 1000`, removed afterwards)
+// wall-clock time from spawn to exit of the engine's CLI; median and p90):
+//   podman run --rm     `podman run --rm --network none IMG true`
+//   podman exec         `podman exec C true` into a running container
+//   ctr run --rm        `ctr run --rm IMG ID true` (until the task and container are deleted)
+//   ctr task exec       `ctr task exec --exec-id E C true` into a running task
+//   docker run --rm     `docker run --rm --network none IMG true` (the CLI waits for the removal)
+//   docker exec         `docker exec C true` into a running container
+// The exec metrics use one running container per runtime (`sleep 1000`), removed afterwards.
 //
-// Everything made here (containers, image, storage and its mounts, the temp dir,
-// cgroup parents and runtime roots podman or the runtimes created) is removed at
-// the end, on failure and on Ctrl-C. Without podman the benchmark says so and exits 0.
-import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, rmdirSync } from 'node:fs';
+// Everything made here (containers, images, daemons and their shims, storage and
+// its mounts, the temp dir, cgroup parents and runtime roots the engines or the
+// runtimes created) is removed at the end, on failure and on Ctrl-C. An engine
+// that is not installed is reported as skipped; with none the benchmark exits 0.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, mkdirSync, openSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, table, timedRun } from './common.mjs';
+import { imageArchive } from './oci-image.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
 const opts = parseBenchArgs(process.argv.slice(2), { name: 'engines', runs: 10, timeout: 60 });
 const log = (m) => process.stderr.write(`bench-engines: ${m}\n`);
+const wanted = (process.env.BENCH_ENGINES || 'podman,containerd,docker').split(',').map((s) => s.trim()).filter(Boolean);
 
 function which(name) {
+  if (name.startsWith('/')) return existsSync(name) ? name : null;
   for (const d of [...(process.env.PATH || '').split(':'), '/usr/sbin', '/usr/bin']) if (d && existsSync(join(d, name))) return join(d, name);
   return null;
 }
-const PODMAN = which('podman');
 const RUNC = process.env.RUNC || (existsSync('/usr/sbin/runc') ? '/usr/sbin/runc' : which('runc'));
 const BERTH = process.env.BERTH || join(repo, 'bin/berth');
-if (!PODMAN || !which('conmon') || !RUNC) {
-  process.stdout.write(`engine benchmark skipped: ${[!PODMAN && 'podman', !which('conmon') && 'conmon', !RUNC && 'runc'].filter(Boolean).join(', ')} not installed\n`);
+if (!RUNC) {
+  process.stdout.write('engine benchmark skipped: runc not installed\n');
   process.exit(0);
 }
 
 const runtimes = [
-  { name: 'berth', bin: BERTH, root: '/run/berth' },
-  { name: 'runc', bin: RUNC, root: '/run/runc' },
+  { name: 'berth', bin: BERTH, root: '/run/berth', dockerName: 'berth' },
+  { name: 'runc', bin: RUNC, root: '/run/runc', dockerName: 'bench-runc' },
 ];
-const CGROUP_PARENT = 'libpod_parent';
 const cgroupHierarchies = readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
-// What existed before, so cleanup removes only what this run created.
-const cgroupParentsBefore = new Set(cgroupHierarchies.filter((h) => existsSync(join(h, CGROUP_PARENT))));
+/** The cgroup dirs named name in every hierarchy that do not exist yet: this run's to remove. */
+const newCgroupParents = (name) => cgroupHierarchies.map((h) => join(h, name)).filter((d) => !existsSync(d));
+function removeCgroupDirs(dirs) {
+  // Children first (conmon's below libpod_parent); a symlinked hierarchy (cpu -> cpu,cpuacct) shows one twice.
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    try { if (existsSync(d)) rmdirSync(d); } catch (e) { log(`cleanup: could not remove cgroup ${d}: ${e.message}`); }
+  }
+}
 for (const rt of runtimes) rt.rootExisted = existsSync(rt.root);
 
-// ---------------------------------------------------------------- private podman
 const tmp = mkdtempSync('/tmp/berth-bench-engines-');
-for (const d of ['root', 'runroot', 'tmp', 'out']) mkdirSync(join(tmp, d));
-writeFileSync(join(tmp, 'containers.conf'),
-  '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n');
-writeFileSync(join(tmp, 'storage.conf'),
-  `[storage]\ndriver = "overlay"\nrunroot = "${join(tmp, 'runroot')}"\ngraphroot = "${join(tmp, 'root')}"\n`);
-const env = { ...process.env, CONTAINERS_CONF: join(tmp, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(tmp, 'storage.conf') };
-const IMAGE = 'localhost/berth-bench:latest';
-const podmanArgs = (rt, args) => ['--tmpdir', join(tmp, 'tmp'), '--runtime', rt.bin, ...args];
-// conmon inherits the working directory (and drops an "oom" file there on an OOM kill).
-const podmanSync = (args, rt = runtimes[0]) =>
-  spawnSync(PODMAN, podmanArgs(rt, args), { cwd: tmp, env, encoding: 'utf8', timeout: opts.timeout * 1000 });
-
+mkdirSync(join(tmp, 'out'));
 const { children, cleanup, stopping } = benchCleanup({ cleanup: removeAll, log, graceMs: 30000 });
 
-function removeAll() {
-  // Containers are removed through the runtime that made each of them.
-  for (const rt of runtimes) {
-    try { podmanSync(['rm', '-a', '-f', '-t', '0'], rt); } catch { /* ignore */ }
+class StepError extends Error {}
+/** A timed command of an engine's CLI; never starts one once a signal arrived (the handler exits). */
+function timed(bin, args, env, cwd = tmp) {
+  if (stopping()) return new Promise(() => {});
+  return timedRun(bin, args, { outDir: join(tmp, 'out'), children, timeoutMs: opts.timeout * 1000, cwd, env });
+}
+async function must(what, rt, bin, args, env, cwd) {
+  const r = await timed(bin, args, env, cwd);
+  if (r.code !== 0) throw new StepError(`${rt.name}: ${what} ${args.join(' ')}: ${failure(r, opts.timeout * 1000)}`);
+  return r;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Blocks for ms: cleanup runs in the exit handler, where nothing asynchronous runs. */
+const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+function alive(pid) {
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+/** Host processes whose command line names dir (a daemon's containerd, its shims). */
+function processesNaming(dir) {
+  const out = [];
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid)) {
+    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(dir) && alive(Number(p))) out.push(Number(p)); } catch { /* gone */ }
   }
-  try { podmanSync(['rmi', '-a', '-f']); } catch { /* ignore */ }
-  removeTmp(tmp, log);
-  for (const h of cgroupHierarchies) {
-    const parent = join(h, CGROUP_PARENT);
-    if (cgroupParentsBefore.has(h) || !existsSync(parent)) continue;
-    for (const d of [join(parent, 'conmon'), parent]) {
-      try { if (existsSync(d)) rmdirSync(d); } catch (e) { log(`cleanup: could not remove cgroup ${d}: ${e.message}`); }
-    }
-  }
-  // A runtime root this run created: removed when no container state is left in it
-  // (berth's "@..." entries are its caches).
-  for (const rt of runtimes) {
-    if (rt.rootExisted || !existsSync(rt.root)) continue;
-    const states = readdirSync(rt.root).filter((n) => !n.startsWith('@'));
-    if (states.length) log(`cleanup: ${rt.root} still holds ${states.join(', ')}`);
-    else rmSync(rt.root, { recursive: true, force: true });
-  }
+  return out;
 }
 
-// ---------------------------------------------------------------- running podman
-// Output to files (timedRun): conmon inherits them and outlives `run -d`.
-function podmanTimed(rt, args) {
-  if (stopping()) return new Promise(() => {}); // the signal handler exits the process
-  return timedRun(PODMAN, podmanArgs(rt, args), { outDir: join(tmp, 'out'), children, timeoutMs: opts.timeout * 1000, cwd: tmp, env });
+/** A daemon in its own process group (a Ctrl-C reaches the bench, which stops it in order), logging to dir/name.log. */
+function startDaemon(bin, args, dir, name, env = process.env) {
+  const fd = openSync(join(dir, `${name}.log`), 'a');
+  const proc = spawn(bin, args, { stdio: ['ignore', fd, fd], cwd: dir, env, detached: true });
+  closeSync(fd);
+  proc.on('error', () => {});
+  return proc;
 }
-class StepError extends Error {}
-async function must(rt, args) {
-  const r = await podmanTimed(rt, args);
-  if (r.code !== 0) throw new StepError(`${rt.name}: podman ${args.join(' ')}: ${failure(r, opts.timeout * 1000)}`);
-  return r;
+async function waitUp(proc, dir, name, up) {
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null || proc.signalCode !== null) break;
+    if (up()) return;
+    await sleep(100);
+  }
+  const tail = (() => { try { return readFileSync(join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n'); } catch { return ''; } })();
+  throw new Error(`${name} did not come up:\n${tail}`);
+}
+/** SIGTERM to the daemon and up to 30 s for it; then what still names dir (shims) is killed, and dir unmounted and removed. */
+function stopDaemon(proc, dir, name) {
+  if (proc?.pid && alive(proc.pid)) {
+    try { process.kill(proc.pid, 'SIGTERM'); } catch { /* gone */ }
+    for (let i = 0; i < 300 && alive(proc.pid); i++) sleepSync(100);
+    if (alive(proc.pid)) { log(`cleanup: ${name} did not exit on SIGTERM; killing it`); try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+  for (let i = 0; i < 50 && processesNaming(dir).length; i++) sleepSync(100);
+  for (const pid of processesNaming(dir)) {
+    log(`cleanup: killing process ${pid} left by ${name}`);
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  removeTmp(dir, log);
 }
 
 // ---------------------------------------------------------------- statistics
-const METRICS = [
-  ['run', 'podman run --rm (true)', 'ms'],
-  ['exec', 'podman exec (true)', 'ms'],
-];
 const results = {};
-for (const [k] of METRICS) results[k] = {};
-const slot = (metric, rt) => (results[metric][rt.name] ??= { samples: [] });
+const slot = (metric, rt) => ((results[metric] ??= {})[rt.name] ??= { samples: [] });
 function fail(metric, rt, e) {
   if (!(e instanceof StepError)) throw e;
   log(`n/a: ${e.message}`);
@@ -130,61 +157,266 @@ async function measure(metric, n, body) {
     for (const rt of runtimes) {
       if (slot(metric, rt).error) continue;
       try {
-        const ms = await body(rt);
+        const ms = await body(rt, i);
         if (i >= 0) slot(metric, rt).samples.push(ms);
       } catch (e) { fail(metric, rt, e); }
     }
   }
 }
-
-// ---------------------------------------------------------------- measurements
-async function benchRun() {
-  await measure('run', opts.runs, async (rt) => (await must(rt, ['run', '--rm', '--network', 'none', IMAGE, 'true'])).ms);
-}
-
-async function benchExec() {
+/** The exec metric: one running container per runtime (start), n execs into it (exec), removed after (remove). */
+async function measureExec(metric, { start, exec, remove }) {
   const ids = new Map();
   for (const rt of runtimes) {
-    try {
-      ids.set(rt.name, (await must(rt, ['run', '-d', '--network', 'none', IMAGE, 'sleep', '1000'])).stdout.trim());
-    } catch (e) { fail('exec', rt, e); }
+    try { ids.set(rt.name, await start(rt)); } catch (e) { fail(metric, rt, e); }
   }
   try {
-    await measure('exec', opts.runs, async (rt) => (await must(rt, ['exec', ids.get(rt.name), 'true'])).ms);
+    await measure(metric, opts.runs, async (rt, i) => exec(rt, ids.get(rt.name), i));
   } finally {
-    for (const rt of runtimes) if (ids.has(rt.name)) await podmanTimed(rt, ['rm', '-f', '-t', '0', ids.get(rt.name)]);
+    for (const rt of runtimes) if (ids.has(rt.name)) await remove(rt, ids.get(rt.name));
+  }
+}
+
+// ---------------------------------------------------------------- podman
+const podman = {
+  name: 'podman',
+  tools: ['podman', 'conmon'],
+  metrics: [['podman-run', 'podman run --rm (true)', 'ms'], ['podman-exec', 'podman exec (true)', 'ms']],
+  version: () => `${firstLine('podman', ['--version'])} (${firstLine('conmon', ['--version'])})`,
+  IMAGE: 'localhost/berth-bench:latest',
+  CGROUP_PARENT: 'libpod_parent',
+  async setup(layer) {
+    const dir = (this.dir = join(tmp, 'podman'));
+    for (const d of ['', 'root', 'runroot', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
+    this.cgroups = newCgroupParents(this.CGROUP_PARENT).flatMap((p) => [join(p, 'conmon'), p]);
+    writeFileSync(join(dir, 'containers.conf'),
+      '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n');
+    writeFileSync(join(dir, 'storage.conf'),
+      `[storage]\ndriver = "overlay"\nrunroot = "${join(dir, 'runroot')}"\ngraphroot = "${join(dir, 'root')}"\n`);
+    this.env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+    const imported = this.sync(['import', layer, this.IMAGE]);
+    if (imported.status !== 0) throw new Error(`podman import: ${imported.stderr}`);
+  },
+  args(rt, args) { return ['--tmpdir', join(this.dir, 'tmp'), '--runtime', rt.bin, ...args]; },
+  // conmon inherits the working directory (and drops an "oom" file there on an OOM kill).
+  sync(args, rt = runtimes[0]) {
+    return spawnSync('podman', this.args(rt, args), { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: opts.timeout * 1000 });
+  },
+  run(rt, args) { return must('podman', rt, 'podman', this.args(rt, args), this.env, this.dir); },
+  async bench() {
+    log('podman run --rm');
+    await measure('podman-run', opts.runs, async (rt) => (await this.run(rt, ['run', '--rm', '--network', 'none', this.IMAGE, 'true'])).ms);
+    log('podman exec');
+    await measureExec('podman-exec', {
+      start: async (rt) => (await this.run(rt, ['run', '-d', '--network', 'none', this.IMAGE, 'sleep', '1000'])).stdout.trim(),
+      exec: async (rt, id) => (await this.run(rt, ['exec', id, 'true'])).ms,
+      remove: (rt, id) => timed('podman', this.args(rt, ['rm', '-f', '-t', '0', id]), this.env, this.dir),
+    });
+  },
+  teardown() {
+    if (!this.env) return;
+    // Containers are removed through the runtime that made each of them.
+    for (const rt of runtimes) { try { this.sync(['rm', '-a', '-f', '-t', '0'], rt); } catch { /* ignore */ } }
+    try { this.sync(['rmi', '-a', '-f']); } catch { /* ignore */ }
+    removeTmp(this.dir, log);
+    removeCgroupDirs(this.cgroups);
+  },
+};
+
+// ---------------------------------------------------------------- containerd
+const containerd = {
+  name: 'containerd',
+  tools: ['containerd', 'ctr', 'containerd-shim-runc-v2'],
+  metrics: [['ctr-run', 'ctr run --rm (true)', 'ms'], ['ctr-exec', 'ctr task exec (true)', 'ms']],
+  version: () => firstLine('containerd', ['--version']).split(/\s+/).slice(0, 3).join(' '),
+  IMAGE: 'localhost/berth-bench:latest',
+  async setup(archive) {
+    const dir = (this.dir = join(tmp, 'containerd'));
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    this.socket = join(dir, 'containerd.sock');
+    this.namespace = `berth-bench-${process.pid}`;
+    // ctr's containers live in /<namespace>/<id> of every hierarchy.
+    this.cgroups = newCgroupParents(this.namespace);
+    writeFileSync(join(dir, 'config.toml'), [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]', `  address = "${this.socket}"`,
+      '[ttrpc]', `  address = "${this.socket}.ttrpc"`,
+      '[debug]', '  address = ""',
+      '[metrics]', '  address = ""',
+      '[plugins."io.containerd.internal.v1.opt"]', `  path = "${dir}/opt"`, '',
+    ].join('\n'));
+    // TMPDIR reaches the shims too: their exec process files stay in here.
+    this.proc = startDaemon('containerd', ['--config', join(dir, 'config.toml')], dir, 'containerd', { ...process.env, TMPDIR: join(dir, 'tmp') });
+    await waitUp(this.proc, dir, 'containerd', () => existsSync(this.socket) && this.ctr(['version']).status === 0);
+    const imported = this.ctr(['images', 'import', archive]);
+    if (imported.status !== 0) throw new Error(`ctr images import: ${imported.stderr}`);
+  },
+  base() { return ['--address', this.socket, '--namespace', this.namespace]; },
+  ctr(args) { return spawnSync('ctr', [...this.base(), ...args], { encoding: 'utf8', timeout: opts.timeout * 1000 }); },
+  // The shim runs the runtime binary with --root <runc-root>/<namespace>.
+  runtimeFlags(rt) { return ['--runc-binary', rt.bin, '--runc-root', join(this.dir, `runc-root-${rt.name}`)]; },
+  run(rt, args) { return must('ctr', rt, 'ctr', [...this.base(), ...args]); },
+  async bench() {
+    log('ctr run --rm');
+    await measure('ctr-run', opts.runs, async (rt, i) =>
+      (await this.run(rt, ['run', '--rm', ...this.runtimeFlags(rt), this.IMAGE, `bench-${rt.name}-${i + 1}`, 'true'])).ms);
+    log('ctr task exec');
+    await measureExec('ctr-exec', {
+      start: async (rt) => {
+        const id = `bench-${rt.name}-exec`;
+        await this.run(rt, ['run', '-d', ...this.runtimeFlags(rt), this.IMAGE, id, 'sleep', '1000']);
+        return id;
+      },
+      exec: async (rt, id, i) => (await this.run(rt, ['task', 'exec', '--exec-id', `e${i + 1}`, id, 'true'])).ms,
+      remove: async (rt, id) => this.removeContainer(id),
+    });
+  },
+  removeContainer(id) {
+    this.ctr(['task', 'kill', '--all', '--signal', 'KILL', id]);
+    this.ctr(['task', 'delete', '--force', id]);
+    this.ctr(['container', 'rm', id]);
+  },
+  teardown() {
+    if (!this.proc) return;
+    // containerd leaves its shims and their containers running when it stops: remove them first.
+    if (alive(this.proc.pid)) {
+      for (const id of this.ctr(['container', 'ls', '-q']).stdout?.split('\n').filter(Boolean) ?? []) this.removeContainer(id);
+    }
+    stopDaemon(this.proc, this.dir, 'containerd');
+    removeCgroupDirs(this.cgroups);
+  },
+};
+
+// ---------------------------------------------------------------- docker
+const docker = {
+  name: 'docker',
+  // /usr/local/bin/docker on the test hosts is an unrelated newer client.
+  tools: ['dockerd', '/usr/bin/docker', 'containerd', 'containerd-shim-runc-v2'],
+  metrics: [['docker-run', 'docker run --rm (true)', 'ms'], ['docker-exec', 'docker exec (true)', 'ms']],
+  version: () => firstLine('dockerd', ['--version']),
+  IMAGE: 'localhost/berth-bench:latest',
+  async setup(archive) {
+    const dir = (this.dir = join(tmp, 'docker'));
+    mkdirSync(join(dir, 'cli'), { recursive: true });
+    this.sock = join(dir, 'docker.sock');
+    this.cgroups = newCgroupParents('docker');
+    this.env = { ...process.env, DOCKER_CONFIG: join(dir, 'cli') };
+    writeFileSync(join(dir, 'daemon.json'), '{}\n');
+    this.proc = startDaemon(which('dockerd'), [
+      '--config-file', join(dir, 'daemon.json'),
+      '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'),
+      '-H', `unix://${this.sock}`,
+      '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--ip-forward=false', '--bridge=none',
+      '--userland-proxy=false', '--storage-driver=overlay2', '--exec-opt', 'native.cgroupdriver=cgroupfs',
+      ...runtimes.flatMap((rt) => ['--add-runtime', `${rt.dockerName}=${rt.bin}`]),
+    ], dir, 'dockerd');
+    await waitUp(this.proc, dir, 'dockerd', () => existsSync(this.sock) && this.docker(['version', '--format', '{{.Server.Version}}']).status === 0);
+    const loaded = this.docker(['load', '-i', archive]);
+    if (loaded.status !== 0) throw new Error(`docker load: ${loaded.stderr}`);
+  },
+  docker(args) { return spawnSync('/usr/bin/docker', ['-H', `unix://${this.sock}`, ...args], { env: this.env, encoding: 'utf8', timeout: opts.timeout * 1000 }); },
+  run(rt, args) { return must('docker', rt, '/usr/bin/docker', ['-H', `unix://${this.sock}`, ...args], this.env); },
+  async bench() {
+    log('docker run --rm');
+    await measure('docker-run', opts.runs, async (rt) =>
+      (await this.run(rt, ['run', '--rm', '--runtime', rt.dockerName, '--network', 'none', this.IMAGE, 'true'])).ms);
+    log('docker exec');
+    await measureExec('docker-exec', {
+      start: async (rt) => (await this.run(rt, ['run', '-d', '--runtime', rt.dockerName, '--network', 'none', this.IMAGE, 'sleep', '1000'])).stdout.trim(),
+      exec: async (rt, id) => (await this.run(rt, ['exec', id, 'true'])).ms,
+      remove: async (rt, id) => this.docker(['rm', '-f', id]),
+    });
+  },
+  teardown() {
+    if (!this.proc) return;
+    if (alive(this.proc.pid)) {
+      const ids = this.docker(['ps', '-aq']).stdout?.split('\n').filter(Boolean) ?? [];
+      if (ids.length) this.docker(['rm', '-f', ...ids]);
+    }
+    // dockerd stops its containerd; the shims exit after it.
+    stopDaemon(this.proc, this.dir, 'dockerd');
+    removeCgroupDirs(this.cgroups);
+  },
+};
+
+const ENGINES = [podman, containerd, docker].filter((e) => wanted.includes(e.name));
+const unknown = wanted.filter((w) => !ENGINES.some((e) => e.name === w));
+if (unknown.length) { log(`unknown engine(s) in BENCH_ENGINES: ${unknown.join(', ')} (podman, containerd, docker)`); process.exit(2); }
+const skipped = [];
+for (const e of ENGINES) {
+  const missing = e.tools.filter((t) => !which(t));
+  if (missing.length) skipped.push(`${e.name}: ${missing.join(', ')} not installed`);
+  e.available = !missing.length;
+}
+
+function removeAll() {
+  for (const e of ENGINES) {
+    try { e.teardown(); } catch (err) { log(`cleanup of ${e.name}: ${err.message}`); }
+  }
+  removeTmp(tmp, log);
+  // A runtime root this run created (podman's runtimes use their default roots): removed
+  // when no container state is left in it (berth's "@..." entries are its caches).
+  for (const rt of runtimes) {
+    if (rt.rootExisted || !existsSync(rt.root)) continue;
+    const states = readdirSync(rt.root).filter((n) => !n.startsWith('@'));
+    if (states.length) log(`cleanup: ${rt.root} still holds ${states.join(', ')}`);
+    else rmSync(rt.root, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------- report
-
 async function main() {
+  const active = ENGINES.filter((e) => e.available);
+  for (const s of skipped) log(`skipped: ${s}`);
+  if (!active.length) {
+    process.stdout.write(`engine benchmark skipped: ${skipped.join('; ') || 'no engine selected'}\n`);
+    return;
+  }
   const envInfo = {
     date: new Date().toISOString(),
     runs: opts.runs,
     kernel: release(),
-    podman: { bin: PODMAN, version: firstLine(PODMAN, ['--version']) },
-    conmon: firstLine('conmon', ['--version']),
+    engines: Object.fromEntries(active.map((e) => [e.name, e.version()])),
+    skipped,
     berth: { bin: BERTH, version: firstLine(BERTH, ['--version']) },
     runc: { bin: RUNC, version: firstLine(RUNC, ['--version']) },
   };
-  log(`${envInfo.podman.version}; berth=${BERTH}; runc=${RUNC}; runs=${opts.runs}; tmp=${tmp}`);
+  log(`berth=${BERTH}; runc=${RUNC}; runs=${opts.runs}; engines=${active.map((e) => e.name).join(',')}; tmp=${tmp}`);
   const rootfs = join(tmp, 'rootfs');
   mkdirSync(rootfs);
   execFileSync('sh', [join(repo, 'scripts/make-rootfs.sh'), rootfs], { stdio: ['ignore', 'ignore', 'inherit'] });
   const layer = join(tmp, 'rootfs.tar');
   execFileSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', layer, '.']);
-  const imported = podmanSync(['import', layer, IMAGE]);
-  if (imported.status !== 0) throw new Error(`podman import: ${imported.stderr}`);
+  const archive = join(tmp, 'image.tar');
+  imageArchive(rootfs, 'localhost/berth-bench:latest', ['/bin/sh'], archive);
 
-  log('podman run --rm'); await benchRun();
-  log('podman exec'); await benchExec();
+  const metricList = [];
+  for (const e of active) {
+    metricList.push(...e.metrics);
+    try {
+      log(`${e.name}: setting up`);
+      await e.setup(e === podman ? layer : archive);
+      await e.bench();
+    } catch (err) {
+      if (!(err instanceof Error) || err instanceof StepError) throw err;
+      // The engine itself would not start: every metric of it is n/a, the others go on.
+      log(`${e.name}: ${err.message}`);
+      for (const [k] of e.metrics) for (const rt of runtimes) slot(k, rt).error ??= `${e.name}: ${err.message.split('\n')[0]}`;
+    }
+    // Each engine is gone before the next one is measured.
+    try { e.teardown(); } catch (err) { log(`cleanup of ${e.name}: ${err.message}`); }
+    e.teardown = () => {};
+  }
 
-  const out = { env: envInfo, metrics: metricsOf(METRICS, runtimes, results) };
+  const out = { env: envInfo, metrics: metricsOf(metricList, runtimes, results) };
   if (reportAsJson(out, opts, log)) return;
-  const { rows, notes } = compareRows(out.metrics, METRICS);
+  const { rows, notes } = compareRows(out.metrics, metricList);
   const lines = [];
-  lines.push(`engine: ${envInfo.podman.version} (${envInfo.conmon}), cgroupfs, overlay, --network none`);
+  for (const [name, v] of Object.entries(envInfo.engines)) lines.push(`${name}: ${v}`);
+  for (const s of skipped) lines.push(`skipped: ${s}`);
+  lines.push('cgroupfs, overlay, no network');
   lines.push(`berth: ${BERTH} (${envInfo.berth.version})`);
   lines.push(`runc:  ${RUNC} (${envInfo.runc.version})`);
   lines.push(`kernel ${envInfo.kernel}, N=${opts.runs} timed runs per metric after 1 warm-up, runtimes interleaved`);
