@@ -14,8 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { BERTH } from '../fixtures/runtime';
-import { berthLeftovers, busyboxImage, engineCase, findExecutable, mountsUnder, processesNaming, removePrivateDir, requireEngine, sh } from './engine';
+import { berthLeftovers, busyboxImage, ENGINE_RUNTIME, engineCase, findExecutable, mountsUnder, processesNaming, removePrivateDir, requireEngine, sh } from './engine';
 
 const ENGINE = 'docker';
 // /usr/local/bin/docker on the test hosts is an unrelated newer client.
@@ -69,7 +68,7 @@ class Dockerd {
         '-H', `unix://${this.sock}`,
         '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--ip-forward=false', '--bridge=none',
         '--userland-proxy=false', '--storage-driver=overlay2', '--exec-opt', 'native.cgroupdriver=cgroupfs',
-        '--add-runtime', `berth=${BERTH}`,
+        '--add-runtime', `berth=${ENGINE_RUNTIME}`,
       ],
       { stdio: ['ignore', logFd, logFd], cwd: this.dir },
     );

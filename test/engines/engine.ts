@@ -8,11 +8,22 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sharedRootfs } from '../fixtures/bundle';
+import { BERTH } from '../fixtures/runtime';
 import { findCgroupDirs } from '../fixtures/leftovers';
 import { waitFor } from '../fixtures/wait';
+
+/**
+ * The runtime binary the engines are pointed at: bin/berth, or the one named by
+ * BERTH_ENGINE_RUNTIME (bench/engine-tests.mjs times the same cases with runc).
+ */
+export const ENGINE_RUNTIME = process.env.BERTH_ENGINE_RUNTIME || BERTH;
+/** Its name (berth, runc), which also names its default --root: /run/<name>, $XDG_RUNTIME_DIR/<name> rootless. */
+export const ENGINE_RUNTIME_NAME = basename(ENGINE_RUNTIME);
+/** Its default --root as root: where podman's containers keep their state. */
+export const ENGINE_RUNTIME_ROOT = `/run/${ENGINE_RUNTIME_NAME}`;
 
 /** One row of the engine matrix. */
 export interface MatrixRow {
