@@ -59,12 +59,14 @@ function casesOfTap(tap) {
   for (let i = 0; i < lines.length; i++) {
     const m = /^(ok|not ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*)?$/.exec(lines[i]);
     if (!m) continue;
-    let ms = null;
-    for (let j = i + 1; j < Math.min(lines.length, i + 8); j++) {
+    let ms = null, why = m[3] ? lines[i].replace(/.* # (SKIP|TODO) */, '') : '';
+    for (let j = i + 1; j < lines.length && !/^ {2}\.\.\.$/.test(lines[j]); j++) {
       const d = /^ {2}duration_ms: ([\d.]+)/.exec(lines[j]);
-      if (d) { ms = Number(d[1]); break; }
+      if (d) ms = Number(d[1]);
+      // A failure's message: the first line of its `error: |-` block.
+      if (/^ {2}error: /.test(lines[j]) && !why) why = (/^ {2}error: \|-$/.test(lines[j]) ? lines[j + 1] ?? '' : lines[j].slice(9)).trim();
     }
-    out.push({ name: m[2], result: m[3] ? 'skip' : m[1] === 'ok' ? 'pass' : 'fail', ms });
+    out.push({ name: m[2], result: m[3] ? 'skip' : m[1] === 'ok' ? 'pass' : 'fail', ms, why });
   }
   return out;
 }
@@ -128,7 +130,7 @@ async function main() {
         wallMs: median(rs.map((r) => r.ms)),
         casesMs: median(rs.map((r) => sum(r.cases))),
         runs: rs.map((r) => ({ wallMs: r.ms, exit: r.code ?? r.signal, timedOut: r.timedOut, cases: r.cases })),
-        notPassed: [...new Set(rs.flatMap((r) => r.cases.filter((c) => c.result !== 'pass').map((c) => `${c.name} (${c.result})`)))],
+        notPassed: [...new Set(rs.flatMap((r) => r.cases.filter((c) => c.result !== 'pass').map((c) => `${c.name}: ${c.result}${c.why ? `: ${c.why}` : ''}`)))],
       };
     }
   }

@@ -6,7 +6,8 @@
 //   node bench/engines.mjs [--runs N (default 10)] [--json] [--timeout SECONDS]
 //
 // Environment: BERTH (default bin/berth of this repo), RUNC (default /usr/sbin/runc),
-// BENCH_ENGINES (default podman,containerd,docker: which engines, comma-separated).
+// BENCH_ENGINES (default podman,containerd,docker: which engines, comma-separated),
+// BENCH_CALLS=1 (also report the runtime calls each engine makes, see below).
 //
 // Each engine runs privately, one instance for both runtimes, under one mkdtemp dir;
 // the image is a busybox rootfs (scripts/make-rootfs.sh), no network needed:
@@ -35,16 +36,22 @@
 //   docker exec         `docker exec C true` into a running container
 // The exec metrics use one running container per runtime (`sleep 1000`), removed afterwards.
 //
+// With BENCH_CALLS=1 each runtime is run through a wrapper (a shell script of the
+// runtime's own name) that logs every call's argv, exit status and wall time from
+// its start to its exit; the report then lists, per metric, which runtime commands
+// the engine ran per timed engine command (warm-up included) and their median time
+// with each runtime. The wrapper adds two `date` forks per call, alike for both.
+//
 // Everything made here (containers, images, daemons and their shims, storage and
 // its mounts, the temp dir, cgroup parents and runtime roots the engines or the
 // runtimes created) is removed at the end, on failure and on Ctrl-C. An engine
 // that is not installed is reported as skipped; with none the benchmark exits 0.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, mkdirSync, openSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, mkdirSync, openSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { release } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
+import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, table, timedRun } from './common.mjs';
+import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun } from './common.mjs';
 import { imageArchive } from './oci-image.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,6 +91,38 @@ for (const rt of runtimes) rt.rootExisted = existsSync(rt.root);
 const tmp = mkdtempSync('/tmp/berth-bench-engines-');
 mkdirSync(join(tmp, 'out'));
 const { children, cleanup, stopping } = benchCleanup({ cleanup: removeAll, log, graceMs: 30000 });
+
+// ---------------------------------------------------------------- runtime calls (BENCH_CALLS=1)
+const CALLS = process.env.BENCH_CALLS === '1';
+const VERBS = new Set(['create', 'start', 'run', 'state', 'kill', 'delete', 'exec', 'pause', 'resume', 'update', 'ps', 'events', 'features', 'list', 'checkpoint', 'restore', 'spec']);
+if (CALLS) {
+  for (const rt of runtimes) {
+    const dir = join(tmp, 'calls', rt.name);
+    mkdirSync(dir, { recursive: true });
+    rt.callLog = join(dir, 'calls.log');
+    writeFileSync(rt.callLog, '');
+    const wrapper = join(dir, basename(rt.bin));
+    const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(wrapper, `#!/bin/sh\nt0=$(date +%s%N)\n${q(rt.bin)} "$@"\nrc=$?\necho "$t0 $(date +%s%N) $rc $*" >> ${q(rt.callLog)}\nexit $rc\n`);
+    chmodSync(wrapper, 0o755);
+    rt.bin = wrapper;
+  }
+}
+const callMarks = () => Object.fromEntries(runtimes.map((rt) => [rt.name, CALLS ? readFileSync(rt.callLog, 'utf8').split('\n').filter(Boolean).length : 0]));
+/** The calls each runtime logged since marks, by verb: { verb: [ms...] }. */
+function callsSince(marks) {
+  const out = {};
+  for (const rt of runtimes) {
+    const by = (out[rt.name] = {});
+    for (const line of readFileSync(rt.callLog, 'utf8').split('\n').filter(Boolean).slice(marks[rt.name])) {
+      const [t0, t1, rc, ...argv] = line.split(' ');
+      const verb = (argv.find((a) => VERBS.has(a)) ?? argv.join(' ')) + (rc === '0' ? '' : ` (exit ${rc})`);
+      (by[verb] ??= []).push(Number(BigInt(t1) - BigInt(t0)) / 1e6);
+    }
+  }
+  return out;
+}
+const calls = {}; // calls[metric] = { commands, berth: { verb: [ms] }, runc: ... }
 
 class StepError extends Error {}
 /** A timed command of an engine's CLI; never starts one once a signal arrived (the handler exits). */
@@ -153,6 +192,7 @@ function fail(metric, rt, e) {
 }
 // One untimed warm-up, then n timed runs, the runtimes interleaved.
 async function measure(metric, n, body) {
+  const marks = CALLS && callMarks();
   for (let i = -1; i < n; i++) {
     for (const rt of runtimes) {
       if (slot(metric, rt).error) continue;
@@ -162,6 +202,7 @@ async function measure(metric, n, body) {
       } catch (e) { fail(metric, rt, e); }
     }
   }
+  if (CALLS) calls[metric] = { commands: n + 1, ...callsSince(marks) };
 }
 /** The exec metric: one running container per runtime (start), n execs into it (exec), removed after (remove). */
 async function measureExec(metric, { start, exec, remove }) {
@@ -410,7 +451,7 @@ async function main() {
     e.teardown = () => {};
   }
 
-  const out = { env: envInfo, metrics: metricsOf(metricList, runtimes, results) };
+  const out = { env: envInfo, metrics: metricsOf(metricList, runtimes, results), ...(CALLS && { calls }) };
   if (reportAsJson(out, opts, log)) return;
   const { rows, notes } = compareRows(out.metrics, metricList);
   const lines = [];
@@ -423,7 +464,26 @@ async function main() {
   lines.push('');
   lines.push(table(rows));
   if (notes.length) { lines.push(''); lines.push('n/a because:'); for (const n of notes) lines.push(`  ${n}`); }
+  if (CALLS) { lines.push(''); lines.push(callTable(metricList)); }
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Per metric and verb: calls per engine command and the median call time with each runtime. */
+function callTable(metricList) {
+  const med = (xs) => (xs?.length ? stats(xs).median : null);
+  const fmt = (v) => (v == null ? '-' : `${v.toFixed(1)} ms`);
+  const rows = [['metric / runtime call', 'berth calls', 'berth median', 'runc calls', 'runc median', 'berth/runc']];
+  for (const [key, label] of metricList) {
+    const c = calls[key];
+    if (!c) continue;
+    const verbs = [...new Set(runtimes.flatMap((rt) => Object.keys(c[rt.name])))];
+    for (const v of verbs) {
+      const b = c.berth[v], r = c.runc[v];
+      rows.push([`${label}: ${v}`, b ? (b.length / c.commands).toFixed(1) : '0', fmt(med(b)), r ? (r.length / c.commands).toFixed(1) : '0', fmt(med(r)),
+        med(b) != null && med(r) ? `${(med(b) / med(r)).toFixed(2)}x` : 'n/a']);
+    }
+  }
+  return `runtime calls per engine command (warm-up included), wall time of each call:\n${table(rows)}`;
 }
 
 main().then(() => { cleanup(); }, (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });

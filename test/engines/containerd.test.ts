@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { waitFor } from '../integration/helpers';
 import { CriClient, decode, pb } from './cri';
-import { berthLeftovers, busyboxImage, ENGINE_RUNTIME, engineCase, requireEngine, sh } from './engine';
+import { berthLeftovers, berthOnly, busyboxImage, ENGINE_RUNTIME, engineCase, requireEngine, sh } from './engine';
 
 const ENGINE = 'containerd';
 const TOOLS = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'];
@@ -768,6 +768,8 @@ async function teardown(d: Daemon): Promise<string[]> {
 
 engineCase(ENGINE, version, 'daemon stopped: shims gone, private dirs unmounted and removed', async (t) => {
   if (!requireEngine(t, ...TOOLS)) return;
+  // Skipped, the after() hook below still stops the daemon and removes everything.
+  if (!berthOnly(t, "runc leaves the pods' empty cgroup parents (the kubelet removes them)")) return;
   const d = await engine();
   daemon = undefined;
   assert.deepEqual(await teardown(d), []);

@@ -64,6 +64,17 @@ export function engineCase(
 const skipped = new WeakSet<TestContext>();
 
 /**
+ * A case of berth's that runc 1.1 does not pass on this host: skipped, with why,
+ * when the engines run another runtime (BERTH_ENGINE_RUNTIME); returns false then.
+ */
+export function berthOnly(t: TestContext, why: string): boolean {
+  if (ENGINE_RUNTIME === BERTH) return true;
+  skipped.add(t);
+  t.skip(`berth only (${ENGINE_RUNTIME_NAME} runs the engine): ${why}`);
+  return false;
+}
+
+/**
  * The engine's binaries must be installed: on CI (CI=true) a missing one fails
  * the case, elsewhere it is skipped (returns false so the case can return).
  */
