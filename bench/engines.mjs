@@ -36,11 +36,13 @@
 //   docker exec         `docker exec C true` into a running container
 // The exec metrics use one running container per runtime (`sleep 1000`), removed afterwards.
 //
-// With BENCH_CALLS=1 each runtime is run through a wrapper (a shell script of the
-// runtime's own name) that logs every call's argv, exit status and wall time from
-// its start to its exit; the report then lists, per metric, which runtime commands
-// the engine ran per timed engine command (warm-up included) and their median time
-// with each runtime. The wrapper adds two `date` forks per call, alike for both.
+// With BENCH_CALLS=1 each runtime is run through a wrapper (a bash script of the
+// runtime's own name) that logs every call's argv, exit status, wall time from its
+// start to its exit and CPU time (user + system of the runtime and the children it
+// waited for; a container's init is not among them); the report then lists, per
+// metric, which runtime commands the engine ran per timed engine command (warm-up
+// included) and their median wall and CPU time with each runtime. The wrapper is
+// the same for both (bash, a few ms).
 //
 // Everything made here (containers, images, daemons and their shims, storage and
 // its mounts, the temp dir, cgroup parents and runtime roots the engines or the
@@ -99,30 +101,38 @@ if (CALLS) {
   for (const rt of runtimes) {
     const dir = join(tmp, 'calls', rt.name);
     mkdirSync(dir, { recursive: true });
-    rt.callLog = join(dir, 'calls.log');
-    writeFileSync(rt.callLog, '');
+    rt.callLog = join(dir, 'log');
+    mkdirSync(rt.callLog);
     const wrapper = join(dir, basename(rt.bin));
     const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
-    writeFileSync(wrapper, `#!/bin/sh\nt0=$(date +%s%N)\n${q(rt.bin)} "$@"\nrc=$?\necho "$t0 $(date +%s%N) $rc $*" >> ${q(rt.callLog)}\nexit $rc\n`);
+    // One file per call (calls run at once); `times` prints the shell's and then its children's CPU time.
+    writeFileSync(wrapper, `#!/bin/bash\nt0=$EPOCHREALTIME\n${q(rt.bin)} "$@"\nrc=$?\nt1=$EPOCHREALTIME\n` +
+      `{ echo "$t0 $t1 $rc $*"; times; } > ${q(rt.callLog)}/$$-$t0\nexit $rc\n`);
     chmodSync(wrapper, 0o755);
     rt.bin = wrapper;
   }
 }
-const callMarks = () => Object.fromEntries(runtimes.map((rt) => [rt.name, CALLS ? readFileSync(rt.callLog, 'utf8').split('\n').filter(Boolean).length : 0]));
-/** The calls each runtime logged since marks, by verb: { verb: [ms...] }. */
+const callMarks = () => Object.fromEntries(runtimes.map((rt) => [rt.name, new Set(readdirSync(rt.callLog))]));
+const seconds = (t) => { const m = /^(\d+)m([\d.]+)s$/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : NaN; };
+/** The calls each runtime logged since marks, by verb: { verb: { ms: [...], cpuMs: [...] } }. */
 function callsSince(marks) {
   const out = {};
   for (const rt of runtimes) {
     const by = (out[rt.name] = {});
-    for (const line of readFileSync(rt.callLog, 'utf8').split('\n').filter(Boolean).slice(marks[rt.name])) {
-      const [t0, t1, rc, ...argv] = line.split(' ');
+    for (const f of readdirSync(rt.callLog).filter((n) => !marks[rt.name].has(n))) {
+      const [head, , children] = readFileSync(join(rt.callLog, f), 'utf8').split('\n');
+      if (!children) continue; // still being written
+      const [t0, t1, rc, ...argv] = head.split(' ');
       const verb = (argv.find((a) => VERBS.has(a)) ?? argv.join(' ')) + (rc === '0' ? '' : ` (exit ${rc})`);
-      (by[verb] ??= []).push(Number(BigInt(t1) - BigInt(t0)) / 1e6);
+      const [user, sys] = children.split(' ').map(seconds);
+      const v = (by[verb] ??= { ms: [], cpuMs: [] });
+      v.ms.push((Number(t1) - Number(t0)) * 1000);
+      v.cpuMs.push((user + sys) * 1000);
     }
   }
   return out;
 }
-const calls = {}; // calls[metric] = { commands, berth: { verb: [ms] }, runc: ... }
+const calls = {}; // calls[metric] = { commands, berth: { verb: { ms, cpuMs } }, runc: ... }
 
 class StepError extends Error {}
 /** A timed command of an engine's CLI; never starts one once a signal arrived (the handler exits). */
@@ -468,22 +478,24 @@ async function main() {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** Per metric and verb: calls per engine command and the median call time with each runtime. */
+/** Per metric and verb: calls per engine command and the median wall and CPU time of a call with each runtime. */
 function callTable(metricList) {
   const med = (xs) => (xs?.length ? stats(xs).median : null);
   const fmt = (v) => (v == null ? '-' : `${v.toFixed(1)} ms`);
-  const rows = [['metric / runtime call', 'berth calls', 'berth median', 'runc calls', 'runc median', 'berth/runc']];
+  const ratio = (b, r) => (b != null && r ? `${(b / r).toFixed(2)}x` : 'n/a');
+  const rows = [['metric: runtime call', 'berth calls', 'berth wall', 'berth CPU', 'runc calls', 'runc wall', 'runc CPU', 'wall ratio', 'CPU ratio']];
   for (const [key, label] of metricList) {
     const c = calls[key];
     if (!c) continue;
     const verbs = [...new Set(runtimes.flatMap((rt) => Object.keys(c[rt.name])))];
     for (const v of verbs) {
       const b = c.berth[v], r = c.runc[v];
-      rows.push([`${label}: ${v}`, b ? (b.length / c.commands).toFixed(1) : '0', fmt(med(b)), r ? (r.length / c.commands).toFixed(1) : '0', fmt(med(r)),
-        med(b) != null && med(r) ? `${(med(b) / med(r)).toFixed(2)}x` : 'n/a']);
+      const n = (x) => (x ? (x.ms.length / c.commands).toFixed(1) : '0');
+      rows.push([`${label}: ${v}`, n(b), fmt(med(b?.ms)), fmt(med(b?.cpuMs)), n(r), fmt(med(r?.ms)), fmt(med(r?.cpuMs)),
+        ratio(med(b?.ms), med(r?.ms)), ratio(med(b?.cpuMs), med(r?.cpuMs))]);
     }
   }
-  return `runtime calls per engine command (warm-up included), wall time of each call:\n${table(rows)}`;
+  return `runtime calls per engine command (warm-up included), median wall and CPU time of a call:\n${table(rows)}`;
 }
 
 main().then(() => { cleanup(); }, (e) => { log(`fatal: ${e.stack || e}`); cleanup(); process.exit(1); });
