@@ -17,6 +17,9 @@
 // cases that did not pass; with --json also every case's duration and result.
 // The engine-matrix rows these runs record are kept in a temp dir, not in
 // build/engine-matrix/: the bench never changes what `npm run engine-matrix` writes.
+// As in bench/engines.mjs the runs get the environment without NODE_EXTRA_CA_CERTS
+// (services have none; with it every Node start, berth's included, parses the CA
+// bundle: ~90 ms of CPU here), unless BENCH_INHERIT_ENV=1.
 // The tests clean up after themselves; a Ctrl-C or SIGTERM is passed on to the run
 // in flight (its process group), which is waited for.
 import { spawn } from 'node:child_process';
@@ -35,6 +38,9 @@ const FILES = (process.env.BENCH_ENGINE_TESTS || 'podman,docker,containerd,podma
 for (const f of FILES) if (!existsSync(join(repo, 'test/engines', `${f}.test.ts`))) { log(`no test/engines/${f}.test.ts`); process.exit(2); }
 if (!existsSync(RUNC)) { process.stdout.write(`engine-tests benchmark skipped: ${RUNC} not installed\n`); process.exit(0); }
 const runtimes = [{ name: 'berth', bin: BERTH }, { name: 'runc', bin: RUNC }];
+const baseEnv = { ...process.env };
+const droppedEnv = process.env.BENCH_INHERIT_ENV !== '1' && 'NODE_EXTRA_CA_CERTS' in baseEnv;
+if (droppedEnv) delete baseEnv.NODE_EXTRA_CA_CERTS;
 
 const tmp = mkdtempSync('/tmp/berth-bench-engine-tests-');
 let current = null;
@@ -81,7 +87,7 @@ function runFile(file, rt) {
       cwd: repo,
       stdio: ['ignore', outFd, errFd],
       detached: true,
-      env: { ...process.env, BERTH_ENGINE_RUNTIME: rt.bin, BERTH_ENGINE_MATRIX_KEEP: join(tmp, `matrix-${rt.name}`) },
+      env: { ...baseEnv, BERTH_ENGINE_RUNTIME: rt.bin, BERTH_ENGINE_MATRIX_KEEP: join(tmp, `matrix-${rt.name}`) },
     });
     current = child;
     const timer = setTimeout(() => { child.timedOut = true; try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } }, opts.timeout * 1000);
@@ -135,7 +141,7 @@ async function main() {
     }
   }
   const total = (rt, k) => FILES.reduce((s, f) => s + files[f][rt][k], 0);
-  const env = { date: new Date().toISOString(), rounds: opts.runs, kernel: release(), berth: firstLine(BERTH, ['--version']), runc: firstLine(RUNC, ['--version']) };
+  const env = { date: new Date().toISOString(), rounds: opts.runs, nodeExtraCaCertsDropped: droppedEnv, kernel: release(), berth: firstLine(BERTH, ['--version']), runc: firstLine(RUNC, ['--version']) };
   if (opts.json) { printJson({ env, files }); return; }
 
   const rows = [['engine test file', 'berth wall', 'runc wall', 'berth/runc', 'berth cases', 'runc cases', 'berth/runc']];
@@ -146,7 +152,8 @@ async function main() {
   rows.push(['all', fmtS(total('berth', 'wallMs')), fmtS(total('runc', 'wallMs')), ratio(total('berth', 'wallMs'), total('runc', 'wallMs')),
     fmtS(total('berth', 'casesMs')), fmtS(total('runc', 'casesMs')), ratio(total('berth', 'casesMs'), total('runc', 'casesMs'))]);
   const lines = [`berth: ${env.berth}; runc: ${env.runc}; kernel ${env.kernel}; ${opts.runs} round(s), median per file`,
-    'wall: the whole run-tests.mjs run of the file; cases: the sum of its cases\' durations', '', table(rows)];
+    'wall: the whole run-tests.mjs run of the file; cases: the sum of its cases\' durations' +
+    (droppedEnv ? '; NODE_EXTRA_CA_CERTS removed from the environment' : ''), '', table(rows)];
   const notes = [];
   for (const f of FILES) for (const rt of runtimes) for (const c of files[f][rt.name].notPassed) notes.push(`${f} / ${rt.name}: ${c}`);
   if (notes.length) lines.push('', 'cases that did not pass:', ...notes.map((n) => `  ${n}`));

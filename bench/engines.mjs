@@ -7,7 +7,13 @@
 //
 // Environment: BERTH (default bin/berth of this repo), RUNC (default /usr/sbin/runc),
 // BENCH_ENGINES (default podman,containerd,docker: which engines, comma-separated),
-// BENCH_CALLS=1 (also report the runtime calls each engine makes, see below).
+// BENCH_CALLS=1 (also report the runtime calls each engine makes, see below),
+// BENCH_INHERIT_ENV=1 (keep NODE_EXTRA_CA_CERTS in the engines' environment, see below).
+//
+// The engines run as services do, without NODE_EXTRA_CA_CERTS: a login session's
+// (this host sets it) would reach berth through dockerd and containerd (not through
+// podman's conmon), and with it every Node start reads and parses the CA bundle,
+// about 90 ms of CPU per berth call here and nothing per runc call.
 //
 // Each engine runs privately, one instance for both runtimes, under one mkdtemp dir;
 // the image is a busybox rootfs (scripts/make-rootfs.sh), no network needed:
@@ -70,6 +76,9 @@ function which(name) {
 }
 const RUNC = process.env.RUNC || (existsSync('/usr/sbin/runc') ? '/usr/sbin/runc' : which('runc'));
 const BERTH = process.env.BERTH || join(repo, 'bin/berth');
+const baseEnv = { ...process.env };
+const droppedEnv = process.env.BENCH_INHERIT_ENV !== '1' && 'NODE_EXTRA_CA_CERTS' in baseEnv;
+if (droppedEnv) delete baseEnv.NODE_EXTRA_CA_CERTS;
 if (!RUNC) {
   process.stdout.write('engine benchmark skipped: runc not installed\n');
   process.exit(0);
@@ -161,7 +170,7 @@ function processesNaming(dir) {
 }
 
 /** A daemon in its own process group (a Ctrl-C reaches the bench, which stops it in order), logging to dir/name.log. */
-function startDaemon(bin, args, dir, name, env = process.env) {
+function startDaemon(bin, args, dir, name, env = baseEnv) {
   const fd = openSync(join(dir, `${name}.log`), 'a');
   const proc = spawn(bin, args, { stdio: ['ignore', fd, fd], cwd: dir, env, detached: true });
   closeSync(fd);
@@ -243,7 +252,7 @@ const podman = {
       '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n');
     writeFileSync(join(dir, 'storage.conf'),
       `[storage]\ndriver = "overlay"\nrunroot = "${join(dir, 'runroot')}"\ngraphroot = "${join(dir, 'root')}"\n`);
-    this.env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+    this.env = { ...baseEnv, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
     const imported = this.sync(['import', layer, this.IMAGE]);
     if (imported.status !== 0) throw new Error(`podman import: ${imported.stderr}`);
   },
@@ -299,16 +308,16 @@ const containerd = {
       '[plugins."io.containerd.internal.v1.opt"]', `  path = "${dir}/opt"`, '',
     ].join('\n'));
     // TMPDIR reaches the shims too: their exec process files stay in here.
-    this.proc = startDaemon('containerd', ['--config', join(dir, 'config.toml')], dir, 'containerd', { ...process.env, TMPDIR: join(dir, 'tmp') });
+    this.proc = startDaemon('containerd', ['--config', join(dir, 'config.toml')], dir, 'containerd', { ...baseEnv, TMPDIR: join(dir, 'tmp') });
     await waitUp(this.proc, dir, 'containerd', () => existsSync(this.socket) && this.ctr(['version']).status === 0);
     const imported = this.ctr(['images', 'import', archive]);
     if (imported.status !== 0) throw new Error(`ctr images import: ${imported.stderr}`);
   },
   base() { return ['--address', this.socket, '--namespace', this.namespace]; },
-  ctr(args) { return spawnSync('ctr', [...this.base(), ...args], { encoding: 'utf8', timeout: opts.timeout * 1000 }); },
+  ctr(args) { return spawnSync('ctr', [...this.base(), ...args], { env: baseEnv, encoding: 'utf8', timeout: opts.timeout * 1000 }); },
   // The shim runs the runtime binary with --root <runc-root>/<namespace>.
   runtimeFlags(rt) { return ['--runc-binary', rt.bin, '--runc-root', join(this.dir, `runc-root-${rt.name}`)]; },
-  run(rt, args) { return must('ctr', rt, 'ctr', [...this.base(), ...args]); },
+  run(rt, args) { return must('ctr', rt, 'ctr', [...this.base(), ...args], baseEnv); },
   async bench() {
     log('ctr run --rm');
     await measure('ctr-run', opts.runs, async (rt, i) =>
@@ -353,7 +362,7 @@ const docker = {
     mkdirSync(join(dir, 'cli'), { recursive: true });
     this.sock = join(dir, 'docker.sock');
     this.cgroups = newCgroupParents('docker');
-    this.env = { ...process.env, DOCKER_CONFIG: join(dir, 'cli') };
+    this.env = { ...baseEnv, DOCKER_CONFIG: join(dir, 'cli') };
     writeFileSync(join(dir, 'daemon.json'), '{}\n');
     this.proc = startDaemon(which('dockerd'), [
       '--config-file', join(dir, 'daemon.json'),
@@ -431,6 +440,7 @@ async function main() {
     kernel: release(),
     engines: Object.fromEntries(active.map((e) => [e.name, e.version()])),
     skipped,
+    nodeExtraCaCertsDropped: droppedEnv,
     berth: { bin: BERTH, version: firstLine(BERTH, ['--version']) },
     runc: { bin: RUNC, version: firstLine(RUNC, ['--version']) },
   };
@@ -467,7 +477,7 @@ async function main() {
   const lines = [];
   for (const [name, v] of Object.entries(envInfo.engines)) lines.push(`${name}: ${v}`);
   for (const s of skipped) lines.push(`skipped: ${s}`);
-  lines.push('cgroupfs, overlay, no network');
+  lines.push(`cgroupfs, overlay, no network${droppedEnv ? '; NODE_EXTRA_CA_CERTS removed from the engines\' environment' : ''}`);
   lines.push(`berth: ${BERTH} (${envInfo.berth.version})`);
   lines.push(`runc:  ${RUNC} (${envInfo.runc.version})`);
   lines.push(`kernel ${envInfo.kernel}, N=${opts.runs} timed runs per metric after 1 warm-up, runtimes interleaved`);
