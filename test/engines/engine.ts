@@ -103,9 +103,10 @@ export function findExecutable(name: string): string | undefined {
 }
 
 function recordRow(row: MatrixRow): void {
-  // scripts/run-tests.mjs names the directory; a test run outside it records nothing.
+  // scripts/run-tests.mjs names the directory; a test run outside it records nothing,
+  // nor does one with another runtime: the matrix is berth's.
   const dir = process.env.BERTH_ENGINE_MATRIX_DIR;
-  if (!dir) return;
+  if (!dir || ENGINE_RUNTIME !== BERTH) return;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${row.engine}.jsonl`);
   writeFileSync(file, `${JSON.stringify(row)}\n`, { flag: 'a' });
