@@ -12,10 +12,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
-import { BERTH } from '../fixtures/runtime';
 import { waitFor } from '../integration/helpers';
 import { CriClient, decode, pb } from './cri';
-import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+import { berthLeftovers, berthOnly, busyboxImage, ENGINE_RUNTIME, engineCase, requireEngine, sh } from './engine';
 
 const ENGINE = 'containerd';
 const TOOLS = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'];
@@ -98,7 +97,7 @@ async function startDaemon(): Promise<Daemon> {
       `      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${CRI_HANDLER}]`,
       '        runtime_type = "io.containerd.runc.v2"',
       `        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${CRI_HANDLER}.options]`,
-      `          BinaryName = "${BERTH}"`,
+      `          BinaryName = "${ENGINE_RUNTIME}"`,
       `          Root = "${dir}/runc-root-cri"`,
       '  [plugins."io.containerd.internal.v1.opt"]',
       `    path = "${dir}/opt"`,
@@ -157,7 +156,7 @@ function ctr(d: Daemon, args: string[], opts: { namespace?: string } = {}) {
 
 /** `ctr run`'s flags that point the shim at this worktree's berth and its private root. */
 function runtimeFlags(d: Daemon): string[] {
-  return ['--runc-binary', BERTH, '--runc-root', join(d.dir, 'runc-root')];
+  return ['--runc-binary', ENGINE_RUNTIME, '--runc-root', join(d.dir, 'runc-root')];
 }
 
 /** The ctr command line as one shell string, for `script -c`. */
@@ -675,9 +674,10 @@ engineCase(ENGINE, version, 'CRI: privileged pod and container', async (t) => {
   await pod.remove();
 });
 
-/** The host pid of a CRI container's init, from berth's state. */
+/** The host pid of a CRI container's init, from berth's state (runc's names it init_process_pid). */
 function pidOfContainer(d: Daemon, id: string): number {
-  return JSON.parse(readFileSync(join(d.criBerthRoot, id, 'state.json'), 'utf8')).pid;
+  const state = JSON.parse(readFileSync(join(d.criBerthRoot, id, 'state.json'), 'utf8'));
+  return state.pid ?? state.init_process_pid;
 }
 
 /** The cgroup dirs below dir, parents before children. */
@@ -768,6 +768,8 @@ async function teardown(d: Daemon): Promise<string[]> {
 
 engineCase(ENGINE, version, 'daemon stopped: shims gone, private dirs unmounted and removed', async (t) => {
   if (!requireEngine(t, ...TOOLS)) return;
+  // Skipped, the after() hook below still stops the daemon and removes everything.
+  if (!berthOnly(t, "runc leaves the pods' empty cgroup parents (the kubelet removes them)")) return;
   const d = await engine();
   daemon = undefined;
   assert.deepEqual(await teardown(d), []);

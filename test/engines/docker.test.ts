@@ -14,8 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { BERTH } from '../fixtures/runtime';
-import { berthLeftovers, busyboxImage, engineCase, findExecutable, mountsUnder, processesNaming, removePrivateDir, requireEngine, sh } from './engine';
+import { berthLeftovers, berthOnly, busyboxImage, ENGINE_RUNTIME, engineCase, findExecutable, mountsUnder, processesNaming, removePrivateDir, requireEngine, sh } from './engine';
 
 const ENGINE = 'docker';
 // /usr/local/bin/docker on the test hosts is an unrelated newer client.
@@ -69,7 +68,7 @@ class Dockerd {
         '-H', `unix://${this.sock}`,
         '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--ip-forward=false', '--bridge=none',
         '--userland-proxy=false', '--storage-driver=overlay2', '--exec-opt', 'native.cgroupdriver=cgroupfs',
-        '--add-runtime', `berth=${BERTH}`,
+        '--add-runtime', `berth=${ENGINE_RUNTIME}`,
       ],
       { stdio: ['ignore', logFd, logFd], cwd: this.dir },
     );
@@ -396,7 +395,8 @@ docker('--cap-drop ALL', async (d) => {
   assert.match(r.stdout, /^chown=1$/m);
 });
 
-docker('--privileged', async (d) => {
+docker('--privileged', async (d, t) => {
+  if (!berthOnly(t, "runc 1.1 fails to apply the capabilities docker asks for beyond this host's bounding set")) return;
   const r = await d.runRm(['--privileged'], ['sh', '-c', 'grep -E "^(Cap(Eff|Bnd)|Seccomp):" /proc/self/status; mount -t tmpfs none /tmp && echo mount=ok']);
   assert.equal(r.code, 0, r.stderr);
   const field = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s+([0-9a-f]+)$`, 'm').exec(r.stdout)?.[1] ?? '0'}`);

@@ -8,11 +8,22 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sharedRootfs } from '../fixtures/bundle';
+import { BERTH } from '../fixtures/runtime';
 import { findCgroupDirs } from '../fixtures/leftovers';
 import { waitFor } from '../fixtures/wait';
+
+/**
+ * The runtime binary the engines are pointed at: bin/berth, or the one named by
+ * BERTH_ENGINE_RUNTIME (bench/engine-tests.mjs times the same cases with runc).
+ */
+export const ENGINE_RUNTIME = process.env.BERTH_ENGINE_RUNTIME || BERTH;
+/** Its name (berth, runc), which also names its default --root: /run/<name>, $XDG_RUNTIME_DIR/<name> rootless. */
+export const ENGINE_RUNTIME_NAME = basename(ENGINE_RUNTIME);
+/** Its default --root as root: where podman's containers keep their state. */
+export const ENGINE_RUNTIME_ROOT = `/run/${ENGINE_RUNTIME_NAME}`;
 
 /** One row of the engine matrix. */
 export interface MatrixRow {
@@ -53,6 +64,17 @@ export function engineCase(
 const skipped = new WeakSet<TestContext>();
 
 /**
+ * A case of berth's that runc 1.1 does not pass on this host: skipped, with why,
+ * when the engines run another runtime (BERTH_ENGINE_RUNTIME); returns false then.
+ */
+export function berthOnly(t: TestContext, why: string): boolean {
+  if (ENGINE_RUNTIME === BERTH) return true;
+  skipped.add(t);
+  t.skip(`berth only (${ENGINE_RUNTIME_NAME} runs the engine): ${why}`);
+  return false;
+}
+
+/**
  * The engine's binaries must be installed: on CI (CI=true) a missing one fails
  * the case, elsewhere it is skipped (returns false so the case can return).
  */
@@ -81,9 +103,10 @@ export function findExecutable(name: string): string | undefined {
 }
 
 function recordRow(row: MatrixRow): void {
-  // scripts/run-tests.mjs names the directory; a test run outside it records nothing.
+  // scripts/run-tests.mjs names the directory; a test run outside it records nothing,
+  // nor does one with another runtime: the matrix is berth's.
   const dir = process.env.BERTH_ENGINE_MATRIX_DIR;
-  if (!dir) return;
+  if (!dir || ENGINE_RUNTIME !== BERTH) return;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${row.engine}.jsonl`);
   writeFileSync(file, `${JSON.stringify(row)}\n`, { flag: 'a' });

@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
-import { BERTH } from '../fixtures/runtime';
 import { makeTestUser, type TestUser } from '../fixtures/test-user';
-import { berthLeftovers, busyboxImage, engineCase, requireEngine, sh } from './engine';
+import { berthLeftovers, busyboxImage, ENGINE_RUNTIME, ENGINE_RUNTIME_NAME, engineCase, requireEngine, sh } from './engine';
 import { waitFor } from '../fixtures/wait';
 
 const ENGINE = 'podman (rootless)';
@@ -44,7 +43,7 @@ function podmanDir(name: string): string {
 }
 
 function podman(args: string[]) {
-  return u!.run(['podman', '--tmpdir', join(dir, 'tmp'), '--runtime', BERTH, ...args], {
+  return u!.run(['podman', '--tmpdir', join(dir, 'tmp'), '--runtime', ENGINE_RUNTIME, ...args], {
     env: { HOME: join(dir, 'home'), CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') },
     cwd: dir,
     timeoutMs: 120_000,
@@ -60,7 +59,7 @@ function ok(args: string[]): string {
 
 /** Nothing of the container is left: berth's state in the user's root, cgroups, mounts, processes. */
 async function assertGone(id: string): Promise<void> {
-  const root = join(u!.xdg, 'berth');
+  const root = join(u!.xdg, ENGINE_RUNTIME_NAME);
   await waitFor(() => berthLeftovers(root, id).length === 0);
   assert.deepEqual(berthLeftovers(root, id), []);
 }
@@ -78,7 +77,7 @@ engineCase(ENGINE, version, 'run --rm: the user\'s id and subuid range mapped, o
   // podman's own namespace: the user at 0, its range after.
   assert.deepEqual(norm(map.join('\n')), [`0 ${usr.uid} 1`, `1 ${usr.subBase} ${usr.subSize}`]);
   // berth ran there: its state root is the user's, now empty of containers.
-  assert.ok(existsSync(join(usr.xdg, 'berth')), 'berth\'s state root under $XDG_RUNTIME_DIR');
+  assert.ok(existsSync(join(usr.xdg, ENGINE_RUNTIME_NAME)), 'berth\'s state root under $XDG_RUNTIME_DIR');
   await assertGone(usr.run(['cat', cid]).stdout.trim());
 });
 
@@ -87,7 +86,7 @@ engineCase(ENGINE, version, 'run -d, exec (output, exit code), top, stop (TERM r
   const id = ok(['run', '-d', '--network', 'none', IMAGE, 'sh', '-c', 'trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done']).trim();
   t.after(() => void podman(['rm', '-f', '-t', '0', id]));
   assert.match(id, /^[0-9a-f]{64}$/);
-  assert.ok(existsSync(join(u!.xdg, 'berth', id)), 'the container\'s state is in the user\'s berth root');
+  assert.ok(existsSync(join(u!.xdg, ENGINE_RUNTIME_NAME, id)), 'the container\'s state is in the user\'s berth root');
   assert.equal(ok(['exec', id, 'sh', '-c', 'echo from exec; id -u']), 'from exec\n0\n');
   assert.equal(podman(['exec', id, 'sh', '-c', 'exit 7']).code, 7);
   assert.match(ok(['top', id]), /sh -c trap/);
@@ -100,7 +99,7 @@ engineCase(ENGINE, version, 'run -d, exec (output, exit code), top, stop (TERM r
 
 engineCase(ENGINE, version, 'teardown: no container state left, the user\'s processes and storage removed', async (t) => {
   if (!user(t)) return;
-  assert.deepEqual(readdirSync(join(u!.xdg, 'berth')).filter((e) => !e.startsWith('@')), []);
+  assert.deepEqual(readdirSync(join(u!.xdg, ENGINE_RUNTIME_NAME)).filter((e) => !e.startsWith('@')), []);
   // podman's pause process holds its user namespace; nothing else of the user's runs.
   assert.deepEqual(u!.processes().filter((p) => !/catatonit|podman pause/.test(p)), []);
   // podman's own lock file for the user (its shm lock manager) goes with the user;
