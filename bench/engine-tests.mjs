@@ -27,7 +27,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { firstLine, parseBenchArgs, printJson, table } from './common.mjs';
+import { firstLine, parseBenchArgs, printJson, table, useServiceEnvironment } from './common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opts = parseBenchArgs(process.argv.slice(2), { name: 'engine-tests', runs: 1, timeout: 1800 });
@@ -38,9 +38,8 @@ const FILES = (process.env.BENCH_ENGINE_TESTS || 'podman,docker,containerd,podma
 for (const f of FILES) if (!existsSync(join(repo, 'test/engines', `${f}.test.ts`))) { log(`no test/engines/${f}.test.ts`); process.exit(2); }
 if (!existsSync(RUNC)) { process.stdout.write(`engine-tests benchmark skipped: ${RUNC} not installed\n`); process.exit(0); }
 const runtimes = [{ name: 'berth', bin: BERTH }, { name: 'runc', bin: RUNC }];
+const droppedEnv = useServiceEnvironment().length > 0;
 const baseEnv = { ...process.env };
-const droppedEnv = process.env.BENCH_INHERIT_ENV !== '1' && 'NODE_EXTRA_CA_CERTS' in baseEnv;
-if (droppedEnv) delete baseEnv.NODE_EXTRA_CA_CERTS;
 
 const tmp = mkdtempSync('/tmp/berth-bench-engine-tests-');
 let current = null;

@@ -59,7 +59,7 @@ import { chmodSync, closeSync, mkdtempSync, mkdirSync, openSync, writeFileSync, 
 import { release } from 'node:os';
 import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun } from './common.mjs';
+import { benchCleanup, compareRows, failure, firstLine, metricsOf, parseBenchArgs, removeTmp, reportAsJson, stats, table, timedRun, useServiceEnvironment } from './common.mjs';
 import { imageArchive } from './oci-image.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,9 +76,8 @@ function which(name) {
 }
 const RUNC = process.env.RUNC || (existsSync('/usr/sbin/runc') ? '/usr/sbin/runc' : which('runc'));
 const BERTH = process.env.BERTH || join(repo, 'bin/berth');
+const droppedEnv = useServiceEnvironment().length > 0;
 const baseEnv = { ...process.env };
-const droppedEnv = process.env.BENCH_INHERIT_ENV !== '1' && 'NODE_EXTRA_CA_CERTS' in baseEnv;
-if (droppedEnv) delete baseEnv.NODE_EXTRA_CA_CERTS;
 if (!RUNC) {
   process.stdout.write('engine benchmark skipped: runc not installed\n');
   process.exit(0);
