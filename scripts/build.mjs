@@ -97,11 +97,13 @@ if (process.argv.includes('--native-only')) {
 }
 // V8 code caches (dist/NAME.cache, read by bin/berth). The bundle's comes from a
 // typical short command run through bin/berth: it holds the functions that ran, and
-// stays small, since every call (state above all) deserializes all of it. The
-// chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the flag
-// is reset before the cache is made, as V8 rejects a cache made under other flags):
-// only the commands that use a chunk load it, and it saves them compiling the
-// functions of their own path (the validators: ~11 ms of CPU to ~4 ms).
+// stays small, since every short call (state above all) deserializes all of it.
+// The chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the
+// flag is reset before the cache is made, as V8 rejects a cache made under other
+// flags): only the commands that use a chunk load it, and it saves them compiling
+// the functions of their own path (the validators: ~11 ms of CPU to ~4 ms). So does
+// the bundle's second cache, berth.eager.cache, which bin/berth loads for create,
+// run and exec (`run`: ~10 ms of CPU less).
 function makeCodeCaches() {
   const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
   try {
@@ -113,13 +115,13 @@ function makeCodeCaches() {
     rmSync(tmp, { recursive: true, force: true });
   }
   const { wrap } = createRequire(import.meta.url)('node:module');
-  for (const name of ['validators', 'yargs-cli', 'criu-rpc']) {
+  for (const [name, cache] of [['berth', 'berth.eager'], ['validators'], ['yargs-cli'], ['criu-rpc']]) {
     const file = join(root, 'dist', `${name}.js`);
     if (!existsSync(file)) continue;
     setFlagsFromString('--no-lazy');
     const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file });
     setFlagsFromString('--lazy');
-    writeFileSync(join(root, 'dist', `${name}.cache`), script.createCachedData());
+    writeFileSync(join(root, 'dist', `${cache ?? name}.cache`), script.createCachedData());
   }
 }
 

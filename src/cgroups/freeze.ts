@@ -10,8 +10,9 @@ export interface FreezeTarget { freezer?: string; unified?: string }
 
 const TIMEOUT_MS = 10_000;
 
+// The kernel's freezer files are ASCII; 'utf8' is the fast read (see src/state/proc.ts).
 function read(path: string): string {
-  return readFileSync(path, 'latin1');
+  return readFileSync(path, 'utf8');
 }
 
 function put(path: string, value: string): void {

@@ -7,7 +7,10 @@ export interface ProcStat { state: string; ppid: number; startTime: string }
 export function procStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Read as UTF-8, which is one call into Node's C++: 'latin1' (byte for byte)
+    // runs ~1.3 ms of cold JavaScript on a call's first read. The fields used are
+    // ASCII after the last ')', whatever bytes comm holds.
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }

@@ -143,6 +143,28 @@ test('run in the foreground: stdin is copied in to its EOF, stdout and stderr ou
   assert.equal(out.stderr, 'z'.repeat(1 << 20));
 });
 
+test('run in the foreground into a pipe of one page that fills up: every byte arrives before berth exits, with the status', (t) => {
+  if (!requireTool('python3', t)) return;
+  const bundle = s.bundle(t, { args: ['sh', '-c', 'head -c 1048576 /dev/zero | tr "\\0" y; exit 3'] });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  // berth's stdout is a pipe of 4 KiB (F_SETPIPE_SZ, 1031): its copy of the output
+  // is still under way when the container has exited, and berth (which ends its
+  // process once the event loop is empty) must not end before it is done.
+  const reader = [
+    'import fcntl, os, subprocess, sys',
+    'r, w = os.pipe()',
+    'fcntl.fcntl(w, 1031, 4096)',
+    'p = subprocess.Popen(sys.argv[1:], stdout=w)',
+    'os.close(w)',
+    'n = 0',
+    'while (b := os.read(r, 512)): n += b.count(b"y")',
+    'print(n, p.wait())',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', reader, s.bin, '--root', s.root, 'run', '--bundle', bundle.dir, id], { encoding: 'utf8' });
+  assert.equal(r.stdout, `${1 << 20} 3\n`, r.stderr);
+});
+
 test("with a user namespace the pipes belong to the container's root, who can reopen them (as runc)", (t) => {
   const r = s.run(t, {
     args: ['sh', '-c', 'echo reopened > /proc/self/fd/1; stat -L -c %u /proc/self/fd/0'],
