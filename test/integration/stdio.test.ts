@@ -249,6 +249,16 @@ function specBundle(t: TestContext, runtime: string): string {
   return dir;
 }
 
+/** `run` of a specBundle (with global options before it): `out` on stdout, nothing on stderr. */
+function runsQuietly(t: TestContext, dir: string, global: string[] = []): void {
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli([...global, 'run', '--bundle', dir, id]);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, '');
+}
+
 test('default `berth spec` and `runc spec` bundles run with an empty stderr; what is left out of ambient is a debug line in --log', (t) => {
   if (!requireTool(RUNC, t)) return;
   const bundles = [specBundle(t, s.bin), specBundle(t, RUNC)];
@@ -257,12 +267,7 @@ test('default `berth spec` and `runc spec` bundles run with an empty stderr; wha
   const caps = (JSON.parse(readFileSync(join(bundles[1], 'config.json'), 'utf8')) as SpecObject).process.capabilities!;
   assert.ok(caps.ambient?.some((c: string) => !caps.inheritable?.includes(c)), JSON.stringify(caps));
   for (const dir of bundles) {
-    const id = s.newId();
-    s.deleteAfter(t, id);
-    const r = s.cli(['run', '--bundle', dir, id]);
-    assert.equal(r.code, 0, show(r));
-    assert.equal(r.stdout, 'out\n');
-    assert.equal(r.stderr, '');
+    runsQuietly(t, dir);
     const id2 = s.newId();
     s.deleteAfter(t, id2);
     const c = s.create(dir, id2);
@@ -285,18 +290,9 @@ test('what berth ignores in a config (an unknown capability, tmpcopyup) is a war
   config.process.capabilities!.bounding!.push('CAP_BERTH_UNKNOWN');
   config.mounts!.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const r = s.cli(['run', '--bundle', dir, id]);
-  assert.equal(r.code, 0, show(r));
-  assert.equal(r.stdout, 'out\n');
-  assert.equal(r.stderr, '');
+  runsQuietly(t, dir);
   const log = join(dir, 'log');
-  const id2 = s.newId();
-  s.deleteAfter(t, id2);
-  const l = s.cli(['--log', log, 'run', '--bundle', dir, id2]);
-  assert.equal(l.code, 0, show(l));
-  assert.equal(l.stderr, '');
+  runsQuietly(t, dir, ['--log', log]);
   const lines = readFileSync(log, 'utf8');
   assert.match(lines, /level=warning msg="ignoring unknown or unavailable capabilities: CAP_BERTH_UNKNOWN"/);
   assert.match(lines, /level=warning msg="mounts\[\d+\] \(\/run\): mount option tmpcopyup is not supported; ignored"/);
