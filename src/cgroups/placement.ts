@@ -11,6 +11,7 @@ import { native } from '../native/addon';
 import { applyResourceWrites, planResourceWrites } from './resources';
 import type { LinuxResources, Spec } from '../spec/types';
 import { sleepSync } from '../sleep';
+import { readKernelFile } from '../state/proc';
 import { DEFAULT_DEVICES } from '../plan/tables';
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
@@ -89,7 +90,7 @@ function mkdirs(h: Hierarchy, dir: string): void {
   // A new v1 cpuset has no cpus or mems: no task could join it. Inherit the parent's.
   if (cpuset) {
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-      if (readFileSync(join(dir, f), 'latin1').trim() === '') writeFileSync(join(dir, f), readFileSync(join(dirname(dir), f)));
+      if (readKernelFile(join(dir, f)).trim() === '') writeFileSync(join(dir, f), readKernelFile(join(dirname(dir), f)));
     }
   }
 }
@@ -183,7 +184,7 @@ export function cgroupPids(p: Placement): number[] {
   for (const dir of p.dirs) {
     for (const d of [dir, ...descendants(dir)]) {
       try {
-        for (const l of readFileSync(join(d, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
+        for (const l of readKernelFile(join(d, 'cgroup.procs')).split('\n')) if (l) pids.add(Number(l));
       } catch {
         // gone already
       }
@@ -226,7 +227,7 @@ export function killCgroups(p: Placement): void {
     for (const d of [p.freezer, ...descendants(p.freezer)].reverse()) tryWrite(join(d, 'freezer.state'), 'THAWED');
     let state = '';
     try {
-      state = readFileSync(join(p.freezer, 'freezer.state'), 'latin1').trim();
+      state = readKernelFile(join(p.freezer, 'freezer.state')).trim();
     } catch {
       // gone
     }

@@ -1,13 +1,35 @@
 // Facts about host processes read from /proc. A pid alone can be reused; a pid with
 // its start time (field 22 of /proc/PID/stat) names one process for good.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export interface ProcStat { state: string; ppid: number; startTime: string }
+
+let buf = Buffer.allocUnsafe(4096);
+
+/**
+ * The text of a /proc or cgroupfs file (throws as readFileSync). Such files report
+ * size 0, which sends readFileSync down its unknown-size path (fstat, 64 KiB
+ * chunks, concat): twice the CPU of reading into one reused buffer.
+ */
+export function readKernelFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) return buf.toString('latin1', 0, n);
+      n += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function procStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readKernelFile(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
