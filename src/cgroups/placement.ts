@@ -258,9 +258,26 @@ export function removeCgroupsIfEmpty(p: Placement): boolean {
 }
 
 function removeAll(p: Placement, waitBusy: boolean): boolean {
-  for (const dir of p.dirs) for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;
+  for (const dir of p.dirs) if (!removeSubCgroups(dir, p.made.includes(dir), waitBusy)) return false;
   const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
   for (const dir of dirs) if (!removeDir(dir, p.dirs.includes(dir), waitBusy)) return false;
+  return true;
+}
+
+/** dir's sub-cgroups, deepest first; one of berth's own goes with them. It is tried
+ * first with one rmdir, which the kernel refuses (EBUSY) while it has sub-cgroups or
+ * processes: only then are its entries read (a readdir of a v1 cgroup lists dozens
+ * of files, and a container has one per hierarchy). */
+function removeSubCgroups(dir: string, own: boolean, waitBusy: boolean): boolean {
+  if (own) {
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    }
+  }
+  for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;
   return true;
 }
 
