@@ -80,12 +80,20 @@ function mkdirs(h: Hierarchy, dir: string): void {
   const cpuset = h.controllers.includes('cpuset');
   // A cpuset dir that exists may be one another container's create has just made
   // and not yet filled (a shared parent such as /berth): check it too, as runc does.
-  if (existsSync(dir) && !cpuset) return;
-  mkdirs(h, dirname(dir));
+  if (cpuset) mkdirs(h, dirname(dir));
   try {
     mkdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    // Elsewhere the mkdir itself says whether the parents are there: no check before it.
+    if (code === 'ENOENT' && !cpuset) {
+      mkdirs(h, dirname(dir));
+      try {
+        mkdirSync(dir);
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2; // ENOENT again: makeCgroups retries
+      }
+    } else if (code !== 'EEXIST') throw e;
   }
   // A new v1 cpuset has no cpus or mems: no task could join it. Inherit the parent's.
   if (cpuset) {
