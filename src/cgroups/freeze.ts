@@ -1,18 +1,18 @@
 // Freezing a container's cgroup: the v1 freezer where the host has one (hybrid
 // hosts, as runc), cgroup.freeze on the unified hierarchy otherwise. Both return
 // only once the kernel reports the whole cgroup frozen (or thawed).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { sleepSync } from '../sleep';
+import { readKernelFile } from '../state/proc';
 
 export interface FreezeTarget { freezer?: string; unified?: string }
 
 const TIMEOUT_MS = 10_000;
 
-// The kernel's freezer files are ASCII; 'utf8' is the fast read (see src/state/proc.ts).
 function read(path: string): string {
-  return readFileSync(path, 'utf8');
+  return readKernelFile(path);
 }
 
 function put(path: string, value: string): void {

@@ -1,7 +1,7 @@
 // The cgroup hierarchies of this host, read from /proc/self/mountinfo every time
 // (hierarchies can be mounted while berth runs; no list is hard-coded), and where
 // berth itself sits in each (/proc/self/cgroup).
-import { readFileSync } from 'node:fs';
+import { readKernelFile } from '../state/proc';
 import { join, posix } from 'node:path';
 
 export interface Hierarchy {
@@ -28,13 +28,13 @@ export function hierarchies(): Hierarchy[] {
 
 function readHierarchies(): Hierarchy[] {
   const own = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/cgroup', 'latin1').split('\n')) {
+  for (const line of readKernelFile('/proc/self/cgroup').split('\n')) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (m) own.set(m[2], m[3]);
   }
   const out: Hierarchy[] = [];
   const seen = new Set<string>();
-  for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+  for (const line of readKernelFile('/proc/self/mountinfo').split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const f = line.slice(0, sep).split(' ');

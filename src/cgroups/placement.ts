@@ -11,6 +11,7 @@ import { native } from '../native/addon';
 import { applyResourceWrites, planResourceWrites } from './resources';
 import type { LinuxResources, Spec } from '../spec/types';
 import { sleepSync } from '../sleep';
+import { readKernelFile } from '../state/proc';
 import { DEFAULT_DEVICES } from '../plan/tables';
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
@@ -79,17 +80,25 @@ function mkdirs(h: Hierarchy, dir: string): void {
   const cpuset = h.controllers.includes('cpuset');
   // A cpuset dir that exists may be one another container's create has just made
   // and not yet filled (a shared parent such as /berth): check it too, as runc does.
-  if (existsSync(dir) && !cpuset) return;
-  mkdirs(h, dirname(dir));
+  if (cpuset) mkdirs(h, dirname(dir));
   try {
     mkdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    // Elsewhere the mkdir itself says whether the parents are there: no check before it.
+    if (code === 'ENOENT' && !cpuset) {
+      mkdirs(h, dirname(dir));
+      try {
+        mkdirSync(dir);
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2; // ENOENT again: makeCgroups retries
+      }
+    } else if (code !== 'EEXIST') throw e;
   }
   // A new v1 cpuset has no cpus or mems: no task could join it. Inherit the parent's.
   if (cpuset) {
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-      if (readFileSync(join(dir, f), 'latin1').trim() === '') writeFileSync(join(dir, f), readFileSync(join(dirname(dir), f)));
+      if (readKernelFile(join(dir, f)).trim() === '') writeFileSync(join(dir, f), readKernelFile(join(dirname(dir), f)));
     }
   }
 }
@@ -183,7 +192,7 @@ export function cgroupPids(p: Placement): number[] {
   for (const dir of p.dirs) {
     for (const d of [dir, ...descendants(dir)]) {
       try {
-        for (const l of readFileSync(join(d, 'cgroup.procs'), 'latin1').split('\n')) if (l) pids.add(Number(l));
+        for (const l of readKernelFile(join(d, 'cgroup.procs')).split('\n')) if (l) pids.add(Number(l));
       } catch {
         // gone already
       }
@@ -226,7 +235,7 @@ export function killCgroups(p: Placement): void {
     for (const d of [p.freezer, ...descendants(p.freezer)].reverse()) tryWrite(join(d, 'freezer.state'), 'THAWED');
     let state = '';
     try {
-      state = readFileSync(join(p.freezer, 'freezer.state'), 'latin1').trim();
+      state = readKernelFile(join(p.freezer, 'freezer.state')).trim();
     } catch {
       // gone
     }
@@ -257,9 +266,26 @@ export function removeCgroupsIfEmpty(p: Placement): boolean {
 }
 
 function removeAll(p: Placement, waitBusy: boolean): boolean {
-  for (const dir of p.dirs) for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;
+  for (const dir of p.dirs) if (!removeSubCgroups(dir, p.made.includes(dir), waitBusy)) return false;
   const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
   for (const dir of dirs) if (!removeDir(dir, p.dirs.includes(dir), waitBusy)) return false;
+  return true;
+}
+
+/** dir's sub-cgroups, deepest first; one of berth's own goes with them. It is tried
+ * first with one rmdir, which the kernel refuses (EBUSY) while it has sub-cgroups or
+ * processes: only then are its entries read (a readdir of a v1 cgroup lists dozens
+ * of files, and a container has one per hierarchy). */
+function removeSubCgroups(dir: string, own: boolean, waitBusy: boolean): boolean {
+  if (own) {
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    }
+  }
+  for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;
   return true;
 }
 

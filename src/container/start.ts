@@ -4,7 +4,6 @@ import { BerthError, errnoText, StateError } from '../errors';
 import { poststartFailureStops, runHooks } from '../hooks/run';
 import type { Container } from '../state/store';
 import { native } from '../native/addon';
-import { killAll } from './destroy';
 import { isAlive } from '../state/proc';
 import { sleepSync } from '../sleep';
 import { mark } from '../trace';
@@ -55,7 +54,8 @@ export function startContainer(c: Container): void {
     runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: !stops });
   } catch (e) {
     // runtime.md 1.3: a failed poststart hook stops the container (delete then runs poststop).
-    killAll(c, 9);
+    // Loaded only here: destroy brings the cgroup drivers, which a start does not need.
+    (require('./destroy') as typeof import('./destroy')).killAll(c, 9);
     for (let i = 0; i < 100 && isAlive(s.pid, s.pidStartTime); i++) sleepSync(10);
     throw e;
   }

@@ -98,8 +98,11 @@ export function native(): Addon {
   if (!addon) {
     const file = nativePath();
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      addon = require(file) as Addon;
+      // process.dlopen is what require() ends in for a .node file, without its
+      // path resolution (stat, realpath): the addon is berth's alone, loaded once.
+      const m = { exports: {} as Addon };
+      process.dlopen(m, file);
+      addon = m.exports;
     } catch (e) {
       throw new BerthError(`loading berth's native addon ${file}: ${(e as Error).message.split('\n')[0]} (${BUILD_HINT})`);
     }

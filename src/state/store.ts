@@ -1,7 +1,7 @@
 // The container store under --root: one directory per container holding state.json
 // (written atomically: temp file, fsync, rename) and, between create and start, the
 // exec fifo. Status is never stored: it is derived from the live init process.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants as C } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, statSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoText, ExistsError, NotFoundError } from '../errors';
 import { isFrozen } from '../cgroups/freeze';
@@ -106,10 +106,21 @@ export class Container {
   }
 
   remove(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // gone already
+    }
     // A restore killed midway leaves the rootfs bound at criu-root: detach it, never delete through it.
-    const criuRoot = join(this.dir, 'criu-root');
-    if (existsSync(criuRoot)) (require('../native/addon') as typeof import('../native/addon')).native().detachMount(criuRoot);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (names.includes('criu-root')) (require('../native/addon') as typeof import('../native/addon')).native().detachMount(join(this.dir, 'criu-root'));
+    // Its files, then itself; rmSync (whose recursion Node loads on first use) only for what else is there.
+    try {
+      for (const n of names) unlinkSync(join(this.dir, n));
+      rmdirSync(this.dir);
+    } catch {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

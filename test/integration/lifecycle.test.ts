@@ -2,7 +2,7 @@
 // runc's CLI does them, and what is left after each (nothing, once deleted).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
@@ -102,6 +102,18 @@ describe('lifecycle', () => {
     const pid = state(id).pid as number;
     assert.equal(berth('delete', '--force', id).code, 0);
     assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), false);
+    assert.deepEqual(leftovers(root, id, sleeper.dir), []);
+  });
+
+  // delete unlinks the state directory's files and removes it with one rmdir; what
+  // else is there (a directory) goes by the recursive removal behind it.
+  test('delete removes a state directory holding more than files', () => {
+    const id = newId();
+    assert.equal(berth('create', '--bundle', sleeper.dir, id).code, 0);
+    mkdirSync(join(root, id, 'extra', 'deeper'), { recursive: true });
+    writeFileSync(join(root, id, 'extra', 'deeper', 'file'), 'x');
+    assert.equal(berth('delete', '--force', id).code, 0);
+    assert.equal(existsSync(join(root, id)), false);
     assert.deepEqual(leftovers(root, id, sleeper.dir), []);
   });
 

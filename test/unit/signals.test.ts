@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from '../../src/errors';
-import { parseSignal, signalName, SIGRTMIN, SIGRTMAX } from '../../src/signals';
+import { constants } from 'node:os';
+import { parseSignal, signalName, SIGNALS, SIGRTMIN, SIGRTMAX } from '../../src/signals';
+
+test("the signal table is Node's for this host", () => {
+  assert.deepEqual({ ...SIGNALS }, { ...constants.signals });
+});
 
 test('names with or without SIG, in any case', () => {
   for (const s of ['TERM', 'SIGTERM', 'term', 'sigterm', 'SigTerm']) assert.equal(parseSignal(s), 15, s);

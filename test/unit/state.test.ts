@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isAlive, procStat } from '../../src/state/proc';
+import { isAlive, procStat, readKernelFile } from '../../src/state/proc';
 import { checkId, claimContainer, listContainers, loadContainer, type Saved } from '../../src/state/store';
 
 const root = mkdtempSync('/tmp/berth-state-');
@@ -51,6 +51,18 @@ describe('state store', () => {
     assert.equal(c.publicState().pid, 0);
     c.remove();
     unlock();
+  });
+
+  test('kernel files are read whole and as UTF-8 (cgroup and mount paths may hold any name)', () => {
+    const dir = mkdtempSync('/tmp/berth-kfile-');
+    try {
+      const f = join(dir, 'cgroup');
+      const text = `0::/système/${'x'.repeat(9000)}\n`;
+      writeFileSync(f, text);
+      assert.equal(readKernelFile(f), text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a reused pid with another start time is not the container', () => {
