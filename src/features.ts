@@ -7,6 +7,7 @@ import { checkpointSupport } from './checkpoint/support';
 import { appArmorEnabled } from './lsm';
 import { native } from './native/addon';
 import { CAPS, MOUNT_FLAGS, PROPAGATION, RECURSIVE_MOUNT_FLAGS } from './plan/tables';
+import { readKernelFile } from './state/proc';
 
 const NS_NAMES: Record<string, string> = {
   mnt: 'mount', pid: 'pid', net: 'network', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time',
@@ -21,7 +22,7 @@ declare const BERTH_VERSION: string;
 
 /** root: berth's --root, where the verdict of `criu check` is kept. */
 export function features(root: string): Record<string, unknown> {
-  const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'latin1'));
+  const lastCap = Number(readKernelFile('/proc/sys/kernel/cap_last_cap'));
   const hs = hierarchies();
   return {
     ociVersionMin: '1.0.0',
@@ -66,7 +67,7 @@ function controllersV2(hs: ReturnType<typeof hierarchies>): string[] {
 
 function seccompFeatures(): Record<string, unknown> {
   // The kernel has seccomp filters when /proc/self/status shows a Seccomp line.
-  if (!/^Seccomp:/m.test(readFileSync('/proc/self/status', 'latin1')) || !existsSync('/proc/sys/kernel/seccomp')) {
+  if (!/^Seccomp:/m.test(readKernelFile('/proc/self/status')) || !existsSync('/proc/sys/kernel/seccomp')) {
     return { enabled: false };
   }
   const sc = require('./seccomp/compile') as typeof import('./seccomp/compile');

@@ -3,10 +3,11 @@
 // has no setuid helper of its own: mappings of more than the user's own id are
 // written by Debian's newuidmap/newgidmap (package uidmap) from the ranges in
 // /etc/subuid and /etc/subgid, as runc has them written. Cgroups: ./cgroups/rootless.ts.
-import { accessSync, chmodSync, constants as C, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as C, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { BerthError } from './errors';
 import type { Spec } from './spec/types';
+import { readKernelFile } from './state/proc';
 
 /** berth runs with an effective uid other than 0 (runc's RootlessEUID). */
 export function rootlessEuid(): boolean {
@@ -18,7 +19,7 @@ let inUserns: boolean | undefined;
 export function runningInUserns(): boolean {
   if (inUserns === undefined) {
     try {
-      inUserns = !/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'latin1'));
+      inUserns = !/^\s*0\s+0\s+4294967295\s*$/.test(readKernelFile('/proc/self/uid_map'));
     } catch {
       inUserns = false;
     }

@@ -8,6 +8,7 @@ import { logDebug } from '../log/log';
 import { native } from '../native/addon';
 import { findCriu } from './support';
 import type * as Rpc from './rpc';
+import { readKernelFile } from '../state/proc';
 
 let rpc: typeof Rpc | undefined;
 
@@ -130,7 +131,7 @@ const CGROUP2_FLAGS = ['nsdelegate', 'favordynmods', 'memory_localevents', 'memo
 
 /** Where cgroup2 is mounted and its superblock flags, from mountinfo. */
 function cgroup2Options(): { mountpoint: string; flags: string[] } | undefined {
-  for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+  for (const line of readKernelFile('/proc/self/mountinfo').split('\n')) {
     const sep = line.indexOf(' - cgroup2 ');
     if (sep < 0) continue;
     const superOpts = line.slice(sep + 3).split(' ')[2] ?? '';

@@ -26,6 +26,7 @@ import { criuRpc, criuSwrk } from './criu';
 import { CRIU_NS, externalNsKey, layoutOf, restoreMounts } from './layout';
 import { makeMountPoints } from './mountpoints';
 import type { Opts } from './rpc';
+import { readKernelFile } from '../state/proc';
 
 export interface RestoreOptions extends CriuFlags {
   root: string;
@@ -205,7 +206,7 @@ function saveRestored(c: Container, pid: number): void {
 
 /** cg_root: the cgroups CRIU (so the restored tasks) is in, as /proc/PID/cgroup names them. */
 function cgroupRoots(pid: number): { ctrl: string; path: string }[] {
-  return readFileSync(`/proc/${pid}/cgroup`, 'latin1').split('\n').filter(Boolean).map((l) => {
+  return readKernelFile(`/proc/${pid}/cgroup`).split('\n').filter(Boolean).map((l) => {
     const [, ctrl, path] = /^\d+:([^:]*):(.*)$/.exec(l) ?? [];
     return { ctrl: ctrl ?? '', path: path ?? '/' };
   });

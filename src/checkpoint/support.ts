@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { logDebug } from '../log/log';
 import { writeAtomic } from '../state/store';
+import { readKernelFile } from '../state/proc';
 
 /** The criu executable as runc finds it (PATH), or in the sbin directories PATH may lack. */
 export function findCriu(): string | undefined {
@@ -35,7 +36,7 @@ export function checkpointSupport(root: string): { ok: boolean; reason: string }
   const st = statSync(criu);
   let boot = '';
   try {
-    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+    boot = readKernelFile('/proc/sys/kernel/random/boot_id').trim();
   } catch {
     // no boot id: cached for this binary only
   }

@@ -1,6 +1,6 @@
 // config.json -> plan. Every decision about what the container gets is made here;
 // berth-init only carries it out. Fields berth cannot apply fail here, by name.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors';
 import { dirFor, type Hierarchy } from '../cgroups/hierarchies';
@@ -13,6 +13,7 @@ import type { Plan, PlanDevice, PlanHook, PlanMount } from './plan';
 import { rootlessIdMappers } from '../rootless';
 import { compileSeccomp } from '../seccomp/compile';
 import { CAPS, CLONE, DEFAULT_DEVICES, MOUNT_FLAGS, MS, PROPAGATION, RECURSIVE_MOUNT_FLAGS, RLIMITS, S_IF } from './tables';
+import { readKernelFile } from '../state/proc';
 
 export interface BuildOptions {
   bundle: string;
@@ -322,7 +323,7 @@ let lastCap: number | undefined;
 function capLast(): number {
   if (lastCap === undefined) {
     try {
-      lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'latin1'));
+      lastCap = Number(readKernelFile('/proc/sys/kernel/cap_last_cap'));
     } catch {
       lastCap = CAPS.length - 1;
     }
@@ -335,7 +336,7 @@ function capLast(): number {
 let ownBounding: bigint | undefined;
 function capBounding(): bigint {
   if (ownBounding === undefined) {
-    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readKernelFile('/proc/self/status'));
     ownBounding = m ? BigInt('0x' + m[1]) : (1n << BigInt(capLast() + 1)) - 1n;
   }
   return ownBounding;

@@ -12,8 +12,9 @@
 //
 // Messages are marshalled little-endian; replies are read in either byte order.
 // Authentication is SASL EXTERNAL (the kernel tells the bus our uid).
-import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { native } from '../../native/addon';
+import { readKernelFile } from '../../state/proc';
 
 /** A D-Bus value as JS holds it: y n q i u -> number, x t -> bigint (numbers accepted when
  * writing), b -> boolean, s o g -> string, a -> array (a{..}: array of [key, value]),
@@ -328,7 +329,7 @@ function unixPath(variable: string, env: NodeJS.ProcessEnv): string | undefined 
  * namespace (rootless podman runs the runtime as its root) the outside uid ours
  * is mapped to, as /proc/self/uid_map says.
  */
-export function busUid(uidMap = () => readFileSync('/proc/self/uid_map', 'latin1')): number {
+export function busUid(uidMap = () => readKernelFile('/proc/self/uid_map')): number {
   const uid = process.getuid?.() ?? 0;
   let map: string;
   try {

@@ -2,13 +2,14 @@
 // transient systemd unit, with runc's conversions. systemd writes these to the
 // unit's cgroup itself (and again whenever it re-applies the unit), so they must
 // agree with what berth then writes to the files (../resources.ts) for the rest.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { BerthError } from '../../errors';
 import type { LinuxResources } from '../../spec/types';
 import type { DeviceRule } from '../placement';
 import { emulateV1 } from '../devices-bpf';
 import { blkioToIOWeight, sharesToWeight, swapToV2 } from '../resources';
 import type { Value } from './dbus';
+import { readKernelFile } from '../../state/proc';
 
 /** One entry of a(sv): name, [signature, value]. */
 export type Property = [string, [string, Value]];
@@ -130,7 +131,7 @@ const ACCESS: [number, string][] = [[2, 'r'], [4, 'w'], [1, 'm']];
 /** The major's group name in /proc/devices ("char-pts"), for a major:* rule. */
 function deviceGroup(type: number, major: number): string | undefined {
   let section = 0;
-  for (const line of readFileSync('/proc/devices', 'latin1').split('\n')) {
+  for (const line of readKernelFile('/proc/devices').split('\n')) {
     if (line.startsWith('Character devices:')) section = 2;
     else if (line.startsWith('Block devices:')) section = 1;
     const m = /^\s*(\d+)\s+(\S+)$/.exec(line);
