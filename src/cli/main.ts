@@ -18,6 +18,8 @@ export async function runCommand(command: Command, args: Args): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // What engines ask (`docker info`, go-runc's Version()): without loading yargs.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return (require('./version') as typeof import('./version')).printVersion();
   const fast = (require('./fast-parse') as typeof import('./fast-parse')).fastParse(argv, commands);
   if (fast) return runCommand(fast.command, fast.args);
   // A separate bundle (yargs is large): external to this one, beside it in dist/.

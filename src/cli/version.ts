@@ -4,11 +4,13 @@
 // split once on "version " or ": "; the newer one takes any lines and fills
 // its fields only when the first says "runc version" (for crun, youki and berth
 // it returns an empty version and no error). Three lines satisfy both.
+import { writeOut } from './output';
+
 declare const BERTH_VERSION: string;
 declare const BERTH_COMMIT: string;
 
 export function printVersion(): void {
   const version = typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev';
   const commit = typeof BERTH_COMMIT === 'string' ? BERTH_COMMIT : 'none';
-  process.stdout.write(`berth version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
+  writeOut(`berth version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
 }
