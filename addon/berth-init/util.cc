@@ -9,10 +9,11 @@
 #include "berth-init/berth_init.h"
 #include "berth-init/sys.h"
 
-int write_all(int fd, const void* buf, size_t len) {
-  const char* p = (const char*)buf;
+// All len bytes through io (read or write), across EINTR and short counts.
+template <typename Ptr, typename Io>
+static int all(Io io, int fd, Ptr p, size_t len) {
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = io(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
     p += n, len -= n;
@@ -20,16 +21,8 @@ int write_all(int fd, const void* buf, size_t len) {
   return 0;
 }
 
-int read_all(int fd, void* buf, size_t len) {
-  char* p = (char*)buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n, len -= n;
-  }
-  return 0;
-}
+int write_all(int fd, const void* buf, size_t len) { return all(write, fd, (const char*)buf, len); }
+int read_all(int fd, void* buf, size_t len) { return all(read, fd, (char*)buf, len); }
 
 int write_file_at(int dirfd, const char* path, const char* s) {
   int fd = sys->openat(dirfd, path, O_WRONLY | O_CLOEXEC, 0);
