@@ -113,6 +113,20 @@ async function countsUntil(p: Piped, pred: (n: number[]) => boolean): Promise<nu
   return numbers(p.out());
 }
 
+/**
+ * Runs bundle dir detached with its output piped (id: a fresh one, deleted after
+ * the test) until it has counted to 3; with the image and work dirs to dump into.
+ */
+async function runCounting(t: TestContext, dir: string): Promise<{ id: string; img: string; work: string; first: Piped; counts: number[] }> {
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const img = s.tmpdir(t);
+  const work = s.tmpdir(t);
+  const first = piped(t, ['run', '-d', '--bundle', dir, id]);
+  assert.equal(await first.exited, 0, first.stderr());
+  return { id, img, work, first, counts: await countsUntil(first, (n) => n.length >= 3) };
+}
+
 function assertRunning(id: string): number {
   const st = s.state(id);
   assert.equal(st?.status, 'running', JSON.stringify(st));
@@ -132,15 +146,10 @@ async function killAndDelete(id: string): Promise<void> {
 test('a busybox counter checkpointed and restored counts on; state, exec, ps, kill and delete work on it; cgroup2 keeps its flags', async (t) => {
   if (!criuWorks(t)) return;
   const b = s.bundle(t, { args: COUNTER });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
   const flags = cgroup2Flags();
 
-  const first = piped(t, ['run', '-d', '--bundle', b.dir, id]);
-  assert.equal(await first.exited, 0, first.stderr());
-  const before = lastOf(await countsUntil(first, (n) => n.length >= 3));
+  const { id, img, work, first, counts } = await runCounting(t, b.dir);
+  const before = lastOf(counts);
   const oldPid = assertRunning(id);
 
   checkpoint(id, img, work);
@@ -172,16 +181,11 @@ test('a busybox counter checkpointed and restored counts on; state, exec, ps, ki
 test('checkpoint --leave-running keeps the container; its images restore into a new id, beside it', async (t) => {
   if (!criuWorks(t)) return;
   const b = s.bundle(t, { args: COUNTER });
-  const id = s.newId();
   const copy = s.newId();
-  s.deleteAfter(t, id);
   s.deleteAfter(t, copy);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
 
-  const first = piped(t, ['run', '-d', '--bundle', b.dir, id]);
-  assert.equal(await first.exited, 0, first.stderr());
-  const before = lastOf(await countsUntil(first, (n) => n.length >= 3));
+  const { id, img, work, first, counts } = await runCounting(t, b.dir);
+  const before = lastOf(counts);
   const pid = assertRunning(id);
   checkpoint(id, img, work, ['--leave-running']);
   // What the counter printed before the dump is what comes before a mark written after it.
@@ -207,16 +211,9 @@ test('checkpoint --leave-running keeps the container; its images restore into a 
 test('pre-dump, then dump with --parent-path; restore in the foreground forwards its exit status and deletes the container', async (t) => {
   if (!criuWorks(t)) return;
   const b = s.bundle(t, { args: COUNTER });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
+  const { id, img, work, first } = await runCounting(t, b.dir);
   mkdirSync(join(img, 'pre'));
   mkdirSync(join(img, 'final'));
-
-  const first = piped(t, ['run', '-d', '--bundle', b.dir, id]);
-  assert.equal(await first.exited, 0, first.stderr());
-  await countsUntil(first, (n) => n.length >= 3);
   const pid = assertRunning(id);
   // As runc: the parent path must be relative to the image path, and there.
   const abs = s.cli(['checkpoint', '--image-path', join(img, 'final'), '--parent-path', join(img, 'pre'), id]);
@@ -309,14 +306,8 @@ test('a bind mount (its destination a symlink in the rootfs) is restored from it
   // As runc's test: /conf is a symlink to /real/conf, so the mount is at /real/conf.
   mkdirSync(join(b.dir, 'rootfs/real/conf'), { recursive: true });
   symlinkSync('/real/conf', join(b.dir, 'rootfs/conf'));
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
 
-  const first = piped(t, ['run', '-d', '--bundle', b.dir, id]);
-  assert.equal(await first.exited, 0, first.stderr());
-  await countsUntil(first, (n) => n.length >= 3);
+  const { id, img, work, first } = await runCounting(t, b.dir);
   assert.ok(existsSync(join(data, 'count')));
   checkpoint(id, img, work);
   await first.eof;
@@ -355,14 +346,8 @@ test('restore into a fresh copy of the rootfs makes the missing mount points (a 
   // The same config, a rootfs that has none of the mount points (as after a migration); /out the same symlink.
   const fresh = s.bundle(t, config);
   symlinkSync(outside, join(fresh.dir, 'rootfs/out'));
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
 
-  const run = piped(t, ['run', '-d', '--bundle', first.dir, id]);
-  assert.equal(await run.exited, 0, run.stderr());
-  await countsUntil(run, (n) => n.length >= 3);
+  const { id, img, work, first: run } = await runCounting(t, first.dir);
   checkpoint(id, img, work);
   await run.eof;
   const stopped = Number(readFileSync(join(data, 'count'), 'utf8'));
@@ -424,13 +409,7 @@ test('the restored container gets the config\'s cgroup limits (memory, pids) and
     args: COUNTER,
     mutate: (spec) => (spec.linux.resources = { ...spec.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 42 } }),
   });
-  const id = s.newId();
-  s.deleteAfter(t, id);
-  const img = s.tmpdir(t);
-  const work = s.tmpdir(t);
-  const first = piped(t, ['run', '-d', '--bundle', b.dir, id]);
-  assert.equal(await first.exited, 0, first.stderr());
-  await countsUntil(first, (n) => n.length >= 3);
+  const { id, img, work, first } = await runCounting(t, b.dir);
   checkpoint(id, img, work);
   await first.eof;
 
