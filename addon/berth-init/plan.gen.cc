@@ -18,6 +18,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
       case REC_DOMAINNAME: return true;
       case REC_SESSION_KEYRING: return true;
       case REC_CGROUP2: return true;
+      case REC_CGROUP1: p->cgroups1.n++; return true;
       case REC_ROOTFS: return true;
       case REC_MOUNT: p->mounts.n++; return true;
       case REC_DEVICE: p->devices.n++; return true;
@@ -46,6 +47,7 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
   });
   if (!counted) return false;
   if (!p->joins.reserve(why)) return false;
+  if (!p->cgroups1.reserve(why)) return false;
   if (!p->mounts.reserve(why)) return false;
   if (!p->devices.reserve(why)) return false;
   if (!p->symlinks.reserve(why)) return false;
@@ -128,6 +130,12 @@ bool decode(const uint8_t* buf, uint32_t size, Plan* p, const char** why) {
         p->cgroup2 = r;
         r->path = rd.str();
         return rd.finish(why, "malformed item in a CGROUP2 record");
+      }
+      case REC_CGROUP1: {
+        Cgroup1* r = p->cgroups1.add();
+        r->path = rd.str();
+        r->field = rd.str();
+        return rd.finish(why, "malformed item in a CGROUP1 record");
       }
       case REC_ROOTFS: {
         if (p->rootfs) return (*why = "ROOTFS record given twice"), false;

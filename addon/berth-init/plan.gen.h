@@ -6,7 +6,7 @@
 namespace plan {
 
 enum : uint32_t {
-  VERSION = 6,
+  VERSION = 7,
   MAX_BYTES = 8388608,
   REC_NS_CLONE = 1,
   REC_NS_JOIN = 2,
@@ -18,6 +18,7 @@ enum : uint32_t {
   REC_DOMAINNAME = 7,
   REC_SESSION_KEYRING = 18,
   REC_CGROUP2 = 36,
+  REC_CGROUP1 = 37,
   REC_ROOTFS = 10,
   REC_MOUNT = 11,
   REC_DEVICE = 12,
@@ -94,6 +95,10 @@ struct SessionKeyring {
 };
 struct Cgroup2 {
   const char* path;
+};
+struct Cgroup1 {
+  const char* path;
+  const char* field;
 };
 struct Rootfs {
   const char* path;
@@ -222,6 +227,7 @@ struct Plan {
   const Domainname* domainname = nullptr;
   const SessionKeyring* session_keyring = nullptr;
   const Cgroup2* cgroup2 = nullptr;
+  List<Cgroup1> cgroups1;
   const Rootfs* rootfs = nullptr;
   List<Mount> mounts;
   List<Device> devices;

@@ -25,7 +25,7 @@ import { procStat } from '../state/proc';
 import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
 import { mark } from '../trace';
-import { endBerthInit, type BerthInit, initError, readMessage, reapLeftBerthInits, startBerthInit, watchBerthInit, writeAll } from './sync';
+import { cgroups1, endBerthInit, type BerthInit, initError, readMessage, reapLeftBerthInits, startBerthInit, watchBerthInit, writeAll } from './sync';
 
 export interface CreateOptions {
   root: string;
@@ -73,6 +73,8 @@ export async function createContainer(o: CreateOptions): Promise<{ c: Container;
   // Not when it joins a cgroup namespace by path: from inside one, a cgroup
   // outside it may not be reachable (nsdelegate); berth places berth-init then.
   if (!namespacesJoined(spec, 'cgroup')) plan.cgroup2 = placement.unified;
+  // A driver that places berth-init by its pid (systemd) joins it to them all.
+  if (!cg.needsPid) plan.cgroups1 = cgroups1(placement);
   const saved = newState(spec, o.id, bundle, placement);
   mark('cgroup plan, checks');
 

@@ -16,7 +16,7 @@ import type { Process } from '../spec/types';
 import { loadContainer, writeAtomic } from '../state/store';
 import { forwardSignals } from './forward';
 import { type Collected, INHERIT, openStdioPipes, type StdioPipes, type StdioSpec } from './stdio';
-import { endBerthInit, type BerthInit, initError, killAndReap, readMessage, startBerthInit, watchBerthInit, writeAll } from './sync';
+import { cgroups1, endBerthInit, type BerthInit, initError, killAndReap, readMessage, startBerthInit, watchBerthInit, writeAll } from './sync';
 import { openTerminalProxy } from './terminal';
 import { mark } from '../trace';
 
@@ -129,7 +129,8 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   // later): the process runs at once, and would otherwise see 0x0 until berth sizes it.
   if (proc.terminal && !o.consoleSocket && !o.detach && o.proxyTerminal && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
   mark('state, checks');
-  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd });
+  const field = o.cgroups?.length ? 'exec --cgroup' : undefined;
+  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd, cgroups1: cgroups1(cgroups, field) });
 
   const addon = native();
   // In the foreground without --console-socket berth is the terminal's other end.
@@ -149,7 +150,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
       pipes.ownedBy(c.saved.pid);
     }
     h = startBerthInit('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
-      field: o.cgroups?.length ? 'exec --cgroup' : undefined,
+      field,
       stdio: pipes?.theirs,
     });
     mark('berth-init spawned');

@@ -14,7 +14,10 @@ const NAMESPACES: [string, number][] = [
   ['cgroup', CLONE.cgroup], ['time', CLONE.time], ['mnt', CLONE.mount],
 ];
 
-export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: number; seccomp?: ProcessPlan['seccomp']; consoleFd?: number }): Buffer {
+export function encodeExecPlan(
+  proc: Process,
+  o: { pid: number; preserveFds: number; seccomp?: ProcessPlan['seccomp']; consoleFd?: number; cgroups1: K.Cgroup1Record[] },
+): Buffer {
   const joins: K.NsJoinRecord[] = [];
   for (const [name, flag] of NAMESPACES) {
     let theirs: string;
@@ -28,6 +31,7 @@ export function encodeExecPlan(proc: Process, o: { pid: number; preserveFds: num
     if (theirs !== readlinkSync(`/proc/self/ns/${name}`)) joins.push({ type: flag, path: `/proc/${o.pid}/ns/${name}`, field: `container namespace ${name}` });
   }
   return K.encodePlanMessage({
+    cgroups1: o.cgroups1,
     joins,
     ...processRecords({
       ...processOf(proc, o.preserveFds),

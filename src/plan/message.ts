@@ -55,6 +55,7 @@ export function planMessage(p: Plan): K.PlanMessage {
     domainname: name(p.domainname),
     sessionKeyring: name(p.sessionKeyring),
     cgroup2: p.cgroup2 === undefined ? undefined : { path: p.cgroup2 },
+    cgroups1: p.cgroups1,
     rootfs: p.rootfs,
     mounts: p.mounts.map((m) => ({
       source: m.source,

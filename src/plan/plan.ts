@@ -58,6 +58,8 @@ export interface Plan {
   /** The container's cgroup2 directory, which berth-init clones the init into
    * (unset: berth has put berth-init in every hierarchy, and the init inherits them). */
   cgroup2?: string;
+  /** The cgroup v1 directories berth-init joins itself, first of all (see cgroups1 in container/sync.ts). */
+  cgroups1?: { path: string; field: string }[];
   execFifo: string;
   sysctls: { path: string; value: string; field: string }[];
   oomScoreAdj?: number;

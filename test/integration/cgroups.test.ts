@@ -179,6 +179,42 @@ describe('cgroups', () => {
     }
   });
 
+  test('berth-init joins each cgroup v1 directory itself: "0" to its tasks file, never a pid to cgroup.procs (strace; run and exec)', (t) => {
+    // Moving a process by pid takes the kernel's global threadgroup lock, whose first
+    // taking waits for an RCU grace period (13-19 ms per call here); a thread moving itself does not.
+    if (!requireTool('strace', t)) return;
+    const v1 = hierarchies().filter((h) => h.version === 1);
+    if (!v1.length) return t.skip('no cgroup v1 hierarchy on this host');
+    const once = makeBundle({ args: ['true'] });
+    const long = makeBundle({ args: ['sleep', '1000'] });
+    const [id, id2] = [newId(), newId()];
+    // strace -f follows every child to its end: only calls whose processes all exit.
+    const traced = (args: string[]) => {
+      const trace = join(once.dir, 'strace.txt');
+      const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=write', '-e', 'signal=none', '-o', trace, BERTH, '--root', root, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(trace, 'utf8');
+    };
+    const check = (what: string, id: string, calls: string) => {
+      for (const h of v1) {
+        const d = dirFor(h, `/berth/${id}`);
+        const esc = d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        assert.match(calls, new RegExp(`write\\(\\d+<${esc}/tasks>, "0", 1\\) = 1`), `${what}: "0" written to ${d}/tasks`);
+        assert.ok(!calls.includes(`${d}/cgroup.procs>`), `${what}: nothing written to ${d}/cgroup.procs\n${calls}`);
+      }
+    };
+    try {
+      check('run', id, traced(['run', '--bundle', once.dir, id]));
+      assert.equal(berth('run', '--detach', '--bundle', long.dir, id2).code, 0);
+      check('exec', id2, traced(['exec', id2, 'true']));
+    } finally {
+      berth('delete', '--force', id);
+      berth('delete', '--force', id2);
+      once.cleanup();
+      long.cleanup();
+    }
+  });
+
   test('the init is cloned straight into its cgroup2 directory (clone3 CLONE_INTO_CGROUP, seen with strace)', (t) => {
     if (!requireTool('strace', t)) return;
     const b = makeBundle({ args: ['true'] });
