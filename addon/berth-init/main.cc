@@ -102,7 +102,10 @@ static bool joins_user_namespace(const plan::Plan& p) {
   return false;
 }
 
-static void join_namespaces(const plan::Plan& p) {
+// With `defer_cgroup` the cgroup namespace is only opened: its fd is returned (or
+// -1) for a child cloned into its cgroup to join after the clone (exec_stage).
+static int join_namespaces(const plan::Plan& p, bool defer_cgroup = false) {
+  int deferred = -1;
   // Open every path first: joining the mount namespace changes what paths mean.
   struct Join { int fd; int type; const char* field; } joins[16];
   int n = 0;
@@ -129,6 +132,10 @@ static void join_namespaces(const plan::Plan& p) {
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < n; i++) {
       if ((joins[i].type == CLONE_NEWUSER) != (pass == 0)) continue;
+      if (defer_cgroup && joins[i].type == CLONE_NEWCGROUP) {
+        deferred = joins[i].fd;
+        continue;
+      }
       if (setns(joins[i].fd, joins[i].type) < 0) fail("joining namespace", joins[i].field, errno);
       close(joins[i].fd);
       // setns keeps our host ids, unmapped in there: become the namespace's root
@@ -136,6 +143,7 @@ static void join_namespaces(const plan::Plan& p) {
       if (joins[i].type == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         fail("becoming root in the user namespace", joins[i].field, errno);
     }
+  return deferred;
 }
 
 // First of all, into the cgroup v1 directories berth names, so all that follows
@@ -180,14 +188,20 @@ static int become_process(const plan::Plan& p) {
 }
 
 // berth-init exec: join the container's namespaces (the plan names them by
-// /proc/PID/ns paths; berth has put us in its cgroups), then fork the process,
-// with berth as its parent, in the container's pid namespace. It reports errors
-// itself; on success the sync socket closes with its execve.
+// /proc/PID/ns paths; we are in its v1 cgroups), then fork the process, with berth
+// as its parent, in the container's pid namespace, and into its cgroup2 directory
+// when the plan says so. It reports errors itself; on success the sync socket
+// closes with its execve.
 [[noreturn]] static void exec_stage(const plan::Plan& p) {
-  join_namespaces(p);
+  // The clone into the cgroup2 directory is checked in our cgroup namespace: from
+  // the container's, our own cgroup is out of sight (nsdelegate: ENOENT), so the
+  // process joins that namespace itself, once it is in its cgroup.
+  int cgroup_ns = join_namespaces(p, g_cgroup2 >= 0);
   pid_t pid = clone_into_cgroup(CLONE_PARENT);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
+    if (cgroup_ns >= 0 && setns(cgroup_ns, CLONE_NEWCGROUP) < 0) fail("joining namespace", "container namespace cgroup", errno);
+    if (cgroup_ns >= 0) close(cgroup_ns);
     new_session();
     setup_console(p, false);
     int listener = become_process(p);

@@ -8,7 +8,8 @@ import { execCgroups } from '../cgroups/placement';
 import { frozenBy } from '../cgroups/freeze';
 import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
-import { encodeExecPlan } from '../plan/exec';
+import { encodeExecPlan, namespaceJoins } from '../plan/exec';
+import { CLONE } from '../plan/tables';
 import * as K from '../plan/generated';
 import { decodeItems, encodeMessage } from '../plan/message';
 import { sendSeccompListener } from '../seccomp/listener';
@@ -130,7 +131,13 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   if (proc.terminal && !o.consoleSocket && !o.detach && o.proxyTerminal && process.stdout.isTTY) proc.consoleSize = { height: process.stdout.rows, width: process.stdout.columns };
   mark('state, checks');
   const field = o.cgroups?.length ? 'exec --cgroup' : undefined;
-  const msg = encodeExecPlan(proc, { pid: c.saved.pid, preserveFds: o.preserveFds, seccomp, consoleFd, cgroups1: cgroups1(cgroups, field) });
+  const joins = namespaceJoins(c.saved.pid);
+  // The process is cloned into the cgroup2 directory (CLONE_INTO_CGROUP: no process
+  // moved by pid, so no wait for the kernel's global lock; see cgroups1), but not
+  // through a joined user namespace: its root may not move a process into a host
+  // cgroup (EACCES). berth puts berth-init there by pid then.
+  const cloneInto = joins.some((j) => j.type === CLONE.user) ? undefined : cgroups.unified;
+  const msg = encodeExecPlan(proc, { joins, preserveFds: o.preserveFds, seccomp, consoleFd, cgroups1: cgroups1(cgroups, field), cgroup2: cloneInto });
 
   const addon = native();
   // In the foreground without --console-socket berth is the terminal's other end.
@@ -151,6 +158,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
     }
     h = startBerthInit('exec', o.preserveFds, proc.terminal ? (o.consoleSocket ?? proxy?.theirs) : undefined, cgroups, {
       field,
+      clonedInto: cloneInto,
       stdio: pipes?.theirs,
     });
     mark('berth-init spawned');

@@ -14,25 +14,33 @@ const NAMESPACES: [string, number][] = [
   ['cgroup', CLONE.cgroup], ['time', CLONE.time], ['mnt', CLONE.mount],
 ];
 
-export function encodeExecPlan(
-  proc: Process,
-  o: { pid: number; preserveFds: number; seccomp?: ProcessPlan['seccomp']; consoleFd?: number; cgroups1: K.Cgroup1Record[] },
-): Buffer {
+/** The namespaces of the container's init (pid) that an exec joins: those it does not share with us (joining our own user namespace is an error). */
+export function namespaceJoins(pid: number): K.NsJoinRecord[] {
   const joins: K.NsJoinRecord[] = [];
   for (const [name, flag] of NAMESPACES) {
     let theirs: string;
     try {
-      theirs = readlinkSync(`/proc/${o.pid}/ns/${name}`);
+      theirs = readlinkSync(`/proc/${pid}/ns/${name}`);
     } catch {
       continue; // a kernel without this namespace type
     }
-    // Only namespaces the container does not share with us (joining our own user
-    // namespace is an error).
-    if (theirs !== readlinkSync(`/proc/self/ns/${name}`)) joins.push({ type: flag, path: `/proc/${o.pid}/ns/${name}`, field: `container namespace ${name}` });
+    if (theirs !== readlinkSync(`/proc/self/ns/${name}`)) joins.push({ type: flag, path: `/proc/${pid}/ns/${name}`, field: `container namespace ${name}` });
   }
+  return joins;
+}
+
+/** Joins their namespaces (namespaceJoins), then is cloned into cgroup2 if given, with cgroups1 joined. */
+export function encodeExecPlan(
+  proc: Process,
+  o: {
+    joins: K.NsJoinRecord[]; preserveFds: number; seccomp?: ProcessPlan['seccomp']; consoleFd?: number;
+    cgroups1: K.Cgroup1Record[]; cgroup2?: string;
+  },
+): Buffer {
   return K.encodePlanMessage({
     cgroups1: o.cgroups1,
-    joins,
+    cgroup2: o.cgroup2 === undefined ? undefined : { path: o.cgroup2 },
+    joins: o.joins,
     ...processRecords({
       ...processOf(proc, o.preserveFds),
       apparmor: securityLabels(proc, undefined),

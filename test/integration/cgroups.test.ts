@@ -179,19 +179,20 @@ describe('cgroups', () => {
     }
   });
 
-  test('berth-init joins each cgroup v1 directory itself: "0" to its tasks file, never a pid to cgroup.procs (strace; run and exec)', (t) => {
+  test('no process is moved into a cgroup by pid: berth-init writes "0" to each v1 tasks file, an exec is cloned into its cgroup2 directory (strace; run and exec)', (t) => {
     // Moving a process by pid takes the kernel's global threadgroup lock, whose first
-    // taking waits for an RCU grace period (13-19 ms per call here); a thread moving itself does not.
+    // taking waits for an RCU grace period (13-19 ms per call here); a thread moving
+    // itself, or a clone into a cgroup, does not.
     if (!requireTool('strace', t)) return;
     const v1 = hierarchies().filter((h) => h.version === 1);
-    if (!v1.length) return t.skip('no cgroup v1 hierarchy on this host');
+    const v2 = hierarchies().find((h) => h.version === 2);
     const once = makeBundle({ args: ['true'] });
     const long = makeBundle({ args: ['sleep', '1000'] });
     const [id, id2] = [newId(), newId()];
     // strace -f follows every child to its end: only calls whose processes all exit.
     const traced = (args: string[]) => {
       const trace = join(once.dir, 'strace.txt');
-      const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=write', '-e', 'signal=none', '-o', trace, BERTH, '--root', root, ...args], { encoding: 'utf8' });
+      const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=write,clone3', '-e', 'signal=none', '-o', trace, BERTH, '--root', root, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       return readFileSync(trace, 'utf8');
     };
@@ -201,6 +202,10 @@ describe('cgroups', () => {
         const esc = d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         assert.match(calls, new RegExp(`write\\(\\d+<${esc}/tasks>, "0", 1\\) = 1`), `${what}: "0" written to ${d}/tasks`);
         assert.ok(!calls.includes(`${d}/cgroup.procs>`), `${what}: nothing written to ${d}/cgroup.procs\n${calls}`);
+      }
+      if (v2) {
+        assert.match(calls, /clone3\(\{flags=CLONE_PARENT\|[^}]*CLONE_INTO_CGROUP[^}]*cgroup=\d+\}, 88\) = \d+/, `${what}: cloned into its cgroup2 directory`);
+        assert.ok(!calls.includes(`${dirFor(v2, `/berth/${id}`)}/cgroup.procs>`), `${what}: nothing written to its cgroup2 directory's cgroup.procs\n${calls}`);
       }
     };
     try {
