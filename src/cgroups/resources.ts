@@ -268,8 +268,8 @@ class OpenFiles {
   write(path: string, value: string): void {
     let fd = this.fds.get(path);
     if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'w')));
-    const data = Buffer.from(value);
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+    // A cgroup file takes a write whole or refuses it.
+    if (writeSync(fd, value) !== Buffer.byteLength(value)) throw new Error('short write');
   }
 
   close(): void {
