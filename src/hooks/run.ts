@@ -3,7 +3,7 @@
 // the bundle as its working directory (as under runc, which runs in the bundle),
 // and is killed at its timeout.
 import { statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { BerthError } from '../errors';
 import { logWarn } from '../log/log';
 import { native } from '../native/addon';
@@ -55,9 +55,13 @@ export function runHooks(kind: string, hooks: HookSpec[] | undefined, state: Hoo
   });
 }
 
-/** "ENOENT" for 2, as Node names a failed spawn's errno. */
+/** "ENOENT" for 2, as Node names a failed spawn's errno (node:util is loaded with Node; node:os is not). */
 function errnoName(n: number): string {
-  return Object.entries(constants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
+  try {
+    return getSystemErrorName(-n);
+  } catch {
+    return `errno ${n}`;
+  }
 }
 
 /**
