@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "berth",
-      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc",
+      "sources": ["addon/napi/addon.cc", "addon/napi/seccomp.cc", "addon/napi/bpf.cc", "addon/napi/relay.cc", "addon/napi/hook.cc",
                   # berth-init's resolution inside a rootfs, for restore's mount points
                   "addon/berth-init/util.cc", "addon/berth-init/sys.cc"],
       # libseccomp (Debian: libseccomp-dev) linked statically: a built or prebuilt

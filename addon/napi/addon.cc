@@ -34,6 +34,7 @@ extern char** environ;
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);  // seccomp.cc
 void RegisterBpf(Napi::Env env, Napi::Object exports);  // bpf.cc
 void RegisterRelay(Napi::Env env, Napi::Object exports);  // relay.cc
+void RegisterHook(Napi::Env env, Napi::Object exports);  // hook.cc
 
 namespace {
 
@@ -412,6 +413,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSeccomp(env, exports);
   RegisterBpf(env, exports);
   RegisterRelay(env, exports);
+  RegisterHook(env, exports);
   return exports;
 }
 

@@ -3,7 +3,7 @@
 // differently. Planning (which file, which value, which config field) is separate
 // from writing, so create and update share it, and update can read the old values
 // first and put them back when the kernel refuses a later one.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import type { LinuxResources } from '../spec/types';
@@ -257,10 +257,31 @@ export function enableControllers(h: Hierarchy, dir: string, writes: CgroupWrite
   }
 }
 
+/**
+ * The files of one batch of writes, each opened once: a v1 devices.allow takes one
+ * rule per write(2), and engines pass a dozen or more (Docker's defaults and ours),
+ * each otherwise an open, a write and a close of its own.
+ */
+class OpenFiles {
+  private readonly fds = new Map<string, number>();
+
+  write(path: string, value: string): void {
+    let fd = this.fds.get(path);
+    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'w')));
+    // A cgroup file takes a write whole or refuses it.
+    if (writeSync(fd, value) !== Buffer.byteLength(value)) throw new Error('short write');
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
 /** Writes w; false when the kernel refused it with EINVAL and einvalOk. */
-function writeOne(w: CgroupWrite, einvalOk = false): boolean {
+function writeOne(files: OpenFiles, w: CgroupWrite, einvalOk = false): boolean {
   try {
-    writeFileSync(join(w.dir, w.file), w.value);
+    files.write(join(w.dir, w.file), w.value);
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -287,31 +308,34 @@ export function applyResourceWrites(hs: Hierarchy[], writes: CgroupWrite[], opts
   }
   const undo: CgroupWrite[] = [];
   let again: CgroupWrite | undefined;
+  const files = new OpenFiles();
   try {
     for (const w of writes) {
       if (opts.rollback && !w.multi) {
         const old = readTrim(join(w.dir, w.file));
         if (old !== undefined) undo.push({ ...w, value: old });
       }
-      if (!writeOne(w, w.againAfterNext)) {
+      if (!writeOne(files, w, w.againAfterNext)) {
         again = w;
         continue;
       }
-      if (again) writeOne(again);
+      if (again) writeOne(files, again);
       again = undefined;
     }
-    if (again) writeOne(again);
+    if (again) writeOne(files, again);
   } catch (e) {
     // Old values can meet the same order constraints: what fails is tried once more after the rest.
-    const failed = undo.reverse().filter((u) => !tryWrite(u));
-    for (const u of failed) tryWrite(u);
+    const failed = undo.reverse().filter((u) => !tryWrite(files, u));
+    for (const u of failed) tryWrite(files, u);
     throw e;
+  } finally {
+    files.close();
   }
 }
 
-function tryWrite(w: CgroupWrite): boolean {
+function tryWrite(files: OpenFiles, w: CgroupWrite): boolean {
   try {
-    return writeOne(w);
+    return writeOne(files, w);
   } catch {
     return false; // best effort: the error that matters is the first one
   }

@@ -3,8 +3,11 @@
 // the bundle as its working directory (as under runc, which runs in the bundle),
 // and is killed at its timeout.
 import { statSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { BerthError } from '../errors';
 import { logWarn } from '../log/log';
+import { native } from '../native/addon';
+import { signalName } from '../signals';
 import type { HookSpec } from '../state/store';
 
 export interface HookState {
@@ -16,29 +19,33 @@ export interface HookState {
   annotations: Record<string, string>;
 }
 
+/** What the addon's runHook reports (addon/napi/hook.cc). */
+interface HookRun {
+  spawnErrno?: number;
+  status?: number;
+  signal?: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
 export function runHooks(kind: string, hooks: HookSpec[] | undefined, state: HookState, opts: { warnOnly?: boolean } = {}): void {
   if (!hooks?.length) return;
-  // Loaded only when there are hooks: child_process costs more than a hook-less create.
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  // The addon runs each hook: Node's child_process (net and streams with it) would
+  // cost more than a hook-less create.
+  const { runHook } = native() as unknown as { runHook(path: string, argv: string[], env: string[], cwd: string | null, input: Buffer, timeoutMs: number): HookRun };
   // A bundle removed before `delete` leaves the hooks berth's own directory.
-  const cwd = isDirectory(state.bundle) ? state.bundle : undefined;
+  const cwd = isDirectory(state.bundle) ? state.bundle : null;
+  const input = Buffer.from(JSON.stringify(state));
   hooks.forEach((h, i) => {
     const args = h.args?.length ? h.args : [h.path];
-    const r = spawnSync(h.path, args.slice(1), {
-      argv0: args[0],
-      cwd,
-      env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf('=') >>> 0), e.slice(e.indexOf('=') + 1)])),
-      input: JSON.stringify(state),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: h.timeout ? h.timeout * 1000 : undefined,
-      killSignal: 'SIGKILL',
-    });
+    // As an object first: a later entry for a name wins, an entry without "=" is NAME=NAME (as before with spawnSync).
+    const env = Object.entries(Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf('=') >>> 0), e.slice(e.indexOf('=') + 1)]))).map(([k, v]) => `${k}=${v}`);
+    const r = runHook(h.path, args, env, cwd, input, h.timeout ? h.timeout * 1000 : 0);
     let why = '';
-    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
-    // EPIPE: the hook exited without reading all of the state, which it may (as under
-    // runc); its exit status still says how it went.
-    if (r.error && code !== 'EPIPE') why = code === 'ETIMEDOUT' ? `timed out after ${h.timeout} s` : r.error.message;
-    else if (r.signal) why = `killed by ${r.signal}`;
+    if (r.spawnErrno !== undefined) why = `spawnSync ${h.path} ${errnoName(r.spawnErrno)}`;
+    else if (r.timedOut) why = `timed out after ${h.timeout} s`;
+    else if (r.signal !== undefined) why = `killed by ${signalName(r.signal)}`;
     else if (r.status !== 0) why = `exit status ${r.status}`;
     if (!why) return;
     const out = Buffer.concat([r.stdout ?? Buffer.alloc(0), r.stderr ?? Buffer.alloc(0)]).toString().trim();
@@ -46,6 +53,15 @@ export function runHooks(kind: string, hooks: HookSpec[] | undefined, state: Hoo
     if (opts.warnOnly) logWarn(msg);
     else throw new BerthError(msg);
   });
+}
+
+/** "ENOENT" for 2, as Node names a failed spawn's errno (node:util is loaded with Node; node:os is not). */
+function errnoName(n: number): string {
+  try {
+    return getSystemErrorName(-n);
+  } catch {
+    return `errno ${n}`;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
 // ipc, x32's numbers) and its argument comparison code are what runc, crun and the
 // engines' profiles are written against, so a filter behaves exactly as under runc;
 // and it is fast enough (Docker's default profile compiles in about 10 ms, and a
-// compiled filter is cached by content hash, under 1 ms from there), so a compiler of our own would only add risk.
+// compiled filter is cached by its content, under 1 ms from there), so a compiler of our own would only add risk.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../errors';
@@ -194,6 +194,8 @@ interface SeccompAddon {
   seccompCompile(d: FilterDescription): { bpf: Buffer; skipped: string[] };
   seccompFlagSupported(flags: number): boolean;
   seccompVersion(): string;
+  /** The file name of a cache entry for key (a hash: the entry's text is compared). */
+  seccompCacheName(key: Buffer): string;
 }
 
 /**
@@ -205,9 +207,30 @@ export const CACHE_DIR = '@seccomp-cache';
 const flagChecked = new Map<number, boolean>();
 
 /**
+ * A cache entry is the full text of what libseccomp was given (this version line,
+ * then the description as JSON), a NUL byte, then the BPF program. The file name
+ * is only a hash of that text, so an entry is used only when its text is the
+ * same, byte for byte: a colliding or damaged file is compiled over, never run.
+ */
+const CACHE_VERSION = 'berth-seccomp-cache-3';
+
+/** The BPF program of the entry in file if it was compiled from key, else undefined. */
+function readCached(file: string, key: Buffer): Buffer | undefined {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return undefined; // not compiled yet
+  }
+  const bpf = data.subarray(key.length + 1);
+  const same = data.length > key.length && data[key.length] === 0 && key.compare(data, 0, key.length) === 0;
+  return same && bpf.length > 0 && bpf.length % 8 === 0 && bpf.length <= MAX_INSNS * 8 ? bpf : undefined;
+}
+
+/**
  * Compiles linux.seccomp; every problem is a BerthError naming the field. With a
- * cache directory (under --root), a filter compiled before is read back by the
- * hash of what libseccomp would be given: libseccomp takes about 10 ms for
+ * cache directory (under --root), a filter compiled before is read back when what
+ * libseccomp would be given is the same: libseccomp takes about 10 ms for
  * Docker's default profile, reading the file a few hundredths of that.
  */
 export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir?: string } = {}): CompiledSeccomp {
@@ -228,23 +251,15 @@ export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir
     fail(`${field}.flags`, `this kernel does not take these flags together (seccomp(2) flags 0x${d.flags.toString(16)})`);
   }
   let file: string | undefined;
+  let key: Buffer | undefined;
   if (opts.cacheDir) {
     const { flags: _f, listener: _l, ...what } = d;
-    // node:crypto is not in Node's startup snapshot (~10 ms to load): only a filter to cache needs it.
-    const { createHash } = require('node:crypto') as typeof import('node:crypto');
-    const key = createHash('sha256')
-      .update(`berth-seccomp-cache-2 libseccomp ${addon.seccompVersion()}\n`)
-      .update(JSON.stringify(what, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
-      .digest('hex');
-    file = join(opts.cacheDir, key.slice(0, 32));
-    try {
-      const bpf = readFileSync(file);
-      if (bpf.length > 0 && bpf.length % 8 === 0 && bpf.length <= MAX_INSNS * 8) {
-        return { bpf, flags: d.flags, listener: d.listener, skipped: [] };
-      }
-    } catch {
-      // not compiled yet
-    }
+    // The conditions' bigints as strings beforehand: a replacer would be called for every value.
+    const rules = what.rules.map((r) => (r.conds.length ? { ...r, conds: r.conds.map(([i, op, a, b]) => [i, op, String(a), String(b)]) } : r));
+    key = Buffer.from(`${CACHE_VERSION} libseccomp ${addon.seccompVersion()}\n${JSON.stringify({ ...what, rules })}`);
+    file = join(opts.cacheDir, addon.seccompCacheName(key));
+    const bpf = readCached(file, key);
+    if (bpf) return { bpf, flags: d.flags, listener: d.listener, skipped: [] };
   }
   let out: { bpf: Buffer; skipped: string[] };
   try {
@@ -259,7 +274,7 @@ export function compileSeccomp(s: LinuxSeccomp, opts: { field?: string; cacheDir
     try {
       mkdirSync(opts.cacheDir!, { recursive: true, mode: 0o700 });
       const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, out.bpf, { mode: 0o600 });
+      writeFileSync(tmp, Buffer.concat([key!, Buffer.of(0), out.bpf]), { mode: 0o600 });
       renameSync(tmp, file);
     } catch (e) {
       logDebug(`seccomp: not cached: ${(e as Error).message}`);

@@ -460,6 +460,29 @@ test('config.md hooks timeout: a sleeping createContainer hook (run in the conta
   assert.deepEqual(sleepers, [], 'no hook process is left');
 });
 
+test('the hooks berth runs itself load none of Node\'s child_process, net or os (milliseconds of every create with a hook: Docker always passes one)', (t) => {
+  const dir = s.tmpdir(t, 'berth-itest-hookmods-');
+  const log = join(dir, 'log');
+  const modules = join(dir, 'modules');
+  // Preloaded into berth's Node: at exit, the built-in modules it loaded.
+  const preload = join(dir, 'preload.js');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(modules)}, process.moduleLoadList.join('\\n')));\n`);
+  const b = s.bundle(t, {
+    args: ['true'],
+    mutate: (spec) => {
+      spec.hooks = { prestart: [hook('prestart', log)], createRuntime: [hook('createRuntime', log)] };
+    },
+  });
+  const id = s.newId();
+  s.deleteAfter(t, id);
+  const r = s.cli(['create', '--bundle', b.dir, id], { env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } });
+  assert.equal(r.code, 0, show(r));
+  assert.deepEqual(readLog(log).map((e) => e.name), ['prestart', 'createRuntime']);
+  const loaded = readFileSync(modules, 'utf8').split('\n');
+  assert.ok(loaded.includes('NativeModule fs'), `the preload did not see berth's modules: ${loaded.length} lines`);
+  assert.deepEqual(loaded.filter((m) => /^NativeModule (child_process|net|os)$/.test(m)), []);
+});
+
 test('hooks: nothing is left behind', () => {
   assert.deepEqual(leftovers(s), []);
 });

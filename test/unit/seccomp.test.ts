@@ -1,7 +1,7 @@
 // linux.seccomp -> the description libseccomp is given (src/seccomp/compile.ts)
 // and the compiled BPF (addon/napi/seccomp.cc).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { compileSeccomp, describeSeccomp, FILTER_FLAG, MAX_RULES } from '../../src/seccomp/compile';
@@ -181,5 +181,34 @@ describe('seccomp compile (libseccomp)', () => {
     // A different profile is a different entry.
     compileSeccomp({ ...s, defaultErrnoRet: 38 }, { cacheDir: dir });
     assert.equal(readdirSync(dir).length, 2);
+  });
+
+  test('a cache entry is used only if it was compiled from the same profile (a colliding or damaged file is compiled over)', () => {
+    const dir = mkdtempSync('/tmp/berth-seccomp-cache-');
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const s = profile('docker-run-default-seccomp.json');
+    const a = compileSeccomp(s, { cacheDir: dir });
+    const [name] = readdirSync(dir);
+    // An entry under this profile's name holding another program: one instruction, "allow".
+    const allowAll = Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+    for (const planted of [allowAll, Buffer.concat([Buffer.from('berth-seccomp-cache-3 libseccomp 0\n{}\0'), allowAll])]) {
+      writeFileSync(join(dir, name), planted);
+      const b = compileSeccomp(s, { cacheDir: dir });
+      assert.ok(b.bpf.equals(a.bpf), `the planted entry (${planted.length} bytes) was used`);
+      // ... and the entry is the right one again.
+      assert.ok(compileSeccomp(s, { cacheDir: dir }).bpf.equals(a.bpf));
+    }
+  });
+
+  test('the cached path does not load node:crypto (not in Node\'s startup snapshot: milliseconds per create)', () => {
+    const dir = mkdtempSync('/tmp/berth-seccomp-cache-');
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    // Node's list of the built-in modules this process loaded (not in its typings).
+    const loaded = () => (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes('NativeModule crypto');
+    assert.ok(!loaded(), 'node:crypto was loaded before the test (by the test runner or an import of this file): this test cannot tell');
+    const s = profile('docker-run-default-seccomp.json');
+    compileSeccomp(s, { cacheDir: dir });
+    compileSeccomp(s, { cacheDir: dir });
+    assert.ok(!loaded(), 'compileSeccomp with a cache loaded node:crypto');
   });
 });
