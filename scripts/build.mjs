@@ -4,7 +4,7 @@
 //  2. standalone ajv validators from spec-schemas/ (scripts/build-validators.mjs)
 //  3. the native addon and berth-init (node-gyp, scripts/native.mjs), unless already built
 //  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks, and their V8 code caches
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
@@ -41,6 +41,19 @@ async function bundle() {
   libraryTypes();
   // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
+  for (const name of ['berth', 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
+}
+
+// esbuild escapes what is not ASCII in strings, not in regular expression
+// literals; one such character makes V8 hold the whole bundle as a two-byte
+// string (decoded, hashed and scanned at twice the size on every call). \uXXXX
+// means the same character in a string, a regular expression or an identifier.
+function asciiOnly(file) {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 const LIBRARY_NAMES = ['Runtime', 'BerthError', 'ConfigError', 'ExistsError', 'NotFoundError', 'SetupError', 'StateError'];
@@ -95,22 +108,23 @@ if (process.argv.includes('--native-only')) {
   buildNative({ quiet, log });
   process.exit(0);
 }
-// V8 code caches (dist/NAME.cache, read by bin/berth). The bundle's comes from a
-// typical short command run through bin/berth: it holds the functions that ran, and
-// stays small, since every short call (state above all) deserializes all of it.
+// V8 code caches (dist/NAME.cache, read by bin/berth). The bundle's come from
+// commands run through bin/berth: each holds the functions that ran, and stays
+// small, since a short command deserializes all of it on every call. state, kill,
+// start and delete each have their own (dist/berth.COMMAND.cache), made on a
+// container faked for them (shortCommandCaches); every other command but create,
+// run and exec loads that of a `list` run (dist/berth.cache).
 // The chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the
 // flag is reset before the cache is made, as V8 rejects a cache made under other
 // flags): only the commands that use a chunk load it, and it saves them compiling
 // the functions of their own path (the validators: ~11 ms of CPU to ~4 ms). So does
-// the bundle's second cache, berth.eager.cache, which bin/berth loads for create,
+// the bundle's eager cache, berth.eager.cache, which bin/berth loads for create,
 // run and exec (`run`: ~10 ms of CPU less).
-function makeCodeCaches() {
+async function makeCodeCaches() {
   const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
   try {
-    execFileSync(process.execPath, [join(root, 'bin/berth'), '--root', tmp, 'list'], {
-      env: { ...process.env, BERTH_MAKE_CODE_CACHE: join(root, 'dist/berth.cache') },
-      stdio: 'ignore',
-    });
+    cacheOf(['--root', tmp, 'list'], 'berth.cache');
+    await shortCommandCaches(tmp);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -125,6 +139,51 @@ function makeCodeCaches() {
   }
 }
 
+/** Runs bin/berth with args, saving the bundle's code cache as it exits (an error exit too) to dist/NAME. */
+function cacheOf(args, name) {
+  spawnSync(process.execPath, [join(root, 'bin/berth'), ...args], {
+    env: { ...process.env, BERTH_MAKE_CODE_CACHE: join(root, 'dist', name) },
+    stdio: 'ignore',
+  });
+}
+
+// The short commands' caches, each from a run of that command on a container whose
+// init is a `sleep` of this build, waiting in "created" (its state, an exec fifo, a
+// freezer.state, cgroup directories that are plain ones under tmp): state, kill (a
+// SIGCONT), start (which finds the fifo's byte untaken: an init that died), then,
+// with the sleep ended, delete (its "cgroups" removed).
+async function shortCommandCaches(tmp) {
+  for (const name of ['state', 'kill', 'start', 'delete']) rmSync(join(root, 'dist', `berth.${name}.cache`), { force: true });
+  const sleep = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const ended = new Promise((res) => sleep.once('exit', res));
+  try {
+    await new Promise((res, rej) => sleep.once('spawn', res).once('error', rej));
+    const id = 'cache';
+    const dir = join(tmp, id);
+    const cgroups = ['freezer', 'memory'].map((c) => join(tmp, 'cgroup', c, id));
+    for (const d of [dir, ...cgroups]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(cgroups[0], 'freezer.state'), 'THAWED\n');
+    execFileSync('mkfifo', [join(dir, 'exec.fifo')]);
+    const stat = readFileSync(`/proc/${sleep.pid}/stat`, 'utf8');
+    const saved = {
+      ociVersion: '1.2.0', id, bundle: tmp, rootfs: join(tmp, 'rootfs'), created: new Date().toISOString(), owner: '',
+      phase: 'created', pid: sleep.pid, pidStartTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+      cgroups: { dirs: cgroups, made: cgroups, freezer: cgroups[0] }, hooks: {}, ownPidNs: true,
+    };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(saved));
+    const R = ['--root', tmp];
+    cacheOf([...R, 'state', id], 'berth.state.cache');
+    cacheOf([...R, 'kill', id, 'CONT'], 'berth.kill.cache');
+    cacheOf([...R, 'start', id], 'berth.start.cache');
+    rmSync(join(cgroups[0], 'freezer.state'));
+    sleep.kill('SIGKILL');
+    await ended;
+    cacheOf([...R, 'delete', id], 'berth.delete.cache');
+  } finally {
+    sleep.kill('SIGKILL');
+  }
+}
+
 generatePlan(root);
 if (existsSync(join(root, 'scripts/build-validators.mjs'))) {
   execFileSync(process.execPath, [join(root, 'scripts/build-validators.mjs')], { cwd: root, stdio: 'inherit' });
@@ -135,7 +194,7 @@ if (!process.argv.includes('--no-native')) {
 }
 await bundle();
 mkdirSync(join(root, 'build'), { recursive: true });
-makeCodeCaches();
+await makeCodeCaches();
 log('done');
 
 /** The checkout's commit for `berth --version` ("-dirty" with local changes), or "none" outside git. */

@@ -159,12 +159,16 @@ export class Runtime {
       (require('../container/destroy') as typeof import('../container/destroy')).killAll(c, sig);
       return;
     }
-    const status = c.status();
-    if (status === 'stopped' || status === 'creating') throw new StateError('container not running', id, status);
+    // status() without what only a SIGKILL needs (paused: the freezer's state), nor
+    // the exec fifo (created and running are alike here).
+    const s = c.saved;
+    if (s.phase === 'creating') throw new StateError('container not running', id, c.status());
+    if (!(require('../state/proc') as typeof import('../state/proc')).isAlive(s.pid, s.pidStartTime)) throw new StateError('container not running', id, 'stopped');
+    const paused = sig === 9 && (require('../cgroups/freeze') as typeof import('../cgroups/freeze')).isFrozen(s.cgroups);
     (require('../container/signal') as typeof import('../container/signal')).signalInit(c, sig);
     // As runc: other signals wait in the frozen cgroup until resume; SIGKILL thaws
     // it, since v1 frozen tasks would not die before that.
-    if (sig === 9 && status === 'paused') {
+    if (paused) {
       try {
         (require('../cgroups/manager') as typeof import('../cgroups/manager')).cgroupManager(c.saved.cgroups).setFrozen(false);
       } catch {
