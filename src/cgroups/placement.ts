@@ -266,23 +266,30 @@ export function removeCgroupsIfEmpty(p: Placement): boolean {
 }
 
 function removeAll(p: Placement, waitBusy: boolean): boolean {
-  for (const dir of p.dirs) if (!removeSubCgroups(dir, p.made.includes(dir), waitBusy)) return false;
-  const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].sort((a, b) => b.length - a.length);
+  const removed = new Set<string>();
+  for (const dir of p.dirs) {
+    const r = removeSubCgroups(dir, p.made.includes(dir), waitBusy);
+    if (!r) return false;
+    if (r === 'removed') removed.add(dir);
+  }
+  // Then what else berth made (parents), and the shared ones, deepest first; not
+  // the container's own again (each a failed rmdir, and an exception, in delete).
+  const dirs = [...new Set([...p.made, ...(p.shared ?? [])])].filter((d) => !removed.has(d)).sort((a, b) => b.length - a.length);
   for (const dir of dirs) if (!removeDir(dir, p.dirs.includes(dir), waitBusy)) return false;
   return true;
 }
 
-/** dir's sub-cgroups, deepest first; one of berth's own goes with them. It is tried
+/** dir's sub-cgroups, deepest first; one of berth's own goes with them ('removed'). It is tried
  * first with one rmdir, which the kernel refuses (EBUSY) while it has sub-cgroups or
  * processes: only then are its entries read (a readdir of a v1 cgroup lists dozens
  * of files, and a container has one per hierarchy). */
-function removeSubCgroups(dir: string, own: boolean, waitBusy: boolean): boolean {
+function removeSubCgroups(dir: string, own: boolean, waitBusy: boolean): boolean | 'removed' {
   if (own) {
     try {
       rmdirSync(dir);
-      return true;
+      return 'removed';
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'removed';
     }
   }
   for (const d of descendants(dir)) if (!removeDir(d, true, waitBusy)) return false;

@@ -220,6 +220,25 @@ describe('cgroups', () => {
     }
   });
 
+  test('delete removes each of the container\'s cgroups once: no rmdir of one already gone (strace)', (t) => {
+    if (!requireTool('strace', t)) return;
+    const b = makeBundle({ args: ['true'] });
+    const id = newId();
+    try {
+      assert.equal(berth('run', '--keep', '--bundle', b.dir, id).code, 0);
+      const trace = join(b.dir, 'strace.txt');
+      const r = spawnSync('strace', ['-f', '-e', 'trace=rmdir', '-o', trace, BERTH, '--root', root, 'delete', id], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const calls = readFileSync(trace, 'utf8');
+      const dirs = hierarchies().map((h) => dirFor(h, `/berth/${id}`));
+      for (const d of dirs) assert.equal(calls.split('\n').filter((l) => l.includes(`rmdir("${d}")`)).length, 1, `one rmdir of ${d}\n${calls}`);
+      assert.doesNotMatch(calls, /ENOENT/, calls);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
   test('the init is cloned straight into its cgroup2 directory (clone3 CLONE_INTO_CGROUP, seen with strace)', (t) => {
     if (!requireTool('strace', t)) return;
     const b = makeBundle({ args: ['true'] });
