@@ -82,6 +82,14 @@ export function nativePath(): string {
   // its environment variables point elsewhere.
   const local = join(packageRoot, 'build/Release/berth.node');
   if (!nativeFile && !process.env.BERTH_PREBUILD && !process.env.PREBUILDS_ONLY && existsSync(local)) nativeFile = local;
+  // Else the prebuild node-gyp-build would pick, by the name it looks for
+  // (prebuilds/PLATFORM-ARCH/berth.LIBC.node; LIBC from $LIBC, else musl where
+  // /etc/alpine-release is), without loading it (~5 ms of CPU on every call that
+  // loads the addon, in an install without a compiler); `npm install` checked
+  // that it loads here.
+  const libc = process.env.LIBC || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  const prebuild = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `berth.${libc}.node`);
+  if (!nativeFile && !process.env.BERTH_PREBUILD && existsSync(prebuild)) nativeFile = prebuild;
   if (!nativeFile) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
