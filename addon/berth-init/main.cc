@@ -198,6 +198,7 @@ static int become_process(const plan::Plan& p) {
   // process joins that namespace itself, once it is in its cgroup.
   int cgroup_ns = join_namespaces(p, g_cgroup2 >= 0);
   pid_t pid = clone_into_cgroup(CLONE_PARENT);
+  if (pid < 0 && g_cgroup2 >= 0) fail("forking the process into its cgroup", "", errno, p.cgroup2->path);
   if (pid < 0) fail("forking the process", "", errno);
   if (pid == 0) {
     if (cgroup_ns >= 0 && setns(cgroup_ns, CLONE_NEWCGROUP) < 0) fail("joining namespace", "container namespace cgroup", errno);
