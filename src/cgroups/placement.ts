@@ -120,6 +120,27 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
 }
 
 /**
+ * The cgroups of a process exec'd without --cgroup: the container's, but in the
+ * unified hierarchy a cgroup that enables controllers for its sub-cgroups (systemd
+ * in the container did) may hold no process (EBUSY); then, as runc, the init's own
+ * cgroup, when that is below the container's.
+ */
+export function execDefaultCgroups(p: Placement, initPid: number): Placement {
+  const dir = p.unified;
+  const h = hierarchies().find((x) => x.version === 2);
+  if (!dir || !h) return p;
+  try {
+    if (!readKernelFile(join(dir, 'cgroup.subtree_control')).trim()) return p;
+    const line = readKernelFile(`/proc/${initPid}/cgroup`).split('\n').find((l) => l.startsWith('0::'));
+    const leaf = line && dirFor(h, line.slice(3));
+    if (!leaf || !leaf.startsWith(`${dir}/`)) return p;
+    return { ...p, dirs: p.dirs.map((d) => (d === dir ? leaf : d)), made: [], unified: leaf };
+  } catch {
+    return p; // gone meanwhile: the exec fails on its own
+  }
+}
+
+/**
  * The cgroups of a process exec'd with --cgroup (runc 1.1): an existing sub-cgroup
  * of the container's, as PATH (alone: in every hierarchy) or
  * CONTROLLER[,CONTROLLER]:PATH (in those controllers' v1 hierarchies; the others

@@ -4,7 +4,7 @@
 // profile and cwd asked for and execs. In the foreground berth forwards signals and
 // exits with the process's status; with --detach it leaves it to its new parent.
 import { resolve } from 'node:path';
-import { execCgroups } from '../cgroups/placement';
+import { execCgroups, execDefaultCgroups } from '../cgroups/placement';
 import { frozenBy } from '../cgroups/freeze';
 import { BerthError, errnoText, StateError } from '../errors';
 import { native } from '../native/addon';
@@ -109,7 +109,7 @@ export async function execInContainer(o: ExecOptions): Promise<ExecResult> {
   if (status === 'stopped' || status === 'creating') throw new StateError(`cannot exec in a ${status} container`, c.id, status);
   if (status === 'paused' && !o.ignorePaused) throw new StateError('cannot exec in a paused container (pass --ignore-paused to try anyway)', c.id, status);
   const proc = execProcess(c.saved.process, o);
-  const cgroups = execCgroups(c.saved.cgroups, o.cgroups ?? []);
+  const cgroups = o.cgroups?.length ? execCgroups(c.saved.cgroups, o.cgroups) : execDefaultCgroups(c.saved.cgroups, c.saved.pid);
   // A frozen (sub-)cgroup would freeze berth-init and keep exec waiting.
   const frozen = o.ignorePaused ? undefined : frozenBy(cgroups);
   if (frozen) throw new BerthError(`cannot exec in a frozen cgroup: ${frozen} (pass --ignore-paused to wait for the thaw)`);

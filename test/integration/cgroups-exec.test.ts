@@ -116,3 +116,31 @@ test('exec into a frozen sub-cgroup fails at once, naming it, instead of waiting
   assert.match(r.stderr, new RegExp(`cannot exec in a frozen cgroup: ${dir} is frozen`));
   assert.doesNotMatch(r.stdout, /ran/);
 });
+
+test('cgroup v2: a container whose cgroup enables controllers for its sub-cgroups (systemd inside) takes an exec in the init\'s own cgroup, as runc (the kernel refuses a process in such a cgroup)', (t) => {
+  if (!unified) return t.skip('a pure cgroup v2 host only: the cgroup v2 lane runs this file');
+  // A pids limit: berth enables the pids controller for the container's cgroup.
+  const id = s.started(t, {
+    args: ['sleep', '1000'],
+    mutate: (spec) => {
+      spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
+      spec.linux.resources = { ...spec.linux.resources, pids: { limit: 100 } };
+    },
+  }).id;
+  const h = hs.find((x) => x.version === 2)!;
+  const dir = dirFor(h, `/berth/${id}`);
+  const controller = readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(' ').find((c) => c === 'pids' || c === 'memory');
+  assert.ok(controller, `a controller to enable below ${dir}: ${readFileSync(join(dir, 'cgroup.controllers'), 'utf8')}`);
+  // What systemd as the init does: itself into a leaf, then controllers for the leaves.
+  mkdirSync(join(dir, 'init.scope'));
+  const st = JSON.parse(s.cli(['state', id]).stdout);
+  writeFileSync(join(dir, 'init.scope', 'cgroup.procs'), String(st.pid));
+  writeFileSync(join(dir, 'cgroup.subtree_control'), `+${controller}`);
+  s.defer(t, () => existsSync(dir) && writeFileSync(join(dir, 'cgroup.subtree_control'), `-${controller}`));
+  const r = s.cli(['exec', id, 'cat', '/proc/self/cgroup']);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout.trim(), `0::/berth/${id}/init.scope`);
+  // delete --force takes the sub-cgroup with the container.
+  assert.equal(s.cli(['delete', '--force', id]).code, 0);
+  assert.deepEqual(leftovers(s, [id], []), []);
+});
