@@ -27,6 +27,7 @@
 #include "common/scm_rights.h"
 #include "berth-init/berth_init.h"
 #include "napi/errors.h"
+#include "napi/spawn.h"
 #include "napi/unix.h"
 
 extern char** environ;
@@ -151,17 +152,11 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
 }
 
 // spawn(path, argv, fds): runs path with fds[i] as its fd i (nothing else open
-// unless inherited without close-on-exec), default signal handling and an empty
-// signal mask. posix_spawn does no more than async-signal-safe work in the child.
+// unless inherited without close-on-exec), as SpawnClean does (napi/spawn.h).
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  Napi::Array args = info[1].As<Napi::Array>();
+  std::vector<std::string> argv = Strings(info[1]);
   Napi::Array fds = info[2].As<Napi::Array>();
-  std::vector<std::string> store;
-  for (uint32_t i = 0; i < args.Length(); i++) store.push_back(args.Get(i).As<Napi::String>());
-  std::vector<char*> argv;
-  for (auto& s : store) argv.push_back(s.data());
-  argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   for (uint32_t i = 0; i < fds.Length(); i++) {
@@ -169,18 +164,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     // dup2 onto itself clears close-on-exec (glibc >= 2.29).
     posix_spawn_file_actions_adddup2(&fa, fd, (int)i);
   }
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid;
-  int rc = posix_spawn(&pid, path.c_str(), &fa, &at, argv.data(), environ);
+  int rc = SpawnClean(&pid, path, &fa, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
   if (rc != 0) return ThrowErrno(info.Env(), "posix_spawn", rc);
   return Napi::Number::New(info.Env(), pid);
 }

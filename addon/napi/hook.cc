@@ -19,25 +19,12 @@
 #include <vector>
 
 #include "napi/errors.h"
+#include "napi/spawn.h"
 
 namespace {
 
 // What is kept of each of stdout and stderr: berth quotes the start of it in an error.
 constexpr size_t kOutputKept = 64 * 1024;
-
-std::vector<std::string> Strings(const Napi::Value& v) {
-  Napi::Array a = v.As<Napi::Array>();
-  std::vector<std::string> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>());
-  return out;
-}
-
-std::vector<char*> Pointers(std::vector<std::string>& s) {
-  std::vector<char*> p;
-  for (auto& x : s) p.push_back(x.data());
-  p.push_back(nullptr);
-  return p;
-}
 
 // Without a pidfd (Linux < 5.3): whether pid has exited, leaving it to be reaped.
 bool Exited(pid_t pid) {
@@ -82,18 +69,9 @@ Napi::Value RunHook(const Napi::CallbackInfo& info) {
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid;
-  int rc = posix_spawn(&pid, path.c_str(), &fa, &at, Pointers(args).data(), Pointers(vars).data());
+  int rc = SpawnClean(&pid, path, &fa, args, Pointers(vars).data());
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
   Napi::Object r = Napi::Object::New(env);
   if (rc != 0) {
     closeAll();
