@@ -81,9 +81,8 @@ export function startBerthInit(
     if (typeof console === 'string' && consoleFd !== undefined) closeSync(consoleFd);
   }
   try {
-    // berth-init clones the init straight into `clonedInto` (the cgroup2 dir) itself.
-    const v1 = new Set(cgroups1(cgroups).map((c) => c.path));
-    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => !v1.has(d) && d !== o.clonedInto) }, h.pid, o.field);
+    // Only the cgroup2 directory, and not the one berth-init clones its child into.
+    joinCgroups({ ...cgroups, dirs: cgroups.dirs.filter((d) => d === cgroups.unified && d !== o.clonedInto) }, h.pid, o.field);
   } catch (e) {
     process.kill(h.pid, 'SIGKILL');
     endBerthInit(h);
