@@ -77,19 +77,19 @@ const BUILD_HINT = '`npm rebuild --build-from-source berth` compiles them; in a 
 let nativeFile: string | undefined;
 /** The .node file to load; berth-init is beside it. */
 export function nativePath(): string {
-  // node-gyp-build's own first choice, found without loading it (that costs ~7 ms
-  // of CPU, a tenth of a create's own work): the build/Release made here, unless
-  // its environment variables point elsewhere.
-  const local = join(packageRoot, 'build/Release/berth.node');
-  if (!nativeFile && !process.env.BERTH_PREBUILD && !process.env.PREBUILDS_ONLY && existsSync(local)) nativeFile = local;
-  // Else the prebuild node-gyp-build would pick, by the name it looks for
+  if (nativeFile) return nativeFile;
+  // node-gyp-build's own choices, found without loading it (~5 ms of CPU on every
+  // call that loads the addon): the build/Release made here, unless its environment
+  // variables point elsewhere; else the prebuild by the name it looks for
   // (prebuilds/PLATFORM-ARCH/berth.LIBC.node; LIBC from $LIBC, else musl where
-  // /etc/alpine-release is), without loading it (~5 ms of CPU on every call that
-  // loads the addon, in an install without a compiler); `npm install` checked
-  // that it loads here.
-  const libc = process.env.LIBC || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
-  const prebuild = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `berth.${libc}.node`);
-  if (!nativeFile && !process.env.BERTH_PREBUILD && existsSync(prebuild)) nativeFile = prebuild;
+  // /etc/alpine-release is), which `npm install` checked loads here.
+  const local = join(packageRoot, 'build/Release/berth.node');
+  if (!process.env.BERTH_PREBUILD && !process.env.PREBUILDS_ONLY && existsSync(local)) nativeFile = local;
+  if (!nativeFile && !process.env.BERTH_PREBUILD) {
+    const libc = process.env.LIBC || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+    const prebuild = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `berth.${libc}.node`);
+    if (existsSync(prebuild)) nativeFile = prebuild;
+  }
   if (!nativeFile) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
