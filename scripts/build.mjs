@@ -19,6 +19,9 @@ const quiet = process.argv.includes('--quiet');
 const log = (m) => { if (!quiet) process.stderr.write(`build: ${m}\n`); };
 
 // 4. bundle
+// Commands bin/berth runs from a bundle of their own, dist/berth-NAME.js.
+const SHORT_COMMANDS = ['state', 'kill', 'start', 'delete'];
+
 async function bundle() {
   const esbuild = await import('esbuild');
   mkdirSync(join(root, 'dist'), { recursive: true });
@@ -34,6 +37,13 @@ async function bundle() {
     },
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
+  // One bundle per short command, with only what that command reaches (src/cli/short.ts).
+  for (const name of SHORT_COMMANDS) {
+    await esbuild.build({
+      ...common, external: [...common.external, './berth.js'], outfile: join(root, `dist/berth-${name}.js`),
+      stdin: { contents: `import c from './commands/${name}';\nimport { runOnly } from './short';\nrunOnly(c);\n`, resolveDir: join(root, 'src/cli'), sourcefile: `berth-${name}.ts`, loader: 'ts' },
+    });
+  }
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
   // The library (require('berth')), its ESM face, and its types (src/lib/).
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/lib/index.ts')], outfile: join(root, 'dist/index.js') });
@@ -41,7 +51,7 @@ async function bundle() {
   libraryTypes();
   // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
-  for (const name of ['berth', 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
+  for (const name of ['berth', ...SHORT_COMMANDS.map((c) => `berth-${c}`), 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
 }
 
 // esbuild escapes what is not ASCII in strings, not in regular expression
@@ -108,12 +118,12 @@ if (process.argv.includes('--native-only')) {
   buildNative({ quiet, log });
   process.exit(0);
 }
-// V8 code caches (dist/NAME.cache, read by bin/berth). The bundle's come from
+// V8 code caches (dist/NAME.cache, read by bin/berth). The bundles' come from
 // commands run through bin/berth: each holds the functions that ran, and stays
-// small, since a short command deserializes all of it on every call. state, kill,
-// start and delete each have their own (dist/berth.COMMAND.cache), made on a
-// container faked for them (shortCommandCaches); every other command but create,
-// run and exec loads that of a `list` run (dist/berth.cache).
+// small, since a short command deserializes all of it on every call. The short
+// commands' bundles (dist/berth-COMMAND.js) each have one made on a container faked
+// for them (shortCommandCaches); every command of dist/berth.js but create, run and
+// exec loads that of a `list` run (dist/berth.cache).
 // The chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the
 // flag is reset before the cache is made, as V8 rejects a cache made under other
 // flags): only the commands that use a chunk load it, and it saves them compiling
@@ -153,7 +163,7 @@ function cacheOf(args, name) {
 // SIGCONT), start (which finds the fifo's byte untaken: an init that died), then,
 // with the sleep ended, delete (its "cgroups" removed).
 async function shortCommandCaches(tmp) {
-  for (const name of ['state', 'kill', 'start', 'delete']) rmSync(join(root, 'dist', `berth.${name}.cache`), { force: true });
+  for (const name of SHORT_COMMANDS) rmSync(join(root, 'dist', `berth-${name}.cache`), { force: true });
   const sleep = spawn('sleep', ['600'], { stdio: 'ignore' });
   const ended = new Promise((res) => sleep.once('exit', res));
   try {
@@ -172,13 +182,13 @@ async function shortCommandCaches(tmp) {
     };
     writeFileSync(join(dir, 'state.json'), JSON.stringify(saved));
     const R = ['--root', tmp];
-    cacheOf([...R, 'state', id], 'berth.state.cache');
-    cacheOf([...R, 'kill', id, 'CONT'], 'berth.kill.cache');
-    cacheOf([...R, 'start', id], 'berth.start.cache');
+    cacheOf([...R, 'state', id], 'berth-state.cache');
+    cacheOf([...R, 'kill', id, 'CONT'], 'berth-kill.cache');
+    cacheOf([...R, 'start', id], 'berth-start.cache');
     rmSync(join(cgroups[0], 'freezer.state'));
     sleep.kill('SIGKILL');
     await ended;
-    cacheOf([...R, 'delete', id], 'berth.delete.cache');
+    cacheOf([...R, 'delete', id], 'berth-delete.cache');
   } finally {
     sleep.kill('SIGKILL');
   }

@@ -1,13 +1,44 @@
 // Removing a container: every process in its cgroups is killed, the cgroups and
 // the state directory are removed, and poststop hooks run.
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync, rmSync } from 'node:fs';
 import { cgroupManager } from '../cgroups/manager';
+import { NotFoundError, StateError } from '../errors';
 import { runHooks } from '../hooks/run';
 import { containerPids } from './pids';
 import { isAlive } from '../state/proc';
-import type { Container } from '../state/store';
+import { type Container, containerDir, loadContainer, lockDir } from '../state/store';
 import { sleepSync } from '../sleep';
 import { mark } from '../trace';
+
+/** `delete ID [--force]`: a stopped container (with force, any: its processes are killed), its cgroups and state; poststop hooks. */
+export function deleteById(root: string, id: string, o: { force?: boolean }): void {
+  const dir = containerDir(root, id);
+  // Locked before the state is read: a create of the id in flight is waited for,
+  // and what it left is what is deleted (never a state read before it finished).
+  const unlock = lockDir(dir);
+  // As runc: force succeeds for a container that does not exist.
+  if (!unlock) {
+    if (o.force) return;
+    throw new NotFoundError(id);
+  }
+  try {
+    // Under the lock, a directory without a state file is a create killed at its
+    // first step: force removes it.
+    if (o.force && !existsSync(`${dir}/state.json`)) {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    const c = loadContainer(root, id);
+    const status = c.status();
+    // runtime.md: deleting a container that is not stopped MUST fail (runc deletes
+    // created ones; engines always pass --force for those).
+    if (status !== 'stopped' && !o.force) throw new StateError(`cannot delete container ${id} that is not stopped: ${status}`, id, status);
+    mark('locked, status');
+    destroy(c, { runPoststop: status !== 'creating' });
+  } finally {
+    unlock();
+  }
+}
 
 /** signal to the init and every process in the container's cgroups (sub-cgroups too); SIGKILL so that none escapes. */
 export function killAll(c: Container, signal: number): void {

@@ -2,11 +2,16 @@
 import { closeSync, constants as C, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, errnoText, StateError } from '../errors';
 import { poststartFailureStops, runHooks } from '../hooks/run';
-import type { Container } from '../state/store';
+import { type Container, withContainer } from '../state/store';
 import { native } from '../native/addon';
 import { isAlive } from '../state/proc';
 import { sleepSync } from '../sleep';
 import { mark } from '../trace';
+
+/** `start ID`: under the container's lock. */
+export function startById(root: string, id: string): void {
+  withContainer(root, id, startContainer);
+}
 
 export function startContainer(c: Container): void {
   const status = c.status();

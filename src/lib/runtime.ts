@@ -4,7 +4,7 @@
 // self-contained: it takes no signal handlers, never exits or changes the cwd,
 // umask or environment, and closes every fd it opened; the log and --rootless
 // settings (process-wide in berth's modules) are set again at each call.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { BerthError, StateError } from '../errors';
 import { setupLog } from '../log/log';
 import { prepareRoot, setRootlessCgroups } from '../rootless';
@@ -140,9 +140,7 @@ export class Runtime {
   /** Runs the user process of a created container (poststart hooks after). */
   async start(id: string): Promise<void> {
     this.enter();
-    const { withContainer } = require('../state/store') as typeof import('../state/store');
-    const { startContainer } = require('../container/start') as typeof import('../container/start');
-    withContainer(this.root, id, (c) => startContainer(c));
+    (require('../container/start') as typeof import('../container/start')).startById(this.root, id);
   }
 
   async state(id: string): Promise<State> {
@@ -151,64 +149,14 @@ export class Runtime {
 
   /** Sends signal (a name such as 'TERM' or 'SIGKILL', or a number; default SIGTERM) to the init, or to every process with all. */
   async kill(id: string, signal: string | number = 'SIGTERM', o: { all?: boolean } = {}): Promise<void> {
-    const { parseSignal } = require('../signals') as typeof import('../signals');
-    const sig = parseSignal(String(signal));
-    const c = this.load(id);
-    if (o.all) {
-      // runc accepts --all on a stopped container (the shim sends it after exit).
-      (require('../container/destroy') as typeof import('../container/destroy')).killAll(c, sig);
-      return;
-    }
-    // status() without what only a SIGKILL needs (paused: the freezer's state), nor
-    // the exec fifo (created and running are alike here).
-    const s = c.saved;
-    if (s.phase === 'creating') throw new StateError('container not running', id, c.status());
-    if (!(require('../state/proc') as typeof import('../state/proc')).isAlive(s.pid, s.pidStartTime)) throw new StateError('container not running', id, 'stopped');
-    const paused = sig === 9 && (require('../cgroups/freeze') as typeof import('../cgroups/freeze')).isFrozen(s.cgroups);
-    (require('../container/signal') as typeof import('../container/signal')).signalInit(c, sig);
-    // As runc: other signals wait in the frozen cgroup until resume; SIGKILL thaws
-    // it, since v1 frozen tasks would not die before that.
-    if (paused) {
-      try {
-        (require('../cgroups/manager') as typeof import('../cgroups/manager')).cgroupManager(c.saved.cgroups).setFrozen(false);
-      } catch {
-        // the cgroup went with the container
-      }
-    }
+    this.enter();
+    (require('../container/signal') as typeof import('../container/signal')).killById(this.root, id, signal, o);
   }
 
   /** Removes a stopped container (with force, any: its processes are killed), its cgroups and state; poststop hooks. */
   async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
     this.enter();
-    const { containerDir, loadContainer, lockDir } = require('../state/store') as typeof import('../state/store');
-    const { NotFoundError } = require('../errors') as typeof import('../errors');
-    const { destroy } = require('../container/destroy') as typeof import('../container/destroy');
-    const dir = containerDir(this.root, id);
-    // Locked before the state is read: a create of the id in flight is waited for,
-    // and what it left is what is deleted (never a state read before it finished).
-    const unlock = lockDir(dir);
-    // As runc: force succeeds for a container that does not exist.
-    if (!unlock) {
-      if (o.force) return;
-      throw new NotFoundError(id);
-    }
-    try {
-      // Under the lock, a directory without a state file is a create killed at its
-      // first step: force removes it.
-      if (o.force && !existsSync(`${dir}/state.json`)) {
-        rmSync(dir, { recursive: true, force: true });
-        return;
-      }
-      const c = loadContainer(this.root, id);
-      const status = c.status();
-      // runtime.md: deleting a container that is not stopped MUST fail (runc deletes
-      // created ones; engines always pass --force for those).
-      if (status !== 'stopped' && !o.force) throw new StateError(`cannot delete container ${id} that is not stopped: ${status}`, id, status);
-      (require('../trace') as typeof import('../trace')).mark('locked, status');
-      destroy(c, { runPoststop: status !== 'creating' });
-    } finally {
-      unlock();
-    }
+    (require('../container/destroy') as typeof import('../container/destroy')).deleteById(this.root, id, o);
   }
 
   /**

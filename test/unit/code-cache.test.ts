@@ -2,21 +2,21 @@
 // cache V8 rejects (made under other flags, or for other source) costs every call
 // its compile, silently, so each must be accepted by a plain `node` as bin/berth
 // runs it. berth.eager.cache is the bundle's cache for create, run and exec; state,
-// kill, start and delete each have their own (berth.COMMAND.cache).
+// kill, start and delete each run from a bundle of their own (berth-COMMAND.js).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from '../fixtures/runtime';
+import { BERTH, repoRoot, requireTool } from '../fixtures/runtime';
+
+const SHORT = ['state', 'kill', 'start', 'delete'];
 
 const CACHES: [string, string][] = [
   ['berth.js', 'berth.cache'],
   ['berth.js', 'berth.eager.cache'],
-  ['berth.js', 'berth.state.cache'],
-  ['berth.js', 'berth.kill.cache'],
-  ['berth.js', 'berth.start.cache'],
-  ['berth.js', 'berth.delete.cache'],
+  ...SHORT.map((c): [string, string] => [`berth-${c}.js`, `berth-${c}.cache`]),
   ['validators.js', 'validators.cache'],
   ['yargs-cli.js', 'yargs-cli.cache'],
   ['criu-rpc.js', 'criu-rpc.cache'],
@@ -33,7 +33,7 @@ const s = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedD
 process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');
 `;
 
-test("every code cache of the build is accepted by V8 for its file (the bundle's six included)", () => {
+test("every code cache of the build is accepted by V8 for its file (the bundles' of the short commands included)", () => {
   const dist = join(repoRoot(), 'dist');
   for (const [file, cache] of CACHES) {
     const out = execFileSync(process.execPath, ['-e', CHECK, join(dist, file), join(dist, cache)], { encoding: 'utf8' });
@@ -45,9 +45,38 @@ test("every code cache of the build is accepted by V8 for its file (the bundle's
 // the bytes to decode, hash and scan on every call.
 test('the bundles bin/berth loads are ASCII only', () => {
   const dist = join(repoRoot(), 'dist');
-  for (const file of ['berth.js', 'yargs-cli.js', 'criu-rpc.js', 'validators.js']) {
+  for (const file of ['berth.js', ...SHORT.map((c) => `berth-${c}.js`), 'yargs-cli.js', 'criu-rpc.js', 'validators.js']) {
     const text = readFileSync(join(dist, file), 'latin1');
     const at = text.search(/[^\x00-\x7f]/);
     assert.equal(at, -1, `dist/${file} has a byte beyond ASCII at ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}`);
   }
+});
+
+// A short command's bundle runs a well-formed call alone, and hands any other call
+// line to the whole CLI before doing anything: yargs' help and messages, as before.
+test('state, kill, start and delete run from their own bundle; a call line it does not parse goes to dist/berth.js', (t) => {
+  if (!requireTool('strace', t)) return;
+  const root = mkdtempSync(join(tmpdir(), 'berth-short-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dist = join(repoRoot(), 'dist');
+  // The bundles bin/berth opened, and how the call ended.
+  const call = (...args: string[]) => {
+    const trace = join(root, 'strace.txt');
+    const r = spawnSync('strace', ['-f', '-e', 'trace=openat', '-e', 'signal=none', '-o', trace, BERTH, '--root', root, ...args], { encoding: 'utf8' });
+    const opened = [...readFileSync(trace, 'utf8').matchAll(/openat\(AT_FDCWD, "([^"]+\.js)"/g)].map((m) => m[1]).filter((f) => f.startsWith(`${dist}/`)).map((f) => f.slice(dist.length + 1));
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, opened };
+  };
+  for (const c of SHORT) {
+    const own = call(c, 'nosuch');
+    assert.deepEqual(own.opened, [`berth-${c}.js`], `${c} nosuch: ${own.stderr}`);
+    assert.equal(own.status, 1);
+    assert.match(own.stderr, /^berth: container nosuch does not exist\n$/);
+    const help = call(c, '--help');
+    assert.deepEqual(help.opened, [`berth-${c}.js`, 'berth.js', 'yargs-cli.js'], `${c} --help`);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, new RegExp(`^berth ${c} <id>`));
+  }
+  const missing = call('state');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /Not enough non-option arguments/);
 });

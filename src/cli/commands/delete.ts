@@ -1,5 +1,4 @@
 import type { Command } from '../command';
-import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'delete',
@@ -8,6 +7,6 @@ const command: Command = {
   options: {
     force: { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it still runs' },
   },
-  run: (a) => runtimeOf(a).delete(a.id, { force: a.force }),
+  run: (a) => (require('../../container/destroy') as typeof import('../../container/destroy')).deleteById(a.root, a.id, { force: a.force }),
 };
 export default command;

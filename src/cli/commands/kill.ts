@@ -1,5 +1,4 @@
 import type { Command } from '../command';
-import { runtimeOf } from '../runtime';
 
 const command: Command = {
   name: 'kill',
@@ -8,6 +7,6 @@ const command: Command = {
   options: {
     all: { alias: 'a', type: 'boolean', default: false, describe: 'send the signal to all processes in the container' },
   },
-  run: (a) => runtimeOf(a).kill(a.id, a.signal ?? 'SIGTERM', { all: a.all }),
+  run: (a) => (require('../../container/signal') as typeof import('../../container/signal')).killById(a.root, a.id, a.signal ?? 'SIGTERM', { all: a.all }),
 };
 export default command;

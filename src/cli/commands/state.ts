@@ -1,5 +1,4 @@
 import type { Command } from '../command';
-import { runtimeOf } from '../runtime';
 import { writeOut } from '../output';
 
 const command: Command = {
@@ -8,7 +7,8 @@ const command: Command = {
   positionals: [{ name: 'id', required: true }],
   options: {},
   run: async (a) => {
-    writeOut(JSON.stringify(await runtimeOf(a).state(a.id), null, 2) + '\n');
+    const { loadContainer } = require('../../state/store') as typeof import('../../state/store');
+    writeOut(JSON.stringify(loadContainer(a.root, a.id).publicState(), null, 2) + '\n');
   },
 };
 export default command;
