@@ -5,7 +5,7 @@
 //  3. the native addon and berth-init (node-gyp, scripts/native.mjs), unless already built
 //  4. one bundled CLI file, dist/berth.js, plus lazily loaded chunks, and their V8 code caches
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
@@ -19,8 +19,12 @@ const quiet = process.argv.includes('--quiet');
 const log = (m) => { if (!quiet) process.stderr.write(`build: ${m}\n`); };
 
 // 4. bundle
-// Commands bin/berth runs from a bundle of their own, dist/berth-NAME.js.
+// The commands engines call, which bin/berth runs from a bundle of their own
+// (dist/berth-NAME.js, src/cli/one-command.ts): create, run and exec, whose code caches
+// come from real calls (realCallCaches), and the short ones (shortCommandCaches).
+const REAL_CALL_COMMANDS = ['create', 'run', 'exec'];
 const SHORT_COMMANDS = ['state', 'kill', 'start', 'delete'];
+const OWN_BUNDLE_COMMANDS = [...REAL_CALL_COMMANDS, ...SHORT_COMMANDS];
 
 async function bundle() {
   const esbuild = await import('esbuild');
@@ -37,11 +41,11 @@ async function bundle() {
     },
   };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/berth.js') });
-  // One bundle per short command, with only what that command reaches (src/cli/short.ts).
-  for (const name of SHORT_COMMANDS) {
+  // One bundle per command engines call, with only what that command reaches.
+  for (const name of OWN_BUNDLE_COMMANDS) {
     await esbuild.build({
       ...common, external: [...common.external, './berth.js'], outfile: join(root, `dist/berth-${name}.js`),
-      stdin: { contents: `import c from './commands/${name}';\nimport { runOnly } from './short';\nrunOnly(c);\n`, resolveDir: join(root, 'src/cli'), sourcefile: `berth-${name}.ts`, loader: 'ts' },
+      stdin: { contents: `import c from './commands/${name}';\nimport { runOneCommand } from './one-command';\nrunOneCommand(c);\n`, resolveDir: join(root, 'src/cli'), sourcefile: `berth-${name}.ts`, loader: 'ts' },
     });
   }
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/yargs-cli.ts')], outfile: join(root, 'dist/yargs-cli.js') });
@@ -51,7 +55,7 @@ async function bundle() {
   libraryTypes();
   // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
-  for (const name of ['berth', ...SHORT_COMMANDS.map((c) => `berth-${c}`), 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
+  for (const name of ['berth', ...OWN_BUNDLE_COMMANDS.map((c) => `berth-${c}`), 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
 }
 
 // esbuild escapes what is not ASCII in strings, not in regular expression
@@ -120,41 +124,79 @@ if (process.argv.includes('--native-only')) {
 }
 // V8 code caches (dist/NAME.cache, read by bin/berth). The bundles' come from
 // commands run through bin/berth: each holds the functions that ran, and stays
-// small, since a short command deserializes all of it on every call. The short
-// commands' bundles (dist/berth-COMMAND.js) each have one made on a container faked
-// for them (shortCommandCaches); every command of dist/berth.js but create, run and
-// exec loads that of a `list` run (dist/berth.cache).
+// small, since a call deserializes all of it every time. The short commands'
+// bundles (dist/berth-COMMAND.js) each have one made on a container faked for them
+// (shortCommandCaches); create, run and exec each one from a real call
+// (realCallCaches); the rest of the commands (dist/berth.js) that of a `list` run
+// (dist/berth.cache).
 // The chunks' hold every function (V8 compiles eagerly while --no-lazy is set; the
 // flag is reset before the cache is made, as V8 rejects a cache made under other
 // flags): only the commands that use a chunk load it, and it saves them compiling
-// the functions of their own path (the validators: ~11 ms of CPU to ~4 ms). So does
-// the bundle's eager cache, berth.eager.cache, which bin/berth loads for create,
-// run and exec (`run`: ~10 ms of CPU less).
+// the functions of their own path (the validators: ~11 ms of CPU to ~4 ms). So do
+// create's, run's and exec's where no container could run for them here.
 async function makeCodeCaches() {
   const tmp = mkdtempSync(join(root, 'build', 'cache-root-'));
   try {
     cacheOf(['--root', tmp, 'list'], 'berth.cache');
     await shortCommandCaches(tmp);
+    realCallCaches(tmp);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const { wrap } = createRequire(import.meta.url)('node:module');
-  for (const [name, cache] of [['berth', 'berth.eager'], ['validators'], ['yargs-cli'], ['criu-rpc']]) {
+  const made = (name) => existsSync(join(root, 'dist', `${name}.cache`));
+  for (const name of [...REAL_CALL_COMMANDS.map((c) => `berth-${c}`).filter((n) => !made(n)), 'validators', 'yargs-cli', 'criu-rpc']) {
     const file = join(root, 'dist', `${name}.js`);
     if (!existsSync(file)) continue;
     setFlagsFromString('--no-lazy');
     const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file });
     setFlagsFromString('--lazy');
-    writeFileSync(join(root, 'dist', `${cache ?? name}.cache`), script.createCachedData());
+    writeFileSync(join(root, 'dist', `${name}.cache`), script.createCachedData());
   }
 }
 
-/** Runs bin/berth with args, saving the bundle's code cache as it exits (an error exit too) to dist/NAME. */
+/** Runs bin/berth with args, saving the bundle's code cache as it exits (an error exit too) to dist/NAME; returns its exit status. */
 function cacheOf(args, name) {
-  spawnSync(process.execPath, [join(root, 'bin/berth'), ...args], {
+  return spawnSync(process.execPath, [join(root, 'bin/berth'), ...args], {
     env: { ...process.env, BERTH_MAKE_CODE_CACHE: join(root, 'dist', name) },
     stdio: 'ignore',
-  });
+  }).status;
+}
+
+// create's, run's and exec's caches, each from a call on a real container (what it
+// runs on this host: `run` ~4 ms of CPU less than with every function compiled),
+// whose process is a copy of berth-init (static; run as a command it exits with 2).
+// Only as root, and a cache whose call failed is not kept: makeCodeCaches then
+// compiles every function of that bundle instead.
+function realCallCaches(tmp) {
+  for (const name of REAL_CALL_COMMANDS) rmSync(join(root, 'dist', `berth-${name}.cache`), { force: true });
+  const init = join(root, 'build/Release/berth-init');
+  if (process.getuid() !== 0 || !existsSync(init)) return log('create, run and exec: caches of every function (no container runs here without root and berth-init)');
+  const bundle = join(tmp, 'bundle');
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  copyFileSync(init, join(bundle, 'rootfs/true'));
+  const berth = (...args) => spawnSync(process.execPath, [join(root, 'bin/berth'), '--root', join(tmp, 'state'), ...args], { stdio: 'ignore' }).status;
+  berth('spec', '--bundle', bundle);
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify({ ...config, process: { ...config.process, terminal: false, args: ['/true'] }, root: { path: 'rootfs', readonly: true } }));
+  const id = `berth-build-${process.pid}`;
+  const R = ['--root', join(tmp, 'state')];
+  // The cache of a call that ended otherwise than wanted is not kept.
+  const kept = (name, args, want) => {
+    const status = args ? cacheOf([...R, name, ...args], `berth-${name}.cache`) : undefined;
+    if (status === want) return true;
+    rmSync(join(root, 'dist', `berth-${name}.cache`), { force: true });
+    log(`${name}: a cache of every function (${status === undefined ? 'no container to call it on' : `its call here ended with ${status}`})`);
+    return false;
+  };
+  try {
+    const created = kept('create', ['--bundle', bundle, id], 0);
+    kept('exec', created && [id, '/true'], 2);
+    kept('run', ['--bundle', bundle, `${id}-run`], 2);
+  } finally {
+    berth('delete', '--force', id);
+    berth('delete', '--force', `${id}-run`);
+  }
 }
 
 // The short commands' caches, each from a run of that command on a container whose

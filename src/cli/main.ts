@@ -1,7 +1,7 @@
 // Entry point of the berth CLI (dist/berth.js). Global flags match runc's; each
 // command lives in its own module under ./commands. Well-formed calls (what engines
 // send) are parsed by ./fast-parse; yargs is loaded for everything else (help, errors).
-// state, kill, start and delete have entries of their own as well (./short.ts).
+// The commands engines call have entries of their own as well (./one-command.ts).
 import { BerthError } from '../errors';
 import { commands } from './commands';
 import { runCall, runCommand } from './run-command';

@@ -1,5 +1,5 @@
 // What every CLI entry shares: the global options' setup, one command's run, and
-// how a call ends (./main.ts, the whole CLI; ./short.ts, one command alone).
+// how a call ends (./main.ts, the whole CLI; ./one-command.ts, one command alone).
 import { BerthError, errorLine } from '../errors';
 import { logDebug, logError, setupLog } from '../log/log';
 import { prepareRoot, setRootlessCgroups } from '../rootless';
