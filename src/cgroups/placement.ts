@@ -127,10 +127,12 @@ export function applyLimits(p: Placement, limits: Limits | undefined): void {
  */
 export function execDefaultCgroups(p: Placement, initPid: number): Placement {
   const dir = p.unified;
-  const h = hierarchies().find((x) => x.version === 2);
-  if (!dir || !h) return p;
+  if (!dir) return p;
   try {
+    // The common case decided before the hierarchies are read (mountinfo: ~1 ms).
     if (!readKernelFile(join(dir, 'cgroup.subtree_control')).trim()) return p;
+    const h = hierarchies().find((x) => x.version === 2);
+    if (!h) return p;
     const line = readKernelFile(`/proc/${initPid}/cgroup`).split('\n').find((l) => l.startsWith('0::'));
     const leaf = line && dirFor(h, line.slice(3));
     if (!leaf || !leaf.startsWith(`${dir}/`)) return p;

@@ -220,6 +220,23 @@ describe('cgroups', () => {
     }
   });
 
+  test('an exec reads no mountinfo: the hierarchies are read only when the container\'s cgroup2 directory enables controllers (strace)', (t) => {
+    if (!requireTool('strace', t)) return;
+    const b = makeBundle({ args: ['sleep', '1000'] });
+    const id = newId();
+    try {
+      assert.equal(berth('run', '--detach', '--bundle', b.dir, id).code, 0);
+      const trace = join(b.dir, 'strace.txt');
+      const r = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, BERTH, '--root', root, 'exec', id, 'true'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const reads = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('/mountinfo"'));
+      assert.deepEqual(reads, []);
+    } finally {
+      berth('delete', '--force', id);
+      b.cleanup();
+    }
+  });
+
   test('delete removes each of the container\'s cgroups once: no rmdir of one already gone (strace)', (t) => {
     if (!requireTool('strace', t)) return;
     const b = makeBundle({ args: ['true'] });
