@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { hierarchies, isUnified } from '../../src/cgroups/hierarchies';
 import { makeBundle, type Bundle } from '../fixtures/bundle';
 import { leftovers, Session, show } from './helpers';
 
@@ -37,7 +38,8 @@ test('exec runs in the container: its namespaces, hostname, cgroup; the status c
   assert.match(r.stdout, /^exec-test$/m);
   assert.match(r.stdout, /^pid=\d+$/m);
   assert.doesNotMatch(r.stdout, /^pid=1$/m, 'pid 1 is the init');
-  assert.match(r.stdout, new RegExp(`:pids:/berth/${id}$`, 'm'));
+  // Its cgroup is the container's: the pids hierarchy's line (v1), or the only one (v2).
+  assert.match(r.stdout, new RegExp(isUnified(hierarchies()) ? `^0::/berth/${id}$` : `:pids:/berth/${id}$`, 'm'));
 });
 
 test('the exec\'d process starts with no signal ignored or blocked (as runc)', () => {
