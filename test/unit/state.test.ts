@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isAlive, procStat, readKernelFile } from '../../src/state/proc';
-import { checkId, claimContainer, listContainers, loadContainer, type Saved } from '../../src/state/store';
+import { checkId, claimContainer, isoTime, listContainers, loadContainer, type Saved } from '../../src/state/store';
 
 const root = mkdtempSync('/tmp/berth-state-');
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -22,6 +22,13 @@ describe('state store', () => {
   test('ids: letters, digits and _+-. only', () => {
     for (const ok of ['a', 'A-1_b.c+d', 'x'.repeat(64)]) checkId(ok);
     for (const bad of ['', '.', '..', 'a/b', '../x', 'a b', 'ä']) assert.throws(() => checkId(bad), /invalid container id/);
+  });
+
+  test('"created" is the time as Date.toISOString has it, made without a Date', () => {
+    const day = 86_400_000;
+    const times = [0, 1, 999, day - 1, day, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.now()];
+    for (let t = 0; t < Date.UTC(2400, 0, 1); t += 7 * day + 3_723_456) times.push(t); // every weekday, hour and month, leap days
+    for (const t of times) assert.equal(isoTime(t), new Date(t).toISOString(), `at ${t}`);
   });
 
   test('claiming an id twice fails; state.json is written whole, without temp files left', () => {
