@@ -124,7 +124,8 @@ export function decodeItems(b: Buffer): (bigint | string | Buffer)[] {
       i += 9;
     } else if (b[i] === 2) {
       const n = b.readUInt32LE(i + 1);
-      out.push(b.toString('utf8', i + 5, i + 5 + n));
+      // utf8Slice: toString's JavaScript costs ~0.2 ms of CPU on its first call.
+      out.push((b as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(i + 5, i + 5 + n));
       i += 6 + n;
     } else if (b[i] === 3) {
       const n = b.readUInt32LE(i + 1);
