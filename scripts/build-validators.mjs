@@ -3,9 +3,8 @@
 //     `config`, `state`, `features`, `process`, `resources` (the CLI never compiles a
 //     schema at run time; it requires this file lazily, see src/spec/validate.ts). Each
 //     first asks a validator that only says whether the document is valid: ajv's
-//     standalone code stopping at the first error, its error objects left empty (`{}`,
-//     as ajv makes them where it discards them), about half the code to load on every
-//     create. Only a document it refuses loads dist/validators-errors.js: ajv's
+//     standalone code stopping at the first error, without error objects (checksOnly),
+//     half the code to load on every create. Only a document it refuses loads dist/validators-errors.js: ajv's
 //     validators of the same schemas with every error (allErrors), for the message.
 //  2. src/spec/types.generated.ts: TypeScript types of the same schemas
 //     (json-schema-to-typescript), re-exported under stable names by src/spec/types.ts.
@@ -70,34 +69,46 @@ function standaloneSource(schemas, options) {
 }
 
 /**
- * ajv's code with every error object literal ({instancePath, schemaPath, keyword,
- * params, ...}) replaced by `{}`: what ajv itself emits where it discards errors
- * (createErrors: false, in `not` and `if`). Its verdicts only count errors, never
- * read them, so they stay the same.
+ * ajv's code made to give verdicts only: every error object literal ({instancePath,
+ * schemaPath, keyword, params, ...}) becomes `{}`, what ajv itself emits where it
+ * discards errors (createErrors: false, in `not` and `if`); its verdicts only count
+ * errors, never read them. Then the context each validate function takes and passes
+ * on ({instancePath, parentData, parentDataProperty, rootData}), which only those
+ * objects used, is dropped from their heads and calls (a quarter of the code left).
  */
-function withoutErrorObjects(source) {
+function checksOnly(source) {
   const ts = require('typescript');
   const file = ts.createSourceFile('validators.js', source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const spans = [];
+  const names = (o) => new Set(o.properties.map((p) => (p.name && ts.isIdentifier(p.name) ? p.name.text : '')));
+  const edits = []; // [start, end, replacement]
+  let errorObjects = 0;
   const visit = (node) => {
-    if (ts.isObjectLiteralExpression(node)) {
-      const names = new Set(node.properties.map((p) => p.name && ts.isIdentifier(p.name) ? p.name.text : ''));
-      if (['instancePath', 'schemaPath', 'keyword', 'params'].every((n) => names.has(n))) {
-        spans.push([node.getStart(file), node.end]);
-        return;
-      }
+    if (ts.isObjectLiteralExpression(node) && ['instancePath', 'schemaPath', 'keyword', 'params'].every((n) => names(node).has(n))) {
+      edits.push([node.getStart(file), node.end, '{}']);
+      errorObjects++;
+      return;
+    }
+    if (ts.isCallExpression(node) && node.arguments.length === 2 && ts.isObjectLiteralExpression(node.arguments[1]) && names(node.arguments[1]).has('rootData')) {
+      edits.push([node.arguments[0].end, node.arguments[1].end, '']);
+    }
+    if (ts.isFunctionDeclaration(node) && node.parameters.length === 2 && ts.isObjectBindingPattern(node.parameters[1].name)) {
+      edits.push([node.parameters[0].end, node.parameters[1].end, '']);
     }
     ts.forEachChild(node, visit);
   };
   visit(file);
+  edits.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
-  for (const [start, end] of spans) {
-    out += `${source.slice(at, start)}{}`;
+  for (const [start, end, text] of edits) {
+    if (start < at) throw new Error('overlapping edits of ajv\'s code');
+    out += source.slice(at, start) + text;
     at = end;
   }
   out += source.slice(at);
-  if (spans.length < 100 || out.includes('schemaPath')) throw new Error(`error objects not all found in ajv's code (${spans.length} replaced)`);
+  if (errorObjects < 100 || /\b(schemaPath|instancePath|parentData|parentDataProperty|rootData)\b/.test(out)) {
+    throw new Error(`ajv's code is not as expected: ${errorObjects} error objects replaced, and its context still used`);
+  }
   return out;
 }
 
@@ -105,7 +116,7 @@ async function buildValidators(schemas) {
   const tmpDir = join(root, 'build/validators');
   mkdirSync(tmpDir, { recursive: true });
   const checks = join(tmpDir, 'checks.raw.js');
-  writeFileSync(checks, withoutErrorObjects(standaloneSource(schemas, { allErrors: false, messages: false })));
+  writeFileSync(checks, checksOnly(standaloneSource(schemas, { allErrors: false, messages: false })));
   const full = join(tmpDir, 'validators-errors.raw.js');
   writeFileSync(full, standaloneSource(schemas, { allErrors: true }));
   // dist/validators.js: the checks, and the errors file required (beside it) only for a refused document.
@@ -152,7 +163,7 @@ for (const name of ${JSON.stringify(Object.keys(ENTRIES))}) {
   // generation, whose filling past 80% of its first 1 MiB on the way through create
   // makes V8 run a scavenge (~1 ms of CPU) before the call can exit. Above it they go
   // to the large-object space; the padding costs the read of a comment.
-  const minSize = 136 * 1024;
+  const minSize = 129 * 1024;
   const size = statSync(validatorsOut).size;
   if (size < minSize) appendFileSync(validatorsOut, `//${' '.repeat(minSize - size - 3)}\n`);
   // Check the result loads and exports what the CLI expects.
