@@ -5,7 +5,6 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError, errnoText } from '../errors';
 import { sleepSync } from '../sleep';
-import { hierarchies } from './hierarchies';
 import { readKernelFile } from '../state/proc';
 
 export interface FreezeTarget { freezer?: string; unified?: string }
@@ -78,23 +77,17 @@ export function isFrozen(t: FreezeTarget): boolean {
 export function frozenBy(t: FreezeTarget): string | undefined {
   if (t.freezer) {
     const dir = nearestExisting(t.freezer);
-    const state = rootCgroup(dir) ? '' : readOr(join(dir, 'freezer.state'));
+    const state = readOr(join(dir, 'freezer.state'));
     if (state && state !== 'THAWED') return `${dir} is frozen (freezer.state ${state})`;
   }
   if (t.unified) {
     const dir = nearestExisting(t.unified);
-    if (rootCgroup(dir)) return undefined;
     if (/^frozen 1$/m.test(readOr(join(dir, 'cgroup.events')))) return `${dir} is frozen (cgroup.events)`;
-    for (let d = dir, v = readOr(join(d, 'cgroup.freeze')); v !== ''; d = dirname(d), v = rootCgroup(d) ? '' : readOr(join(d, 'cgroup.freeze'))) {
+    for (let d = dir, v = readOr(join(d, 'cgroup.freeze')); v !== ''; d = dirname(d), v = readOr(join(d, 'cgroup.freeze'))) {
       if (v === '1') return `${d} is frozen (cgroup.freeze 1)`;
     }
   }
   return undefined;
-}
-
-/** A hierarchy's root cgroup, which has none of the freezer's files: not read (a failed read costs an exception). */
-function rootCgroup(dir: string): boolean {
-  return hierarchies().some((h) => h.mountpoint === dir && h.mountRoot === '/');
 }
 
 function nearestExisting(dir: string): string {
@@ -105,7 +98,9 @@ function nearestExisting(dir: string): string {
 
 function readOr(path: string): string {
   try {
-    return read(path).trim();
+    // Looked for first: a hierarchy's root cgroup has none of these files, and a
+    // failed read costs an exception (~25 us, the first in a process ~0.15 ms).
+    return existsSync(path) ? read(path).trim() : '';
   } catch {
     return '';
   }
