@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <string>
@@ -50,6 +51,19 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   while (rc < 0 && errno == EINTR);
   if (rc < 0) return ThrowErrno(info.Env(), "flock", errno);
   return info.Env().Undefined();
+}
+
+// sameFile(fd, path): whether path names the file open at fd (a locked directory
+// still there: not removed, nor made anew, meanwhile); false when path is gone.
+Napi::Value SameFile(const Napi::CallbackInfo& info) {
+  struct stat held, now;
+  if (fstat(Int(info, 0), &held) < 0) return ThrowErrno(info.Env(), "fstat", errno);
+  std::string path = info[1].As<Napi::String>();
+  if (stat(path.c_str(), &now) < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Napi::Boolean::New(info.Env(), false);
+    return ThrowErrno(info.Env(), "stat", errno);
+  }
+  return Napi::Boolean::New(info.Env(), held.st_dev == now.st_dev && held.st_ino == now.st_ino);
 }
 
 // pidfdOpen(pid): a handle that keeps naming this process even if its pid is reused.
@@ -365,6 +379,7 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("sameFile", Napi::Function::New(env, SameFile));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix));

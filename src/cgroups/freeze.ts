@@ -98,7 +98,9 @@ function nearestExisting(dir: string): string {
 
 function readOr(path: string): string {
   try {
-    return read(path).trim();
+    // Looked for first: a hierarchy's root cgroup has none of these files, and a
+    // failed read costs an exception (~25 us, the first in a process ~0.15 ms).
+    return existsSync(path) ? read(path).trim() : '';
   } catch {
     return '';
   }

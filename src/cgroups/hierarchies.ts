@@ -16,8 +16,11 @@ export interface Hierarchy {
 }
 
 function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return s.includes('\\') ? s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) : s;
 }
+
+/** Options of a v1 cgroup mount that name no controller. */
+const NOT_CONTROLLERS = new Set(['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode']);
 
 let cached: Hierarchy[] | undefined;
 
@@ -26,20 +29,23 @@ export function hierarchies(): Hierarchy[] {
   return (cached ??= readHierarchies());
 }
 
+// Plain string work: this runs on every create, once, cold.
 function readHierarchies(): Hierarchy[] {
+  // berth's own cgroup in each hierarchy ("ID:CONTROLLERS:PATH"), by its controllers sorted ('' on cgroup2).
   const own = new Map<string, string>();
   for (const line of readKernelFile('/proc/self/cgroup').split('\n')) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (m) own.set(m[2], m[3]);
+    const a = line.indexOf(':');
+    const b = line.indexOf(':', a + 1);
+    if (a > 0 && b > 0) own.set(line.slice(a + 1, b).split(',').sort().join(','), line.slice(b + 1));
   }
   const out: Hierarchy[] = [];
   const seen = new Set<string>();
   for (const line of readKernelFile('/proc/self/mountinfo').split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const f = line.slice(0, sep).split(' ');
     const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const f = line.slice(0, sep).split(' ');
     const mountRoot = unescape(f[3]);
     const mountpoint = unescape(f[4]);
     if (fstype === 'cgroup2') {
@@ -47,12 +53,11 @@ function readHierarchies(): Hierarchy[] {
       seen.add('unified');
       out.push({ version: 2, mountpoint, mountRoot, controllers: [], own: own.get('') ?? '/' });
     } else {
-      const controllers = superOpts.split(',').filter((o) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode'].includes(o) && !o.startsWith('release_agent='));
+      const controllers = superOpts.split(',').filter((o) => !NOT_CONTROLLERS.has(o) && !o.startsWith('release_agent='));
       const key = controllers.slice().sort().join(',');
       if (seen.has(key)) continue;
       seen.add(key);
-      const ownPath = [...own.entries()].find(([k]) => k.split(',').sort().join(',') === key)?.[1] ?? '/';
-      out.push({ version: 1, mountpoint, mountRoot, controllers, own: ownPath });
+      out.push({ version: 1, mountpoint, mountRoot, controllers, own: own.get(key) ?? '/' });
     }
   }
   return out;

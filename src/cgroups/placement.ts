@@ -63,7 +63,7 @@ export function makeCgroups(p: Placement): void {
     if (!dir) continue;
     for (let i = 0; ; i++) {
       try {
-        mkdirs(h, dir);
+        mkdirs(h, dir, p.made);
         break;
       } catch (e) {
         // Another container's delete may remove a shared parent (/berth) between our
@@ -75,19 +75,22 @@ export function makeCgroups(p: Placement): void {
   }
 }
 
-function mkdirs(h: Hierarchy, dir: string): void {
+/** dir and its parents; missing: those the plan found missing, made parents first
+ * (each mkdir refused for want of a parent costs an exception). */
+function mkdirs(h: Hierarchy, dir: string, missing: string[]): void {
   if (!dir.startsWith(h.mountpoint + '/')) return;
   const cpuset = h.controllers.includes('cpuset');
   // A cpuset dir that exists may be one another container's create has just made
   // and not yet filled (a shared parent such as /berth): check it too, as runc does.
-  if (cpuset) mkdirs(h, dirname(dir));
+  if (cpuset || missing.includes(dirname(dir))) mkdirs(h, dirname(dir), missing);
   try {
     mkdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    // Elsewhere the mkdir itself says whether the parents are there: no check before it.
+    // Elsewhere the mkdir itself says whether the parents are there (one removed
+    // since the plan, by the last other container's delete): no check before it.
     if (code === 'ENOENT' && !cpuset) {
-      mkdirs(h, dirname(dir));
+      mkdirs(h, dirname(dir), missing);
       try {
         mkdirSync(dir);
       } catch (e2) {

@@ -22,7 +22,7 @@ import type { Spec } from '../spec/types';
 import { loadConfig } from '../spec/validate';
 import { rootlessCgroups } from '../rootless';
 import { procStat } from '../state/proc';
-import { claimContainer, containerDir, type Container, type Saved, writeAtomic } from '../state/store';
+import { claimContainer, containerDir, type Container, isoTime, type Saved, writeAtomic } from '../state/store';
 import { destroy } from './destroy';
 import { mark } from '../trace';
 import { cgroups1, endBerthInit, type BerthInit, initError, readMessage, reapLeftBerthInits, startBerthInit, watchBerthInit, writeAll } from './sync';
@@ -133,7 +133,7 @@ export function newState(spec: Spec, id: string, bundle: string, placement: Plac
     id,
     bundle,
     rootfs: rootfsPath(spec, bundle),
-    created: new Date().toISOString(),
+    created: isoTime(),
     owner: '',
     annotations: spec.annotations as Record<string, string> | undefined,
     phase: 'creating',

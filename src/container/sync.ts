@@ -5,7 +5,7 @@ import { BerthError, errnoCode, errnoText, SetupError } from '../errors';
 import { berthInitExe, native } from '../native/addon';
 import { joinCgroups, type Placement } from '../cgroups/placement';
 import { frozenBy } from '../cgroups/freeze';
-import { decodeItems } from '../plan/message';
+import { decodeItems, u32At } from '../plan/message';
 import { procStat } from '../state/proc';
 
 /**
@@ -215,7 +215,7 @@ function readFull(fd: number, n: number, watch: Watch | undefined): Buffer | und
 export function readMessage(fd: number, watch?: Watch): { type: number; payload: Buffer } | undefined {
   const h = readFull(fd, 8, watch);
   if (!h) return undefined;
-  return { type: h.readUInt32LE(0), payload: readFull(fd, h.readUInt32LE(4), watch) ?? Buffer.alloc(0) };
+  return { type: u32At(h, 0), payload: readFull(fd, u32At(h, 4), watch) ?? Buffer.alloc(0) };
 }
 
 /** The error berth-init reported (MSG_ERROR items), worded as Go (and so runc) words it. */

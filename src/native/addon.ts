@@ -9,6 +9,8 @@ import { BerthError } from '../errors';
 export interface ExitStatus { pid: number; code?: number; signal?: number }
 export interface Addon {
   flock(fd: number, exclusive: boolean, wait: boolean): void;
+  /** Whether path names the file open at fd (same device and inode); false when path is gone. */
+  sameFile(fd: number, path: string): boolean;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   waitHangup(fd: number, timeoutMs: number): boolean;

@@ -4,7 +4,7 @@
 import * as K from './generated';
 import type { Plan } from './plan';
 
-export { decodeItems, encodeMessage } from './wire';
+export { decodeItems, encodeMessage, u32At } from './wire';
 
 /** The process to become, as create (the init) and exec describe it alike. */
 export type ProcessPlan = Pick<Plan, 'rlimits' | 'user' | 'caps' | 'noNewPrivileges' | 'cwd' | 'args' | 'env' | 'preserveFds' | 'apparmor' | 'console'> & {

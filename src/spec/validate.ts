@@ -68,7 +68,14 @@ function loadValidators(): Validators {
 export function validate<K extends DocumentKind>(kind: K, value: unknown, what: string): asserts value is SpecDocuments[K] {
   const fn = loadValidators()[kind];
   if (typeof fn !== 'function') throw new BerthError(`no schema validator for ${kind}`);
-  if (fn(value)) return;
+  let valid: boolean;
+  try {
+    valid = fn(value);
+  } catch (e) {
+    // A refused document loads validators-errors.js beside validators.js for its errors.
+    throw new BerthError(`cannot list the schema errors of ${what} (validators-errors.js next to the berth bundle): ${(e as Error).message}`);
+  }
+  if (valid) return;
   const lines = formatSchemaErrors(fn.errors ?? [], value);
   if (lines.length === 0) lines.push('/: does not match the schema');
   throw new ConfigError(`invalid ${what}: ${lines.length} error${lines.length === 1 ? '' : 's'}\n${lines.map((l) => `  ${l}`).join('\n')}`, lines);

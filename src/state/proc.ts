@@ -1,31 +1,19 @@
 // Facts about host processes read from /proc. A pid alone can be reused; a pid with
 // its start time (field 22 of /proc/PID/stat) names one process for good.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export interface ProcStat { state: string; ppid: number; startTime: string }
 
-let buf = Buffer.allocUnsafe(4096);
-
 /**
- * The text of a /proc or cgroupfs file (throws as readFileSync). Such files report
- * size 0, which sends readFileSync down its unknown-size path (fstat, 64 KiB
- * chunks, concat): twice the CPU of reading into one reused buffer. Decoded as
- * UTF-8: cgroup and mount paths are the kernel's bytes, which Node's paths encode
- * as UTF-8 (numbers and states are ASCII either way).
+ * The text of a /proc or cgroupfs file (throws as readFileSync), decoded as UTF-8:
+ * cgroup and mount paths are the kernel's bytes, which Node's paths encode as UTF-8
+ * (numbers and states are ASCII either way). readFileSync with 'utf8' reads it in one
+ * call into Node's C++ (open, read to the end, close: these files report size 0),
+ * as fast as a read into a reused buffer, and without the first-call cost of
+ * openSync, readSync and toString's JavaScript (~0.7 ms of CPU in a fresh process).
  */
 export function readKernelFile(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) return buf.toString('utf8', 0, n);
-      n += r;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  return readFileSync(path, 'utf8');
 }
 
 export function procStat(pid: number): ProcStat | undefined {

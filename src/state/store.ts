@@ -1,7 +1,7 @@
 // The container store under --root: one directory per container holding state.json
 // (written atomically: temp file, fsync, rename) and, between create and start, the
 // exec fifo. Status is never stored: it is derived from the live init process.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, statSync, writeSync, constants as C } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoText, ExistsError, NotFoundError } from '../errors';
 import { isFrozen } from '../cgroups/freeze';
@@ -124,6 +124,27 @@ export class Container {
   }
 }
 
+/**
+ * Now as Date's toISOString() has it (UTC, milliseconds), computed from Date.now():
+ * a process's first Date object reads the local time zone (/etc/localtime, ~0.2 ms),
+ * which a UTC time does not need. Days to a civil date: H. Hinnant's algorithm.
+ */
+export function isoTime(ms = Date.now()): string {
+  const days = Math.floor(ms / 86_400_000);
+  const z = days + 719_468; // days since 0000-03-01
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const t = ms - days * 86_400_000;
+  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  const ms3 = t % 1000;
+  return `${year}-${two(month)}-${two(doy - Math.floor((153 * mp + 2) / 5) + 1)}T${two(Math.floor(t / 3_600_000))}:${two(Math.floor(t / 60_000) % 60)}:${two(Math.floor(t / 1000) % 60)}.${ms3 < 10 ? '00' : ms3 < 100 ? '0' : ''}${ms3}Z`;
+}
+
 // Readers see the old file or the new one, never a part: rename is atomic. No
 // fsync: state lives on tmpfs (/run) and no container outlives a reboot anyway.
 export function writeAtomic(path: string, data: string): void {
@@ -154,10 +175,10 @@ export function lockDir(dir: string): (() => void) | undefined {
       throw new BerthError(`opening the state directory ${dir}: ${errnoText(e)}`);
     }
     try {
-      (require('../native/addon') as typeof import('../native/addon')).native().flock(fd, true, true);
-      const held = fstatSync(fd);
-      const now = statSync(dir, { throwIfNoEntry: false });
-      if (now && now.ino === held.ino && now.dev === held.dev) return () => closeSync(fd);
+      const addon = (require('../native/addon') as typeof import('../native/addon')).native();
+      addon.flock(fd, true, true);
+      // By the addon: Node's first fstatSync and statSync in a process cost ~0.3 ms of CPU.
+      if (addon.sameFile(fd, dir)) return () => closeSync(fd);
     } catch (e) {
       closeSync(fd);
       throw e;

@@ -1,12 +1,12 @@
 // The container store (src/state): ids, atomic state files, status derived from the
 // live process, never from what was written.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isAlive, procStat, readKernelFile } from '../../src/state/proc';
-import { checkId, claimContainer, listContainers, loadContainer, type Saved } from '../../src/state/store';
+import { checkId, claimContainer, isoTime, listContainers, loadContainer, lockDir, type Saved } from '../../src/state/store';
 
 const root = mkdtempSync('/tmp/berth-state-');
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -22,6 +22,13 @@ describe('state store', () => {
   test('ids: letters, digits and _+-. only', () => {
     for (const ok of ['a', 'A-1_b.c+d', 'x'.repeat(64)]) checkId(ok);
     for (const bad of ['', '.', '..', 'a/b', '../x', 'a b', 'ä']) assert.throws(() => checkId(bad), /invalid container id/);
+  });
+
+  test('"created" is the time as Date.toISOString has it, made without a Date', () => {
+    const day = 86_400_000;
+    const times = [0, 1, 999, day - 1, day, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.now()];
+    for (let t = 0; t < Date.UTC(2400, 0, 1); t += 7 * day + 3_723_456) times.push(t); // every weekday, hour and month, leap days
+    for (const t of times) assert.equal(isoTime(t), new Date(t).toISOString(), `at ${t}`);
   });
 
   test('claiming an id twice fails; state.json is written whole, without temp files left', () => {
@@ -71,6 +78,26 @@ describe('state store', () => {
     assert.equal(c.status(), 'stopped');
     c.remove();
     unlock();
+  });
+
+  test('a lock waited for on a directory removed and made anew meanwhile is taken on the new one', () => {
+    const dir = join(root, 'relocked');
+    require('node:fs').mkdirSync(dir);
+    assert.equal(lockDir(join(root, 'never-made')), undefined);
+    // flock(1) holds the lock until berth waits for it (a blocked lock shows in
+    // /proc/locks as "->"), then removes the directory and makes it anew.
+    const holder = spawn('flock', [dir, 'sh', '-c', `until grep -q -- '->' /proc/locks; do sleep 0.01; done; rmdir ${dir}; mkdir ${dir}`], { stdio: 'inherit' });
+    try {
+      for (const t = Date.now(); spawnSync('flock', ['-n', dir, 'true']).status === 0; ) assert.ok(Date.now() - t < 10_000, 'flock(1) never took the lock');
+      const unlock = lockDir(dir);
+      assert.ok(unlock, 'no lock');
+      // The new directory is the one held: another flock of it fails until released.
+      assert.notEqual(spawnSync('flock', ['-n', dir, 'true']).status, 0);
+      unlock();
+      assert.equal(spawnSync('flock', ['-n', dir, 'true']).status, 0);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   test('a container still being created, and list skipping half-made directories', () => {
