@@ -55,7 +55,7 @@ async function bundle() {
   libraryTypes();
   // CRIU's messages with protobufjs: loaded by checkpoint and restore only.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/checkpoint/rpc.ts')], outfile: join(root, 'dist/criu-rpc.js') });
-  for (const name of ['berth', ...OWN_BUNDLE_COMMANDS.map((c) => `berth-${c}`), 'yargs-cli', 'criu-rpc', 'validators']) asciiOnly(join(root, 'dist', `${name}.js`));
+  for (const name of ['berth', ...OWN_BUNDLE_COMMANDS.map((c) => `berth-${c}`), 'yargs-cli', 'criu-rpc', 'validators', 'validators-errors']) asciiOnly(join(root, 'dist', `${name}.js`));
 }
 
 // esbuild escapes what is not ASCII in strings, not in regular expression
@@ -148,7 +148,7 @@ async function makeCodeCaches() {
   }
   const { wrap } = createRequire(import.meta.url)('node:module');
   const made = (name) => existsSync(join(root, 'dist', `${name}.cache`));
-  for (const name of [...REAL_CALL_COMMANDS.map((c) => `berth-${c}`), 'validators', 'yargs-cli', 'criu-rpc'].filter((n) => !made(n))) {
+  for (const name of [...REAL_CALL_COMMANDS.map((c) => `berth-${c}`), 'validators', 'validators-errors', 'yargs-cli', 'criu-rpc'].filter((n) => !made(n))) {
     const file = join(root, 'dist', `${name}.js`);
     if (!existsSync(file)) continue;
     setFlagsFromString('--no-lazy');

@@ -17,6 +17,7 @@ const CACHES: [string, string][] = [
   ['berth.js', 'berth.cache'],
   ...OWN_BUNDLE.map((c): [string, string] => [`berth-${c}.js`, `berth-${c}.cache`]),
   ['validators.js', 'validators.cache'],
+  ['validators-errors.js', 'validators-errors.cache'],
   ['yargs-cli.js', 'yargs-cli.cache'],
   ['criu-rpc.js', 'criu-rpc.cache'],
 ];
@@ -44,7 +45,7 @@ test("every code cache of the build is accepted by V8 for its file (the commands
 // the bytes to decode, hash and scan on every call.
 test('the bundles bin/berth loads are ASCII only', () => {
   const dist = join(repoRoot(), 'dist');
-  for (const file of ['berth.js', ...OWN_BUNDLE.map((c) => `berth-${c}.js`), 'yargs-cli.js', 'criu-rpc.js', 'validators.js']) {
+  for (const file of ['berth.js', ...OWN_BUNDLE.map((c) => `berth-${c}.js`), 'yargs-cli.js', 'criu-rpc.js', 'validators.js', 'validators-errors.js']) {
     const text = readFileSync(join(dist, file), 'latin1');
     const at = text.search(/[^\x00-\x7f]/);
     assert.equal(at, -1, `dist/${file} has a byte beyond ASCII at ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}`);
