@@ -1,6 +1,6 @@
 // Foreground `run` and `exec`: signals berth gets go to the container's process
 // (which may have exited already: then there is nothing to do).
-import { constants } from 'node:os';
+import { SIGNALS } from '../signals';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -13,7 +13,7 @@ export function forwardSignals(send: (signal: number) => void, o: { proxiedTermi
   const handlers = FORWARDED.filter((sig) => !(o.proxiedTerminal && sig === 'SIGWINCH')).map((sig) => {
     const h = () => {
       try {
-        send(constants.signals[sig]);
+        send(SIGNALS[sig]);
       } catch {
         // the process is gone; its exit is on its way
       }

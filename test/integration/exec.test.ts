@@ -92,6 +92,26 @@ test('clear errors: a missing command, a stopped or missing container', () => {
   assert.match(s.cli(['exec', 'no-such-container', 'true']).stderr, /does not exist/);
 });
 
+test('a foreground exec and run load none of Node\'s child_process, net or os (each costs every call its load)', (t) => {
+  const dir = s.tmpdir(t);
+  const modules = join(dir, 'modules');
+  // Preloaded into berth's Node: at exit, the built-in modules it loaded.
+  const preload = join(dir, 'preload.js');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(modules)}, process.moduleLoadList.join('\\n')));\n`);
+  const env = { ...process.env, NODE_OPTIONS: `--require ${preload}` };
+  const loadedBy = (args: string[]) => {
+    const r = s.cli(args, { env });
+    assert.equal(r.code, 0, show(r));
+    const loaded = readFileSync(modules, 'utf8').split('\n');
+    assert.ok(loaded.includes('NativeModule fs'), `the preload did not see berth's modules: ${loaded.length} lines`);
+    return loaded.filter((m) => /^NativeModule (child_process|net|os)$/.test(m));
+  };
+  assert.deepEqual(loadedBy(['exec', id, 'true']), [], 'exec');
+  const once = makeBundle({ args: ['true'] });
+  t.after(() => once.cleanup());
+  assert.deepEqual(loadedBy(['run', '--bundle', once.dir, s.newId()]), [], 'run');
+});
+
 test('nothing is left behind', () => {
   assert.equal(s.cli(['delete', '--force', id]).code, 0);
   bundle?.cleanup();
