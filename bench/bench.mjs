@@ -34,7 +34,10 @@
 //                 src/seccomp/compile.ts (libseccomp in the addon), uncached and
 //                 from berth's cache of compiled filters (runc compiles inside its
 //                 init, where it cannot be timed apart)
-//   node -e 0     the floor: what starting any Node program costs on this machine
+//   node -e 0     the floor: what starting any Node program costs on this machine;
+//                 berth's state, kill, start and delete over it are also given paired:
+//                 each timed call followed by a `node -e 0`, the median of the
+//                 differences (the floor drifts by ~2 ms over a run here)
 //   init RSS      VmRSS of the container's init process (pid from `state`) while the
 //                 container is "created" (["sleep","1000"] bundle, min(N,10)
 //                 containers); processes other than init that mention the container
@@ -272,6 +275,13 @@ const METRICS = [
 ];
 for (const [k] of METRICS) results[k] = {};
 const FLOOR_METRICS = ['state', 'kill', 'start', 'delete'];
+// berth's short calls less a `node -e 0` timed right after each: ms over the floor, paired.
+const pairedOverFloor = {};
+async function pairWithFloor(metric, rt, ms) {
+  if (rt.name !== 'berth') return;
+  const f = await execTimed(process.execPath, ['-e', '0']);
+  if (f.code === 0) (pairedOverFloor[metric] ??= []).push(ms - f.ms);
+}
 const slot = (metric, rt) => (results[metric][rt.name] ??= { samples: [] });
 function fail(metrics, rt, e) {
   if (!(e instanceof StepError)) throw e;
@@ -312,9 +322,11 @@ async function benchLifecycle(bundleTrue) {
     try {
       const c = await traced(rt, ['create', '--bundle', bundleTrue, id], 'create');
       const s = await traced(rt, ['start', id], 'start');
+      if (timed) await pairWithFloor('start', rt, s.ms);
       await waitStatus(rt, id, 'stopped');
       const d = await traced(rt, ['delete', id], 'delete');
       rt.ids.delete(id);
+      if (timed) await pairWithFloor('delete', rt, d.ms);
       if (timed) {
         slot('create', rt).samples.push(c.ms);
         slot('start', rt).samples.push(s.ms);
@@ -348,12 +360,12 @@ async function benchState(bundleSleep) {
       let st;
       try { st = JSON.parse(r.stdout); } catch { throw new StepError(`${rt.name} state: output is not JSON`); }
       if (st.status !== 'running') throw new StepError(`${rt.name} state: status "${st.status}", expected "running"`);
-      if (timed) slot('state', rt).samples.push(r.ms);
+      if (timed) { slot('state', rt).samples.push(r.ms); await pairWithFloor('state', rt, r.ms); }
     });
     // A signal the sleeping init survives (engines send TERM and KILL; the runtime's work is the same).
     await measure(['kill'], opts.runs, async (rt, timed) => {
       const r = await traced(rt, ['kill', ids.get(rt.name), 'CONT'], 'kill');
-      if (timed) { slot('kill', rt).samples.push(r.ms); addPhases('kill', r); }
+      if (timed) { slot('kill', rt).samples.push(r.ms); addPhases('kill', r); await pairWithFloor('kill', rt, r.ms); }
     });
     await measure(['exec'], opts.runs, async (rt, timed) => {
       const r = await traced(rt, ['exec', ids.get(rt.name), 'true'], 'exec');
@@ -541,6 +553,7 @@ async function main() {
       const m = out.metrics[metric][rt.name]?.median;
       out.overFloor[metric][rt.name] = m == null || !floor ? null : { ratio: m / floor, overMs: m - floor };
     }
+    if (out.overFloor[metric].berth && pairedOverFloor[metric]) out.overFloor[metric].berth.pairedOverMs = stats(pairedOverFloor[metric]).median;
   }
 
   if (reportAsJson(out, opts, log)) return;
@@ -575,7 +588,8 @@ async function main() {
   lines.push('');
   for (const metric of FLOOR_METRICS) {
     const v = out.overFloor[metric].berth;
-    lines.push(v ? `${metric} vs node -e 0 floor, berth: ${v.ratio.toFixed(2)}x the floor (${v.overMs >= 0 ? '+' : ''}${v.overMs.toFixed(1)} ms)`
+    const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} ms`;
+    lines.push(v ? `${metric} vs node -e 0 floor, berth: ${v.ratio.toFixed(2)}x the floor (${sign(v.overMs)}; paired with a node -e 0 after each call: ${v.pairedOverMs == null ? 'n/a' : sign(v.pairedOverMs)})`
       : `${metric} vs node -e 0 floor, berth: n/a`);
   }
   for (const rt of runtimes) {
