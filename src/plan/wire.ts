@@ -147,12 +147,12 @@ export function decodeItems(b: Buffer): (bigint | string | Buffer)[] {
   return out;
 }
 
-/** A sync message to berth-init: u32 type, u32 length, string items. */
 /** The little-endian u32 at `at` (a message header's type and length), without Buffer's readers (see Items). */
 export function u32At(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x100_0000;
 }
 
+/** A sync message to berth-init: u32 type, u32 length, string items. */
 export function encodeMessage(type: number, ...items: string[]): Buffer {
   const w = new MessageWriter();
   for (const s of items) w.str(s);
