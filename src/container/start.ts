@@ -1,5 +1,4 @@
 // `start`: release the init waiting on the exec fifo, then run poststart hooks.
-import { closeSync, constants as C, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, errnoText, StateError } from '../errors';
 import { poststartFailureStops, runHooks } from '../hooks/run';
 import { type Container, withContainer } from '../state/store';
@@ -19,39 +18,22 @@ export function startContainer(c: Container): void {
   if (status !== 'created') throw new StateError(`cannot start a container in the ${status} state`, c.id, status);
   if (c.saved.noProcess) throw new BerthError(`cannot start container ${c.id}: its config.json has no process`);
   mark('status');
-  // Our own read end, opened before we write: when every writer is gone (the init
-  // closes its end on execve, or dies) it reports a hangup. So start returns, and
-  // poststart hooks run, only after the user process was executed, as the spec says.
-  let rfd: number, wfd: number;
+  // The byte the init waits for, then a wait for its execve (addon.cc releaseInit):
+  // start returns, and poststart hooks run, only after the user process was
+  // executed, as the spec says.
+  let report: string;
   try {
-    rfd = openSync(c.fifo, C.O_RDONLY | C.O_NONBLOCK);
-    // Non-blocking: with no reader (the init died) this fails at once with ENXIO.
-    wfd = openSync(c.fifo, C.O_WRONLY | C.O_NONBLOCK);
+    report = native().releaseInit(c.fifo).trim();
   } catch (e) {
-    throw new BerthError(`starting container ${c.id}: the init process is not waiting (${errnoText(e)})`);
+    // Non-blocking: with no reader (the init died) the write end fails at once with ENXIO.
+    if ((e as { syscall?: string }).syscall === 'open') throw new BerthError(`starting container ${c.id}: the init process is not waiting (${errnoText(e)})`);
+    throw new BerthError(`starting container ${c.id}: ${errnoText(e)}`);
   }
-  try {
-    writeSync(wfd, '0');
-    closeSync(wfd);
-    unlinkSync(c.fifo);
-    mark('fifo written');
-    native().waitHangup(rfd, -1);
-    mark('process executed');
-    // The byte still there means the init died before it could take it; after
-    // taking it, the init reports a failure (a startContainer hook's) here.
-    const left = Buffer.alloc(8192);
-    let n = 0;
-    try {
-      n = readSync(rfd, left);
-    } catch {
-      // EAGAIN: taken, and nothing to report
-    }
-    const report = left.subarray(0, n).toString().trim();
-    if (report === '0') throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
-    if (report) throw new BerthError(report);
-  } finally {
-    closeSync(rfd);
-  }
+  mark('process executed');
+  // The byte still there means the init died before it could take it; after
+  // taking it, the init reports a failure (a startContainer hook's) here.
+  if (report === '0') throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
+  if (report) throw new BerthError(report);
   const s = c.saved;
   mark('fifo closed');
   const stops = poststartFailureStops(s.ociVersion);

@@ -13,7 +13,10 @@ export interface Addon {
   sameFile(fd: number, path: string): boolean;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
-  waitHangup(fd: number, timeoutMs: number): boolean;
+  /** start's side of the exec fifo at path (addon.cc): what the init left to read, "" once it took the byte and exec'd. */
+  releaseInit(fifo: string): string;
+  /** _exit(2): no teardown of Node's (src/cli/run-command.ts says when). */
+  exitNow(code: number): never;
   /** Waits until fd is readable (writable), or hung up; false on timeout. Nothing is read. */
   waitFd(fd: number, writable: boolean, timeoutMs: number): boolean;
   setChildSubreaper(): void;
