@@ -206,38 +206,44 @@ function realCallCaches(tmp) {
 }
 
 // The short commands' caches, each from a run of that command on a container whose
-// init is a `sleep` of this build, waiting in "created" (its state, an exec fifo, a
+// init is a shell of this build, waiting in "created" (its state, an exec fifo, a
 // freezer.state, cgroup directories that are plain ones under tmp): state, kill (a
-// SIGCONT), start (which finds the fifo's byte untaken: an init that died), then,
-// with the sleep ended, delete (its "cgroups" removed).
+// SIGCONT), start (the shell takes the fifo's byte and closes its end, as berth-init
+// does at its execve, then sleeps), then, with the shell killed, delete (its
+// "cgroups" removed). Each cache holds what its command ran: a call that failed
+// would leave the success path to be compiled on every call.
 async function shortCommandCaches(tmp) {
-  const sleep = spawn('sleep', ['600'], { stdio: 'ignore' });
-  const ended = new Promise((res) => sleep.once('exit', res));
+  const id = 'cache';
+  const dir = join(tmp, id);
+  const cgroups = ['freezer', 'memory'].map((c) => join(tmp, 'cgroup', c, id));
+  for (const d of [dir, ...cgroups]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(cgroups[0], 'freezer.state'), 'THAWED\n');
+  execFileSync('mkfifo', [join(dir, 'exec.fifo')]);
+  const init = spawn('sh', ['-c', 'exec 3<>"$0"; head -c1 <&3 >/dev/null; exec sleep 600 3>&-', join(dir, 'exec.fifo')], { stdio: 'ignore' });
+  const ended = new Promise((res) => init.once('exit', res));
   try {
-    await new Promise((res, rej) => sleep.once('spawn', res).once('error', rej));
-    const id = 'cache';
-    const dir = join(tmp, id);
-    const cgroups = ['freezer', 'memory'].map((c) => join(tmp, 'cgroup', c, id));
-    for (const d of [dir, ...cgroups]) mkdirSync(d, { recursive: true });
-    writeFileSync(join(cgroups[0], 'freezer.state'), 'THAWED\n');
-    execFileSync('mkfifo', [join(dir, 'exec.fifo')]);
-    const stat = readFileSync(`/proc/${sleep.pid}/stat`, 'utf8');
+    await new Promise((res, rej) => init.once('spawn', res).once('error', rej));
+    // The shell holds the fifo (fd 3) before start writes to it.
+    while (!existsSync(`/proc/${init.pid}/fd/3`)) {
+      if (init.exitCode !== null || init.signalCode !== null) throw new Error('the stand-in init of the short commands\' caches ended');
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    const stat = readFileSync(`/proc/${init.pid}/stat`, 'utf8');
     const saved = {
       ociVersion: '1.2.0', id, bundle: tmp, rootfs: join(tmp, 'rootfs'), created: new Date().toISOString(), owner: '',
-      phase: 'created', pid: sleep.pid, pidStartTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+      phase: 'created', pid: init.pid, pidStartTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
       cgroups: { dirs: cgroups, made: cgroups, freezer: cgroups[0] }, hooks: {}, ownPidNs: true,
     };
     writeFileSync(join(dir, 'state.json'), JSON.stringify(saved));
     const R = ['--root', tmp];
-    cacheOf([...R, 'state', id], 'berth-state.cache');
-    cacheOf([...R, 'kill', id, 'CONT'], 'berth-kill.cache');
-    cacheOf([...R, 'start', id], 'berth-start.cache');
+    const calls = [['state', id], ['kill', id, 'CONT'], ['start', id]];
+    for (const args of calls) if (cacheOf([...R, ...args], `berth-${args[0]}.cache`) !== 0) log(`${args[0]}: its cache is of a call that failed`);
     rmSync(join(cgroups[0], 'freezer.state'));
-    sleep.kill('SIGKILL');
+    init.kill('SIGKILL');
     await ended;
     cacheOf([...R, 'delete', id], 'berth-delete.cache');
   } finally {
-    sleep.kill('SIGKILL');
+    init.kill('SIGKILL');
   }
 }
 
