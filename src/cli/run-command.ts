@@ -5,7 +5,7 @@ import { logDebug, logError, setupLog } from '../log/log';
 import { prepareRoot, setRootlessCgroups } from '../rootless';
 import type { Args, Command } from './command';
 import { mark } from '../trace';
-import { native } from '../native/addon';
+import { nativeIfLoaded } from '../native/addon';
 
 export async function runCommand(command: Command, args: Args): Promise<void> {
   mark('parse');
@@ -32,7 +32,8 @@ export function runCall(main: () => Promise<void>): void {
 // writes what --cpu-prof, NODE_V8_COVERAGE and the like collected, and restores the
 // modes its process.stdin, stdout and stderr streams may have changed on the stdio
 // fds (non-blocking, a terminal's raw mode). Without those (most calls write to fd 1
-// and 2 directly: ./output.ts, ../log/log.ts), the call ends by _exit(2) instead.
+// and 2 directly: ./output.ts, ../log/log.ts), a call that loaded the addon ends by
+// _exit(2) instead.
 function exitQuicklyWhenSafe(): void {
   if (process.execArgv.length || process.env.NODE_OPTIONS || process.env.NODE_V8_COVERAGE) return;
   let streams = false;
@@ -49,7 +50,11 @@ function exitQuicklyWhenSafe(): void {
   // What process.exit calls last (Node's lib/internal/process/per_thread.js).
   const p = process as unknown as { reallyExit(code: number): void };
   const reallyExit = p.reallyExit;
-  p.reallyExit = (code) => (streams ? reallyExit.call(process, code) : native().exitNow(code));
+  p.reallyExit = (code) => {
+    // Not loaded for this: loading it costs about what _exit saves.
+    const addon = streams ? undefined : nativeIfLoaded();
+    return addon ? addon.exitNow(code) : reallyExit.call(process, code);
+  };
 }
 
 // Every error is one line on stderr (and in the log); the stack of an unexpected

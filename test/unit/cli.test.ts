@@ -2,11 +2,10 @@
 // global flags before the command, --flag VALUE and --flag=VALUE, numeric signals
 // after the id. Run against the built CLI with a private --root.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BERTH, requireTool, runRuntime } from '../fixtures/runtime';
+import { BERTH, runRuntime } from '../fixtures/runtime';
 
 const root = mkdtempSync('/tmp/berth-cli-');
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,32 +32,6 @@ describe('CLI', () => {
     const r = runRuntime(BERTH, root, ['list'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(root, 'no-such-bundle.pem') } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-  });
-
-  // Node's own exit tears V8 and its threads down (~1.2 ms of a short call), which no
-  // call needs but for what a profiler or coverage collected and the stdio modes
-  // Node's streams changed (src/cli/run-command.ts): a call ends by _exit(2) unless
-  // it has those. Node's exit stops each of its threads, which then make an exit(2)
-  // of their own; _exit(2) leaves them to the process's exit_group.
-  test("a call ends by _exit(2), without Node's teardown, unless coverage is collected or Node's stdio streams changed a mode", (t) => {
-    if (!requireTool('strace', t)) return;
-    const threadExits = (args: string[], env?: NodeJS.ProcessEnv) => {
-      const trace = join(root, 'exit.strace');
-      const r = spawnSync('strace', ['-f', '-e', 'trace=exit', '-e', 'signal=none', '-o', trace, BERTH, '--root', root, ...args], { env, encoding: 'utf8' });
-      assert.equal(r.status, 1, r.stderr);
-      return readFileSync(trace, 'utf8').split('\n').filter((l) => / exit\(/.test(l)).length;
-    };
-    for (const c of ['state', 'kill', 'start', 'delete']) assert.equal(threadExits([c, 'nope']), 0, c);
-    const coverage = mkdtempSync(join(root, 'coverage-'));
-    assert.ok(threadExits(['state', 'nope'], { ...process.env, NODE_V8_COVERAGE: coverage }) > 0);
-    assert.ok(readdirSync(coverage).length > 0, 'the coverage is written');
-    // yargs prints help through process.stdout, which makes the fd non-blocking (a
-    // mode of the open file, shared with whoever else writes to it); Node's exit
-    // restores it.
-    const r = spawnSync('sh', ['-c', '"$0" state --help >/dev/null; "$0" state --help; grep ^flags: /proc/self/fdinfo/1', BERTH], { encoding: 'utf8' });
-    const flags = parseInt(/^flags:\s+([0-7]+)$/m.exec(r.stdout)?.[1] ?? 'x', 8);
-    assert.ok(/Show help/.test(r.stdout), r.stdout);
-    assert.equal(flags & constants.O_NONBLOCK, 0, `stdout left non-blocking: ${r.stdout.split('\n').at(-2)}`);
   });
 
   test('the shim prefix: --root --log --log-format json before the command', () => {
