@@ -67,10 +67,9 @@ export interface Addon {
   // seccompCompile, seccompFlagSupported, seccompVersion: see src/seccomp/compile.ts
 }
 
-/** The package root: dist/berth.js lives one level below it (tests run deeper). */
-export const packageRoot = findRoot(resolve(__dirname, '..'));
-
-function findRoot(start: string): string {
+/** The package root: dist/berth.js lives one level below it (tests run deeper). Found when first needed: every call loads this module, fewer load the addon. */
+function packageRoot(): string {
+  const start = resolve(__dirname, '..');
   for (let d = start; ; d = dirname(d)) {
     if (existsSync(join(d, 'binding.gyp'))) return d;
     if (dirname(d) === d) return start;
@@ -88,17 +87,18 @@ export function nativePath(): string {
   // variables point elsewhere; else the prebuild by the name it looks for
   // (prebuilds/PLATFORM-ARCH/berth.LIBC.node; LIBC from $LIBC, else musl where
   // /etc/alpine-release is), which `npm install` checked loads here.
-  const local = join(packageRoot, 'build/Release/berth.node');
+  const root = packageRoot();
+  const local = join(root, 'build/Release/berth.node');
   if (!process.env.BERTH_PREBUILD && !process.env.PREBUILDS_ONLY && existsSync(local)) nativeFile = local;
   if (!nativeFile && !process.env.BERTH_PREBUILD) {
     const libc = process.env.LIBC || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
-    const prebuild = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `berth.${libc}.node`);
+    const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, `berth.${libc}.node`);
     if (existsSync(prebuild)) nativeFile = prebuild;
   }
   if (!nativeFile) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      nativeFile = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+      nativeFile = (require('node-gyp-build') as { path(dir: string): string }).path(root);
     } catch (e) {
       throw new BerthError(`loading berth's native addon: ${(e as Error).message.split('\n')[0]} (${BUILD_HINT})`);
     }
