@@ -117,7 +117,7 @@ Napi::Value ReleaseInit(const Napi::CallbackInfo& info) {
 }
 
 // exitNow(code): _exit(2) at once, without Node's exit: neither V8's teardown nor
-// its threads' (~1.2 ms of a short call here), nor the restoring of stdio modes a
+// its threads' (0.3-0.9 ms of a call here), nor the restoring of stdio modes a
 // stream of Node's may have changed. Only for a call whose output is all written.
 Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   _exit(Int(info, 0));
