@@ -116,9 +116,9 @@ Napi::Value ReleaseInit(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, left, n > 0 ? n : 0);
 }
 
-// exitNow(code): _exit(2) at once, without Node's exit: neither V8's teardown nor
-// its threads' (0.3-0.9 ms of a call here), nor the restoring of stdio modes a
-// stream of Node's may have changed. Only for a call whose output is all written.
+// exitNow(code): _exit(2) at once, without Node's exit: neither V8's teardown nor its
+// threads' (0.3-0.9 ms of a call here), nor the restoring of stdio modes Node's streams
+// changed (src/cli/run-command.ts calls it only where there are none).
 Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   _exit(Int(info, 0));
 }

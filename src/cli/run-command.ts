@@ -30,30 +30,21 @@ export function runCall(main: () => Promise<void>): void {
 // Node's own exit, after the 'exit' handlers, tears V8's heap and threads down (0.3-0.9
 // ms of wall per call here: 60-100 paired runs of `features`), which nothing of a call
 // needs but for two things: it writes what --cpu-prof, NODE_V8_COVERAGE and the like
-// collected, and restores the modes its process.stdin, stdout and stderr streams may
-// have changed on the stdio fds (non-blocking, a terminal's raw mode). Without those
-// (most calls write to fd 1 and 2 directly: ./output.ts, ../log/log.ts), a call that
-// loaded the addon ends by _exit(2) instead.
+// collected, and restores the modes its process.stdin, stdout and stderr streams
+// changed: a pipe or socket made non-blocking (Node loads node:net for such a stream),
+// a terminal's raw mode (node:tty). A file's stream (a synchronous one) changes none.
+// Without those, a call that loaded the addon ends by _exit(2). Most calls write to
+// fd 1 and 2 directly (./output.ts, ../log/log.ts), and load neither module.
 function exitQuicklyWhenSafe(): void {
   if (process.execArgv.length || process.env.NODE_OPTIONS || process.env.NODE_V8_COVERAGE) return;
-  let streams = false;
-  for (const name of ['stdin', 'stdout', 'stderr'] as const) {
-    const { get } = Object.getOwnPropertyDescriptor(process, name) ?? {};
-    if (!get) return;
-    Object.defineProperty(process, name, {
-      configurable: true, enumerable: true, get: () => {
-        streams = true;
-        return get.call(process);
-      },
-    });
-  }
   // What process.exit calls last (Node's lib/internal/process/per_thread.js).
-  const p = process as unknown as { reallyExit(code: number): void };
+  const p = process as unknown as { reallyExit(code: number): void; moduleLoadList?: string[] };
   const reallyExit = p.reallyExit;
   p.reallyExit = (code) => {
-    // Not loaded for this: loading it costs about what _exit saves.
-    const addon = streams ? undefined : nativeIfLoaded();
-    return addon ? addon.exitNow(code) : reallyExit.call(process, code);
+    const streams = p.moduleLoadList?.some((m) => m === 'NativeModule net' || m === 'NativeModule tty') ?? true;
+    // The addon not loaded for this: loading it costs about what _exit saves.
+    if (!streams) nativeIfLoaded()?.exitNow(code);
+    reallyExit.call(process, code);
   };
 }
 

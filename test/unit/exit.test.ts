@@ -3,16 +3,13 @@
 // writes coverage and profiles and restores the stdio modes its streams changed.
 // Node's exit stops each of its threads, which then make an exit(2) of their own;
 // _exit(2) leaves them to the process's exit_group. This file is also the call:
-// run by node with BERTH_EXIT_CALL set, it does what that names inside runCall.
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+// run by node with BERTH_EXIT_CALL set, it does what that names inside runCall,
+// having loaded nothing else (node:test loads node:tty and node:net, whose streams
+// Node's exit has to undo).
 import { constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { runCall } from '../../src/cli/run-command';
 import { native } from '../../src/native/addon';
-import { BERTH, requireTool } from '../fixtures/runtime';
 
 const CALL = process.env.BERTH_EXIT_CALL;
 if (CALL !== undefined) {
@@ -22,6 +19,14 @@ if (CALL !== undefined) {
     process.exitCode = 3;
   });
 } else {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const assert: typeof import('node:assert/strict') = require('node:assert/strict');
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { test } = require('node:test') as typeof import('node:test');
+  const { requireTool } = require('../fixtures/runtime') as typeof import('../fixtures/runtime');
+  const { Session } = require('../integration/helpers') as typeof import('../integration/helpers');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const dir = mkdtempSync(join(tmpdir(), 'berth-exit-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const env = (more: NodeJS.ProcessEnv = {}) => {
@@ -43,9 +48,20 @@ if (CALL !== undefined) {
     const plain = call('');
     assert.equal(plain.status, 3);
     assert.ok(plain.exits > 0, "Node's exit stops its threads");
-    // Through the CLI: `features` loads the addon (libseccomp's version), `list` does not.
-    assert.equal(threadExits([BERTH, '--root', dir, 'features']).exits, 0);
-    assert.ok(threadExits([BERTH, '--root', dir, 'list']).exits > 0);
+  });
+
+  test("through the CLI: `kill` (which loads the addon) ends by _exit(2), `state` (which does not) by Node's exit", (t) => {
+    if (!requireTool('strace', t)) return;
+    if (process.getuid?.() !== 0) return t.skip('makes a container');
+    const s = new Session('exit');
+    // Deferred first, so done last: after the container and its bundle are gone.
+    s.defer(t, () => s.close());
+    const { id } = s.started(t, { args: ['sleep', '1000'] });
+    const cli = (...args: string[]) => threadExits([s.bin, '--root', s.root, ...args]);
+    assert.deepEqual(cli('kill', id, 'CONT'), { status: 0, exits: 0, stderr: '' });
+    const state = cli('state', id);
+    assert.equal(state.status, 0, state.stderr);
+    assert.ok(state.exits > 0);
   });
 
   test("with coverage being collected a call ends by Node's exit, which writes it", (t) => {
