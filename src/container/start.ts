@@ -35,7 +35,6 @@ export function startContainer(c: Container): void {
   if (report === '0') throw new BerthError(`starting container ${c.id}: the init process exited before it was started`);
   if (report) throw new BerthError(report);
   const s = c.saved;
-  mark('fifo closed');
   const stops = poststartFailureStops(s.ociVersion);
   try {
     runHooks('poststart', s.hooks.poststart, { ociVersion: s.ociVersion, id: s.id, status: 'running', pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, { warnOnly: !stops });
