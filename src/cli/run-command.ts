@@ -41,7 +41,8 @@ function exitQuicklyWhenSafe(): void {
   const p = process as unknown as { reallyExit(code: number): void; moduleLoadList?: string[] };
   const reallyExit = p.reallyExit;
   p.reallyExit = (code) => {
-    const streams = p.moduleLoadList?.some((m) => m === 'NativeModule net' || m === 'NativeModule tty') ?? true;
+    // Entries as "NativeModule net"; by the name alone, should the kind's word change.
+    const streams = p.moduleLoadList?.some((m) => m.endsWith(' net') || m.endsWith(' tty')) ?? true;
     // The addon not loaded for this: loading it costs about what _exit saves.
     if (!streams) nativeIfLoaded()?.exitNow(code);
     reallyExit.call(process, code);
