@@ -235,13 +235,18 @@ async function shortCommandCaches(tmp) {
       cgroups: { dirs: cgroups, made: cgroups, freezer: cgroups[0] }, hooks: {}, ownPidNs: true,
     };
     writeFileSync(join(dir, 'state.json'), JSON.stringify(saved));
-    const R = ['--root', tmp];
-    const calls = [['state', id], ['kill', id, 'CONT'], ['start', id]];
-    for (const args of calls) if (cacheOf([...R, ...args], `berth-${args[0]}.cache`) !== 0) log(`${args[0]}: its cache is of a call that failed`);
+    // Kept when its call fails (these bundles have no cache of every function to fall back to), and said.
+    const cacheOfCall = (...args) => {
+      const status = cacheOf(['--root', tmp, ...args], `berth-${args[0]}.cache`);
+      if (status !== 0) log(`${args[0]}: its cache is of a call that ended with ${status}`);
+    };
+    cacheOfCall('state', id);
+    cacheOfCall('kill', id, 'CONT');
+    cacheOfCall('start', id);
     rmSync(join(cgroups[0], 'freezer.state'));
     init.kill('SIGKILL');
     await ended;
-    cacheOf([...R, 'delete', id], 'berth-delete.cache');
+    cacheOfCall('delete', id);
   } finally {
     init.kill('SIGKILL');
   }
